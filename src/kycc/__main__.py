@@ -1,0 +1,6 @@
+"""``python -m kycc`` runs the kycc command line."""
+
+from kycc.cli import main
+
+if __name__ == "__main__":
+    main()

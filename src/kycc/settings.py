@@ -1,0 +1,24 @@
+"""Project settings. https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
+
+import os
+
+from kedro.config import OmegaConfigLoader
+
+from kycc.hooks import RunSummaryHooks, SparkHooks
+
+HOOKS = (SparkHooks(), RunSummaryHooks())
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """``${kycc_env:NAME,default}``: an environment variable in config (globals, catalog, mlflow.yml)."""
+    return os.environ.get(name, default)
+
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # Environment configs (test, spark, local) only carry the keys they change.
+    "merge_strategy": {"parameters": "soft", "globals": "soft", "catalog": "soft"},
+    "custom_resolvers": {"kycc_env": _env},
+}
