@@ -55,7 +55,8 @@ class RunSummaryHooks:
     def after_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
         elapsed = time.perf_counter() - self._started
         lines = [f"Run finished: {self._done} node(s) in {elapsed:.1f}s. Outputs:"]
-        for name in self._outputs:
+        shown = [n for n in self._outputs if n.split(".")[-1].startswith(("feat_", "mdl_", "out_", "rpt_"))]
+        for name in shown or self._outputs:
             try:
                 described = catalog.get(name)._describe() if name in catalog else {}
             except Exception:  # noqa: BLE001 - a summary must never fail a finished run

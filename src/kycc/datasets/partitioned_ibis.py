@@ -33,6 +33,7 @@ __all__ = ["PARTITION_COLUMN", "UNDATED", "MonthPartitionedIbisDataset"]
 
 PARTITION_COLUMN = "batch_month"
 UNDATED = "undated"
+_SCHEMA_FILE = "_schema.parquet"
 
 
 class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "ir.Table"]):
@@ -94,15 +95,25 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
         )
 
     def _exists(self) -> bool:
-        return bool(self.months())
+        return bool(self.months()) or self._schema_files() is not None
+
+    def _schema_files(self) -> str | None:
+        """The empty file written beside the partitions that keeps the schema of an empty table."""
+        schema = self._path / _SCHEMA_FILE
+        if schema.is_file():
+            return str(schema)
+        if schema.is_dir() and any(schema.glob("*.parquet")):
+            return str(schema / "*.parquet")
+        return None
 
     def load(self) -> ir.Table:
-        if not self._exists():
+        if self.months():
+            pattern = str(self._path / f"{PARTITION_COLUMN}=*" / "*.parquet")
+        elif (pattern := self._schema_files()) is None:
             raise DatasetError(
                 f"{self._path}: no data yet. Run the pipeline that builds it first "
                 f"(e.g. `kedro run --pipelines label_store` before `feature_store`)."
             )
-        pattern = str(self._path / f"{PARTITION_COLUMN}=*" / "*.parquet")
         table = self._connection.read_parquet(pattern)
         # DuckDB infers the hive partition column from the folder names, Spark does not: drop it on both.
         return table.drop(PARTITION_COLUMN) if PARTITION_COLUMN in table.columns else table
@@ -128,6 +139,10 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
             written = sorted(p for p in staging.glob(f"{PARTITION_COLUMN}=*") if p.is_dir())
             for part in written:
                 self._swap_in(part)
+            # An empty file with the table's schema, so an empty table (e.g. no quarantined row yet) loads.
+            schema_args = {k: v for k, v in self._save_args.items() if k == "mode"}
+            self._connection.to_parquet(data.limit(0), str(staging / _SCHEMA_FILE), **schema_args)
+            self._swap_in(staging / _SCHEMA_FILE)
             logger.debug("%s: wrote %d month(s)", self._path, len(written))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -138,4 +153,7 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
         if target.exists():
             target.rename(old)
         part.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        elif old.exists():
+            old.unlink()

@@ -1,0 +1,1 @@
+"""The gold feature store: point-in-time features per loan application and their dictionary."""

@@ -1,0 +1,1 @@
+"""Loan outcome labels (DPD at MOB) from the loan book."""

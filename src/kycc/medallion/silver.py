@@ -1,0 +1,176 @@
+"""Silver: parse, type, validate and deduplicate a bronze table; bad rows go to quarantine with a reason.
+
+Policy for the dirty patterns of raw exports:
+
+* numbers with stray underscores (``"34847.84_"``, ``"__10000__"``) are parsed;
+* placeholders (``"_______"``, ``"_"``, ``"NM"``, ``"!@9#%8"``) become null — the row is kept and the column
+  is listed in ``dq_issues``;
+* impossible values (Age -500 or 8000, negative counts, values outside ``valid_ranges``) become null and are
+  listed in ``dq_issues``; for the loan book, where amounts decide the label, they quarantine the row;
+* ``"22 Years and 1 Months"`` durations become months (265);
+* missing values stay null; a missing *required* value (keys, label inputs) quarantines the row;
+* malformed lines, unreadable snapshot dates and duplicate keys within a month are quarantined.
+
+Every bronze row ends in exactly one of silver or quarantine (checked by ``kycc.medallion.quality``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from kycc.medallion.bronze import BRONZE_META
+from kycc.medallion.schemas import Column, SourceSchema, get_schema
+from kycc.medallion.window import RunWindow
+
+__all__ = ["QUARANTINE_REASON", "build_silver"]
+
+QUARANTINE_REASON = "quarantine_reason"
+_TRUE = ("true", "1", "yes", "y", "t")
+_FALSE = ("false", "0", "no", "n", "f")
+_DURATION = r"^\s*(\d+)\s+Years?\s+and\s+(\d+)\s+Months?\s*$"
+
+
+def build_silver(
+    source: str, bronze: ir.Table, window: RunWindow, rules: dict[str, Any] | None = None
+) -> tuple[ir.Table, ir.Table]:
+    """Clean the bronze rows of the run window into (silver, quarantine).
+
+    Args:
+        source: Source name (see ``kycc.medallion.schemas.SOURCES``).
+        bronze: Bronze table (text columns plus ``snapshot_date``).
+        window: Months to process; undated rows are always processed (they are quarantined).
+        rules: ``placeholders`` {raw column: [values]}, ``valid_ranges`` {raw column: [lo, hi]},
+            ``max_amount``, ``max_tenure``, ``max_emi_to_salary``.
+
+    Returns:
+        The silver table (typed columns, ``dq_issues``, ``_source_file``) and the quarantine table (the raw
+        text columns, ``snapshot_date``, ``_source_file`` and ``quarantine_reason``).
+    """
+    schema = get_schema(source)
+    rules = rules or {}
+    rows = bronze.filter(window.contains(bronze.snapshot_date) | bronze.snapshot_date.isnull())
+    rows = rows.rename({_raw(c): c.raw for c in schema.columns if c.raw != "snapshot_date"})
+    parsed = _parse(rows, schema, rules)
+    parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
+    parsed = _mark_duplicates(parsed, schema)
+    silver_cols = [c.silver for c in schema.columns if c.raw != "snapshot_date"]
+    silver = parsed.filter(parsed[QUARANTINE_REASON].isnull()).select(
+        *silver_cols, "snapshot_date", "dq_issues", "_source_file"
+    )
+    quarantine = parsed.filter(parsed[QUARANTINE_REASON].notnull()).select(
+        *[_raw(c) for c in schema.columns if c.raw != "snapshot_date"],
+        "_snapshot_date_raw",
+        "snapshot_date",
+        "_source_file",
+        "_parse_error",
+        QUARANTINE_REASON,
+    )
+    return silver, quarantine
+
+
+def _raw(col: Column) -> str:
+    """Name of the raw text of a column while parsing (and in quarantine)."""
+    return f"raw__{col.raw}"
+
+
+def _parse(rows: ir.Table, schema: SourceSchema, rules: dict[str, Any]) -> ir.Table:
+    """Typed columns (silver names) beside the raw text, and ``dq_issues`` listing nulled values."""
+    placeholders = rules.get("placeholders", {})
+    ranges = rules.get("valid_ranges", {})
+    typed: dict[str, ir.Value] = {}
+    issue_parts: list[ir.StringValue] = []
+    for col in schema.columns:
+        if col.raw == "snapshot_date":
+            continue
+        raw = rows[_raw(col)]
+        value = _convert(raw, col)
+        flagged = ibis.literal(False)
+        if col.raw in placeholders:
+            is_placeholder = raw.isin(list(placeholders[col.raw]))
+            value = ibis.ifelse(is_placeholder, ibis.null(value.type()), value)
+            flagged |= is_placeholder.fill_null(False)
+        if col.raw in ranges and col.kind in {"int", "float"}:
+            lo, hi = (float(v) for v in ranges[col.raw])
+            out = (value < lo) | (value > hi)
+            value = ibis.ifelse(out, ibis.null(value.type()), value)
+            flagged |= out.fill_null(False)
+        if col.kind != "text":
+            flagged |= raw.notnull() & value.isnull()  # text that does not parse
+        typed[col.silver] = value
+        issue_parts.append(ibis.ifelse(flagged, ibis.literal(f"{col.raw};"), ibis.literal("")))
+    issues = ibis.literal("")
+    for part in issue_parts:
+        issues = issues.concat(part)
+    parsed = rows.mutate(**typed, dq_issues=issues)
+    if "Total_EMI_per_month" in schema.raw_columns and rules.get("max_emi_to_salary") is not None:
+        emi, salary = parsed.total_emi_per_month, parsed.monthly_inhand_salary
+        implausible = ((salary > 0) & (emi > salary * float(rules["max_emi_to_salary"]))).fill_null(False)
+        parsed = parsed.mutate(
+            total_emi_per_month=ibis.ifelse(implausible, ibis.null("float64"), emi),
+            dq_issues=parsed.dq_issues.concat(ibis.ifelse(implausible, "emi_to_salary;", "")),
+        )
+    return parsed.mutate(dq_issues=parsed.dq_issues.nullif(""))
+
+
+def _convert(raw: ir.StringValue, col: Column) -> ir.Value:
+    if col.kind == "text":
+        return raw
+    if col.kind == "float":
+        return raw.re_replace(r"[_\s]", "").try_cast("float64")
+    if col.kind == "int":
+        number = raw.re_replace(r"[_\s]", "").try_cast("float64")
+        whole = number == number.floor()
+        return ibis.ifelse(whole, number, ibis.null("float64")).cast("int64")
+    if col.kind == "date":
+        return raw.try_cast("date")
+    if col.kind == "bool":
+        lowered = raw.lower()
+        return ibis.cases((lowered.isin(_TRUE), True), (lowered.isin(_FALSE), False), else_=ibis.null("boolean"))
+    if col.kind == "duration":
+        years = raw.re_extract(_DURATION, 1).nullif("").try_cast("int64")
+        months = raw.re_extract(_DURATION, 2).nullif("").try_cast("int64")
+        return years * 12 + months
+    raise ValueError(f"unknown column kind {col.kind!r} for {col.raw}")
+
+
+def _row_reason(parsed: ir.Table, schema: SourceSchema, rules: dict[str, Any]) -> ir.StringValue:
+    """The first reason a row cannot enter silver, or null."""
+    cases: list[tuple[ir.BooleanValue, str]] = [
+        (parsed._parse_error.notnull(), "malformed_row"),
+        (parsed.snapshot_date.isnull(), "invalid_value:snapshot_date"),
+    ]
+    for col in schema.columns:
+        if col.raw == "snapshot_date":
+            continue
+        value = parsed[col.silver]
+        if col.required:
+            raw = parsed[_raw(col)]
+            cases.append((raw.isnull(), f"missing_value:{col.raw}"))
+            cases.append((value.isnull(), f"invalid_value:{col.raw}"))
+        if col.non_negative:
+            cases.append((value < 0, f"invalid_value:{col.raw}"))
+    if schema.name == "lms":
+        max_amount = float(rules.get("max_amount", 1e9))
+        for name in ("loan_amt", "due_amt", "overdue_amt"):
+            cases.append((parsed[name] > max_amount, f"invalid_value:{name}"))
+        max_tenure = int(rules.get("max_tenure", 480))
+        cases.append(((parsed.tenure < 1) | (parsed.tenure > max_tenure), "invalid_value:tenure"))
+        cases.append((parsed.installment_num > parsed.tenure, "invalid_value:installment_num"))
+    for name, allowed in schema.allowed_values.items():
+        cases.append((~parsed[name].isin(list(allowed)), f"invalid_value:{schema.column(name).raw}"))
+    return ibis.cases(*[(cond.fill_null(False), reason) for cond, reason in cases], else_=ibis.null("string"))
+
+
+def _mark_duplicates(parsed: ir.Table, schema: SourceSchema) -> ir.Table:
+    """Quarantine every row after the first of each key (deterministic on every engine)."""
+    order = [ibis.coalesce(parsed[_raw(c)], "") for c in schema.columns if c.raw != "snapshot_date"]
+    order.append(ibis.coalesce(parsed._source_file, ""))
+    ok = parsed[QUARANTINE_REASON].isnull()
+    # Rank only the rows still eligible, so a malformed twin does not hide the good row.
+    window = ibis.window(group_by=[*[parsed[k] for k in schema.key], ok], order_by=order)
+    ranked = parsed.mutate(_ok=ok, _rank=ibis.row_number().over(window))
+    reason = ibis.ifelse(ranked._ok & (ranked._rank > 0), ibis.literal("duplicate_key"), ranked[QUARANTINE_REASON])
+    return ranked.mutate(**{QUARANTINE_REASON: reason}).drop("_ok", "_rank")

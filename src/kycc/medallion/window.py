@@ -1,0 +1,70 @@
+"""The run window (catch-up range or one incremental month) and month arithmetic as Ibis expressions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = ["RunWindow", "add_months", "month_start"]
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """Months ``start``..``end`` (inclusive, first-of-month dates); ``None`` leaves that side open."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any] | None) -> RunWindow:
+        """Build from the ``run`` parameters (``start_month`` / ``end_month``, ISO dates or null)."""
+        params = params or {}
+        start = _parse_month(params.get("start_month"), "run.start_month")
+        end = _parse_month(params.get("end_month"), "run.end_month")
+        if start and end and start > end:
+            raise ValueError(f"run.start_month {start} is after run.end_month {end}")
+        return cls(start, end)
+
+    def contains(self, date: ir.DateValue) -> ir.BooleanValue:
+        """True where ``date`` falls inside the window (a null date is outside)."""
+        cond = date.notnull()
+        if self.start is not None:
+            cond &= date >= ibis.literal(self.start)
+        if self.end is not None:
+            cond &= date <= ibis.literal(self.end)
+        return cond
+
+    def __str__(self) -> str:
+        return f"{self.start or 'first month'} .. {self.end or 'last month'}"
+
+
+def _parse_month(value: Any, name: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(f"{name}={value!r} is not an ISO date like 2024-06-01") from None
+    if value.day != 1:
+        raise ValueError(f"{name}={value} must be the first day of a month (snapshots are monthly)")
+    return value
+
+
+def month_start(date: ir.DateValue) -> ir.DateValue:
+    """First day of the month of ``date``."""
+    return ibis.date(date.year(), date.month(), 1)
+
+
+def add_months(date: ir.DateValue, months: ir.IntegerValue | int) -> ir.DateValue:
+    """First of the month ``months`` after ``date``'s month (negative goes back). Portable DuckDB/Spark."""
+    index = date.year().cast("int64") * 12 + date.month().cast("int64") - 1 + months
+    year = (index // 12).cast("int32")
+    month = (index % 12 + 1).cast("int32")
+    return ibis.date(year, month, 1)
