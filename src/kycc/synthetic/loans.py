@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kycc.synthetic.table import RawTable, fmt_int, fmt_money, fmt_str, sort_rows
 from kycc.synthetic.world import World
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Loans", "label_outcomes", "simulate_loans"]
+__all__ = ["LMS_COLUMNS", "Loans", "build_lms", "label_outcomes", "simulate_loans"]
 
 TENURES = np.array([10, 12, 15, 18, 24])
 _TENURE_P = np.array([0.15, 0.3, 0.15, 0.2, 0.2])
@@ -148,3 +149,32 @@ def label_outcomes(loans: Loans, month_dates: np.ndarray, mob: int = 6, dpd_thre
     dpd = np.where(missed > 0, (month_dates[month] - month_dates[first_missed]).astype(int), 0)
     label = (dpd >= dpd_threshold).astype(np.int64)
     return np.column_stack([loans.row_loan[at_mob], label])
+
+
+LMS_COLUMNS = [
+    "loan_id", "Customer_ID", "loan_start_date", "tenure", "installment_num", "loan_amt", "due_amt", "paid_amt",
+    "overdue_amt", "balance", "snapshot_date",
+]  # fmt: skip
+
+
+def build_lms(world: World, loans: Loans, month_str: np.ndarray) -> RawTable:
+    """The LMS export: one row per loan per month from installment 0 to the tenure (or the range end)."""
+    order = sort_rows(loans.row_month, loans.cust[loans.row_loan], loans.seq[loans.row_loan])
+    loan = loans.row_loan[order]
+    month = loans.row_month[order]
+    cust = loans.cust[loan]
+    loan_ids = np.char.add(np.char.add(np.char.add("LOAN_0x", world.hex_id[loans.cust]), "_"), loans.seq.astype(str))
+    data = {
+        "loan_id": fmt_str(loan_ids[loan]),
+        "Customer_ID": fmt_str(world.customer_id[cust]),
+        "loan_start_date": fmt_str(month_str[loans.start[loan]]),
+        "tenure": fmt_int(loans.tenure[loan]),
+        "installment_num": fmt_int(loans.row_k[order]),
+        "loan_amt": fmt_money(loans.amount[loan]),
+        "due_amt": fmt_money(loans.row_due[order]),
+        "paid_amt": fmt_money(loans.row_paid[order]),
+        "overdue_amt": fmt_money(loans.row_overdue[order]),
+        "balance": fmt_money(loans.row_balance[order]),
+        "snapshot_date": fmt_str(month_str[month]),
+    }
+    return RawTable("lms_loan_daily.csv", LMS_COLUMNS, data, month, ("loan_id", "snapshot_date"), cust)

@@ -1,0 +1,49 @@
+# KYCC — two commands on a fresh machine: `make run` and `make test`. Only python3 (3.11) is assumed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export KEDRO_DISABLE_TELEMETRY := 1
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install run data test test-fast bench lint viz clean-data
+
+# torch first and exactly 2.13.0: the CPU wheel on this machine (any other version pulls a multi-GB CUDA build).
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+# Synthetic data when data/01_raw has none (keeps a lender's real exports untouched).
+data: install
+	@if [ ! -f data/01_raw/lms_loan_daily.csv ]; then \
+		$(BIN)/kycc generate --output data/01_raw; \
+	else echo "data/01_raw already has data: not generating"; fi
+
+# The main job end to end: label store and feature store (catch-up over every month in data/01_raw).
+run: data
+	$(BIN)/kedro run
+
+test: install
+	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+test-fast: install
+	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not slow and not spark"
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+viz: install
+	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+clean-data:
+	find data -mindepth 2 ! -name .gitkeep -delete
