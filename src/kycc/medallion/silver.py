@@ -55,7 +55,9 @@ def build_silver(
     rows = rows.rename({_raw(c): c.raw for c in schema.columns if c.raw != "snapshot_date"})
     parsed = _parse(rows, schema, rules)
     parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
-    parsed = _mark_duplicates(parsed, schema)
+    # Materialise once: silver and quarantine are two filters of the same rows (and on Spark this keeps the
+    # optimiser from inlining every parsed expression into both writes).
+    parsed = _mark_duplicates(parsed, schema).cache()
     silver_cols = [c.silver for c in schema.columns if c.raw != "snapshot_date"]
     silver = parsed.filter(parsed[QUARANTINE_REASON].isnull()).select(
         *silver_cols, "snapshot_date", "dq_issues", "_source_file"

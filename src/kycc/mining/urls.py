@@ -63,6 +63,8 @@ def normalize_url(url: str) -> str:
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
 
     path = re.sub(r"/{2,}", "/", parts.path or "/")
+    if len(path) > 1:
+        path = path.rstrip("/")
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=False)
@@ -91,8 +93,6 @@ def normalize_url(url: str) -> str:
     elif host == "news.ycombinator.com":
         query = [(key, value) for key, value in query if key == "id"]
 
-    if len(path) > 1:
-        path = path.rstrip("/")
     return urlunsplit(("https", netloc, path, urlencode(sorted(query)), ""))
 
 

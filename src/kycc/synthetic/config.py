@@ -80,7 +80,9 @@ def parse_month(value: str | date, name: str) -> date:
         except ValueError as exc:
             raise ValueError(f"{name}={value!r} is not an ISO date (YYYY-MM-01)") from exc
     if parsed.day != 1:
-        raise ValueError(f"{name}={parsed.isoformat()} is not the first of a month (snapshot dates are YYYY-MM-01)")
+        raise ValueError(
+            f"{name}={parsed.isoformat()} is not the first of a month (snapshot dates are YYYY-MM-01)"
+        )
     return parsed
 
 
@@ -133,6 +135,7 @@ class GenerationOptions:
     @classmethod
     def build(
         cls,
+        *,
         output_dir: str | Path,
         n_customers: int,
         start: str | date,

@@ -22,10 +22,10 @@ SECOND_LOAN_P = 0.45
 #   current loan:   P(miss)  = sigmoid(MISS_A - MISS_B * s)
 #   in arrears:     P(cure)  = sigmoid(CURE_A + CURE_B * s - CURE_DEPTH * (missed - 1)); pays due + overdue
 #                   P(miss again) = (1 - P(cure)) * ROLL; otherwise pays only the instalment due
-MISS_A, MISS_B = -3.9, 1.25
+MISS_A, MISS_B = -4.0, 1.45
 CURE_A, CURE_B, CURE_DEPTH = -0.6, 0.8, 0.5
 ROLL = 0.7
-FRAILTY_SD = 0.4
+FRAILTY_SD = 0.3
 BURDEN_EFFECT = 1.5
 
 
@@ -136,7 +136,9 @@ def simulate_loans(world: World, rng: np.random.Generator) -> Loans:
     )
 
 
-def label_outcomes(loans: Loans, month_dates: np.ndarray, mob: int = 6, dpd_threshold: int = 30) -> np.ndarray:
+def label_outcomes(
+    loans: Loans, month_dates: np.ndarray, mob: int = 6, dpd_threshold: int = 30
+) -> np.ndarray:
     """Labels of the loans that reached ``mob`` in the range, with the label store's semantics.
 
     ``dpd`` = days between the snapshot and the snapshot minus ``installments_missed`` calendar months.
@@ -163,7 +165,9 @@ def build_lms(world: World, loans: Loans, month_str: np.ndarray) -> RawTable:
     loan = loans.row_loan[order]
     month = loans.row_month[order]
     cust = loans.cust[loan]
-    loan_ids = np.char.add(np.char.add(np.char.add("LOAN_0x", world.hex_id[loans.cust]), "_"), loans.seq.astype(str))
+    loan_ids = np.char.add(
+        np.char.add(np.char.add("LOAN_0x", world.hex_id[loans.cust]), "_"), loans.seq.astype(str)
+    )
     data = {
         "loan_id": fmt_str(loan_ids[loan]),
         "Customer_ID": fmt_str(world.customer_id[cust]),

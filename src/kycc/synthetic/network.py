@@ -14,7 +14,13 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["RELATIONSHIP_COLUMNS", "RELATIONSHIP_TYPES", "build_relationships"]
 
-RELATIONSHIP_COLUMNS = ["source_customer_id", "target_customer_id", "relationship_type", "volume", "snapshot_date"]
+RELATIONSHIP_COLUMNS = [
+    "source_customer_id",
+    "target_customer_id",
+    "relationship_type",
+    "volume",
+    "snapshot_date",
+]
 RELATIONSHIP_TYPES = np.array(["supplier", "buyer", "guarantor", "shared_director"])
 #: Mean number of trade partners by party type (scaled by exp(0.2 z): safer parties trade more).
 TRADE_DEGREE = {"individual": 0.5, "sole_trader": 2.0, "sme": 3.5}
@@ -42,7 +48,9 @@ def _assortative_targets(rng: np.random.Generator, source: np.ndarray, z: np.nda
     return np.where(target == source, (target + 1) % n, target)
 
 
-def build_relationships(world: World, loans: Loans, rng: np.random.Generator, month_str: np.ndarray) -> RawTable:
+def build_relationships(
+    world: World, loans: Loans, rng: np.random.Generator, month_str: np.ndarray
+) -> RawTable:
     """Edges observed in months at or after both parties' onboarding."""
     n, t_count, z = world.n, world.n_months, world.z
     lam = np.vectorize(TRADE_DEGREE.get)(world.party_type) * np.exp(0.2 * z)
@@ -68,7 +76,10 @@ def build_relationships(world: World, loans: Loans, rng: np.random.Generator, mo
     observed = (
         (months[None, :] >= start[:, None])
         & (months[None, :] <= end[:, None])
-        & ((months[None, :] == start[:, None]) | (rng.random((n_edges, t_count)) < _OBSERVE_P[rel_type][:, None]))
+        & (
+            (months[None, :] == start[:, None])
+            | (rng.random((n_edges, t_count)) < _OBSERVE_P[rel_type][:, None])
+        )
     )
     edge, month = np.nonzero(observed)
 

@@ -65,9 +65,9 @@ PAYMENT_BEHAVIOURS = np.array([
 #: Clickstream features correlated with z (loading); every other fe_k is pure noise.
 CLICKSTREAM_LOADINGS = {2: 0.35, 3: -0.3, 5: 0.3, 8: -0.25, 11: 0.2, 13: -0.2, 17: 0.15}
 # Shifts of the financials of late applicants and drifted parties in the drift months.
-DRIFT_INCOME_FACTOR = 0.85
-DRIFT_UTILISATION_SHIFT = 6.0
-DRIFT_INQUIRIES_SHIFT = 2
+DRIFT_INCOME_FACTOR = 0.9
+DRIFT_UTILISATION_SHIFT = 3.0
+DRIFT_INQUIRIES_SHIFT = 1
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -114,7 +114,9 @@ def build_attributes(world: World, rng: np.random.Generator, month_str: np.ndarr
     verified_at_onb = rng.random(n) < _sigmoid(1.0 + 1.2 * kyc_signal)
     verify_month = np.where(verified_at_onb, world.onboarding, world.onboarding + rng.geometric(0.12, n))
     month_dates = month_str.astype("datetime64[D]")
-    reg_days = np.minimum(rng.exponential(np.exp(5.9 + 0.6 * (0.5 * z + 0.87 * rng.standard_normal(n)))), 5400)
+    reg_days = np.minimum(
+        rng.exponential(np.exp(5.9 + 0.6 * (0.5 * z + 0.87 * rng.standard_normal(n)))), 5400
+    )
     registration = month_dates[world.onboarding] - reg_days.astype(int).astype("timedelta64[D]")
 
     ci, mi = _snapshot_rows(world, rng, p_later=0.05)
@@ -133,7 +135,9 @@ def build_attributes(world: World, rng: np.random.Generator, month_str: np.ndarr
         "registration_date": fmt_str(np.datetime_as_string(registration[ci], unit="D")),
         "snapshot_date": _date_col(month_str, mi),
     }
-    return RawTable("features_attributes.csv", ATTRIBUTE_COLUMNS, data, mi, ("Customer_ID", "snapshot_date"), ci)
+    return RawTable(
+        "features_attributes.csv", ATTRIBUTE_COLUMNS, data, mi, ("Customer_ID", "snapshot_date"), ci
+    )
 
 
 def _type_of_loan(perm: np.ndarray, count: np.ndarray) -> list[str]:
@@ -217,7 +221,9 @@ def build_financials(world: World, loans: Loans, rng: np.random.Generator, month
         "Monthly_Balance": fmt_money(monthly_balance),
         "snapshot_date": _date_col(month_str, mi),
     }
-    return RawTable("features_financials.csv", FINANCIAL_COLUMNS, data, mi, ("Customer_ID", "snapshot_date"), ci)
+    return RawTable(
+        "features_financials.csv", FINANCIAL_COLUMNS, data, mi, ("Customer_ID", "snapshot_date"), ci
+    )
 
 
 def build_clickstream(world: World, rng: np.random.Generator, month_str: np.ndarray) -> RawTable:
@@ -240,4 +246,6 @@ def build_clickstream(world: World, rng: np.random.Generator, month_str: np.ndar
         data[f"fe_{k}"] = fmt_int(np.round(value))
     data["Customer_ID"] = fmt_str(world.customer_id[ci])
     data["snapshot_date"] = _date_col(month_str, mi)
-    return RawTable("feature_clickstream.csv", CLICKSTREAM_COLUMNS, data, mi, ("Customer_ID", "snapshot_date"), ci)
+    return RawTable(
+        "feature_clickstream.csv", CLICKSTREAM_COLUMNS, data, mi, ("Customer_ID", "snapshot_date"), ci
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -30,23 +30,10 @@ class RawTable:
     month: np.ndarray
     key: tuple[str, ...]
     cust: np.ndarray
-    planted: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
         return len(self.month)
-
-    def take(self, idx: np.ndarray) -> RawTable:
-        """The rows ``idx`` as a new table (planted counts are not carried over)."""
-        indices = pa.array(idx, pa.int64())
-        return RawTable(
-            file=self.file,
-            columns=self.columns,
-            data={c: self.data[c].take(indices) for c in self.columns},
-            month=self.month[idx],
-            key=self.key,
-            cust=self.cust[idx],
-        )
 
 
 def sort_rows(*keys: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -174,7 +174,6 @@ class TrainingWindows:
     oot: Window
     label_maturity_months: int
     mode: str = "relative"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "training_date", to_month(self.training_date))
@@ -240,7 +239,7 @@ class TrainingWindows:
             f"training date {self.training_date}: "
             + "; ".join(str(w) for w in self.windows)
             + f"; label maturity {self.label_maturity_months} months "
-            f"({format_months(month_range(add_months(self.oot.end, 1), self.history_end))})"
+            f"({add_months(self.oot.end, 1):%Y-%m}..{self.history_end:%Y-%m})"
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""The ``kycc`` command: work that is not a single ``kedro run`` (``generate``; later backfill, scorecard, serve).
+
+Subcommands are thin: they parse options, call the domain modules and print a short summary. Other modules add
+their commands with ``@main.command()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from kycc.synthetic import DEFAULT_CUSTOMERS, DEFAULT_END, DEFAULT_SEED, DEFAULT_START
+
+__all__ = ["main"]
+
+#: JSON batch months ``kycc generate`` writes by default (the last months of the range arrive as batch files).
+DEFAULT_JSON_MONTHS = 2
+
+
+def _configure_logging(level: int) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+        )
+    logging.getLogger("kycc").setLevel(level)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logging.")
+@click.option("-q", "--quiet", is_flag=True, help="Only show warnings and the final summary.")
+def main(verbose: bool, quiet: bool) -> None:
+    """KYCC: credit-risk ML platform. Pipelines run with `kedro run`; this command does the rest."""
+    _configure_logging(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+
+
+@main.command()
+@click.option(
+    "--customers",
+    "n_customers",
+    type=int,
+    default=DEFAULT_CUSTOMERS,
+    show_default=True,
+    help="Number of parties (each has 1, sometimes 2, loans).",
+)
+@click.option("--start", default=DEFAULT_START, show_default=True, help="First snapshot month (YYYY-MM-01).")
+@click.option(
+    "--end", default=DEFAULT_END, show_default=True, help="Last snapshot month (YYYY-MM-01), inclusive."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Random seed; the same options give byte-identical files.",
+)
+@click.option(
+    "--json-months",
+    type=int,
+    default=DEFAULT_JSON_MONTHS,
+    show_default=True,
+    help="Write the last K months as batches/{BATCH_ID}_profiles.json and _labels.json instead of CSV rows.",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/01_raw"),
+    show_default=True,
+    help="Output folder of the raw files.",
+)
+@click.option(
+    "--dirty/--clean",
+    default=True,
+    show_default=True,
+    help="Plant the dirty patterns of real exports, or write clean data.",
+)
+@click.option(
+    "--truth", is_flag=True, help="Also write _truth/latent.csv (latent z per customer, for tests)."
+)
+@click.option("--force", is_flag=True, help="Overwrite the generated files in a non-empty output folder.")
+def generate(
+    *,
+    n_customers: int,
+    start: str,
+    end: str,
+    seed: int,
+    json_months: int,
+    output: Path,
+    dirty: bool,
+    truth: bool,
+    force: bool,
+) -> None:
+    """Generate the synthetic lender's raw exports (CSVs, JSON batches, manifest)."""
+    from kycc.synthetic import generate as generate_world
+
+    try:
+        summary = generate_world(
+            output,
+            n_customers=n_customers,
+            start=start,
+            end=end,
+            seed=seed,
+            json_months=json_months,
+            dirty=dirty,
+            write_truth=truth,
+            force=force,
+        )
+    except (ValueError, TypeError, FileExistsError, NotADirectoryError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    total_rows = sum(summary.rows.values())
+    print(f"Generated {summary.n_customers:,} customers, {summary.n_loans:,} loans over "
+          f"{len(summary.months)} months ({summary.months[0]} .. {summary.months[-1]}) in {summary.seconds:.1f} s")  # fmt: skip
+    for name, rows in summary.rows.items():
+        print(f"  {name:<28} {rows:>10,} rows")
+    if summary.json_files:
+        print(f"  batches/ ({len(summary.json_files)} files)  JSON months: {', '.join(summary.json_months)}")
+    rate = f"{summary.default_rate:.1%}" if summary.n_labelled else "n/a"
+    print(f"Labelled loans (30 DPD at MOB 6): {summary.n_labelled:,}, default rate {rate}")
+    if summary.drift_months:
+        print(f"Drift months: {summary.drift_months[0]} .. {summary.drift_months[-1]}")
+    planted = ", ".join(f"{k}={v:,}" for k, v in summary.planted.items()) or "none (clean)"
+    print(f"Dirty cells/rows planted: {planted}")
+    print(f"{total_rows:,} CSV rows written to {summary.output_dir} (manifest: {summary.manifest_path})")

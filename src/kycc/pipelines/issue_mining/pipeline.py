@@ -1,0 +1,55 @@
+"""The issue_mining pipeline: bronze.raw_items → silver (embeddings, clusters, summaries) → gold (issues, live).
+
+All datasets and parameters live under the ``issue_mining`` namespace (``issue_mining.<name>`` in the catalog,
+``issue_mining.<key>`` in ``parameters_issue_mining.yml``).
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from kycc.pipelines.issue_mining import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Create the issue_mining pipeline (one ``run_date`` per run)."""
+    return Pipeline(
+        [
+            Node(nodes.collect_raw_items,
+                 inputs=["api_access", "bronze_item_index", "params:run_date", "params:collect"],
+                 outputs=["bronze_raw_items", "bronze_quarantine", "collection_report"],
+                 name="collect_raw_items"),
+            Node(nodes.embed_new_items,
+                 inputs=["bronze_raw_items", "silver_embedding_index", "embedding_model", "params:run_date",
+                         "params:embedding"],
+                 outputs=["silver_item_embeddings", "embedding_report"],
+                 name="embed_new_items"),
+            Node(nodes.cluster_items,
+                 inputs=["bronze_raw_items", "silver_item_embeddings", "params:run_date", "params:clustering"],
+                 outputs=["silver_item_clusters", "silver_clusters", "clustering_report"],
+                 name="cluster_items"),
+            Node(nodes.summarise_clusters,
+                 inputs=["bronze_raw_items", "silver_item_clusters", "silver_clusters", "params:run_date",
+                         "params:summaries"],
+                 outputs=["silver_cluster_summaries", "summary_report"],
+                 name="summarise_clusters"),
+            Node(nodes.label_issues,
+                 inputs=["bronze_raw_items", "silver_item_clusters", "silver_cluster_summaries", "llm_access",
+                         "params:run_date", "params:labelling"],
+                 outputs=["gold_issues", "gold_label_failures", "labelling_report"],
+                 name="label_issues"),
+            Node(nodes.build_issue_evidence,
+                 inputs=["bronze_raw_items", "silver_item_clusters", "gold_issues", "params:run_date"],
+                 outputs="gold_issue_evidence",
+                 name="build_issue_evidence"),
+            Node(nodes.sync_live_issues,
+                 inputs=["gold_issues", "gold_issue_evidence", "gold_live_issues_state", "pocketbase_access",
+                         "params:run_date", "params:pocketbase"],
+                 outputs=["gold_live_issues", "sync_report"],
+                 name="sync_live_issues"),
+            Node(nodes.summarise_run,
+                 inputs=["collection_report", "embedding_report", "clustering_report", "summary_report",
+                         "labelling_report", "sync_report"],
+                 outputs="run_summary",
+                 name="summarise_run"),
+        ],
+        namespace="issue_mining",
+    )

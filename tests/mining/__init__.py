@@ -1,0 +1,1 @@
+"""Tests of the issue_mining domain modules (kycc.mining)."""
