@@ -14,8 +14,8 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 
 @pytest.fixture(scope="session")
 def con():
-    """An in-memory DuckDB backend to execute Ibis expressions."""
-    return ibis.duckdb.connect()
+    """The default in-memory DuckDB backend, which executes (and caches) expressions built on memtables."""
+    return ibis.get_backend()  # the default DuckDB backend: memtables and cached tables live there
 
 
 @pytest.fixture(scope="session")

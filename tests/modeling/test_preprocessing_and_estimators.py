@@ -41,8 +41,8 @@ def test_woe_min_iv_drops_useless_features(split):
     assert "fe_3" not in prep.feature_names_out_  # pure noise in the sample data
     assert "debt_to_income" in prep.feature_names_out_
     assert prep.describe()["information_value"]["fe_3"] < 0.05
-    with pytest.raises(ValueError, match="No feature reaches the information value"):
-        CreditPreprocessor("woe", ["fe_3"], [], {"min_iv": 5.0}).fit(train, train["label"])
+    weakest = CreditPreprocessor("woe", ["fe_3", "fe_1"], [], {"min_iv": 5.0}).fit(train, train["label"])
+    assert weakest.feature_names_out_ == ["fe_1"]  # nothing reaches 5.0: the strongest is kept, gates decide
 
 
 def test_preprocessing_errors(split):

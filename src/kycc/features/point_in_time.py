@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from kycc.features.dictionary import GOLD_FEATURE_SCHEMA
-from kycc.medallion.window import RunWindow, add_months
+from kycc.medallion.window import RunWindow, add_months, enforce_schema
 
 __all__ = ["applications", "build_gold_features", "latest_as_of"]
 
@@ -231,4 +231,4 @@ def build_gold_features(
              "net_weighted_exposure": 0.0, "net_guarantor_links": 0, "net_shared_director_links": 0,
              "net_trade_links": 0, "net_counterparty_arrears_share": 0.0}
     gold = gold.mutate(**{name: gold[name].fill_null(value) for name, value in fills.items()})
-    return gold.select(*(gold[name].cast(dtype).name(name) for name, dtype in GOLD_FEATURE_SCHEMA.items()))
+    return enforce_schema(gold, GOLD_FEATURE_SCHEMA)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from kycc.medallion.window import RunWindow, add_months
+from kycc.medallion.window import RunWindow, add_months, enforce_schema
 
 __all__ = ["GOLD_LABEL_SCHEMA", "label_definition", "label_loans", "loan_dpd"]
 
@@ -70,4 +70,4 @@ def label_loans(silver_lms: ir.Table, window: RunWindow, mob: int = 6, dpd: int 
         label=(rows.dpd >= dpd).cast("int64"),
         label_def=ibis.literal(label_definition(dpd, mob)),
     )
-    return labels.select(*(labels[c].cast(t).name(c) for c, t in GOLD_LABEL_SCHEMA.items()))
+    return enforce_schema(labels, GOLD_LABEL_SCHEMA)

@@ -68,3 +68,21 @@ def add_months(date: ir.DateValue, months: ir.IntegerValue | int) -> ir.DateValu
     year = (index // 12).cast("int32")
     month = (index % 12 + 1).cast("int32")
     return ibis.date(year, month, 1)
+
+
+def enforce_schema(table: ir.Table, schema: dict[str, str]) -> ir.Table:
+    """Select ``schema``'s columns in order, each with an explicit CAST to its type.
+
+    Ibis drops a cast it believes is a no-op, but engines disagree on result types (DuckDB may write an
+    integer sum as DOUBLE, Spark a string length as INT): the gold boundary always casts, so both engines
+    write the same schema.
+    """
+    import ibis.expr.datatypes as dt
+    import ibis.expr.operations as ops
+
+    missing = [c for c in schema if c not in table.columns]
+    if missing:
+        raise ValueError(f"gold table is missing column(s) {missing}")
+    return table.select(
+        *(ops.Cast(table[name], to=dt.dtype(dtype)).to_expr().name(name) for name, dtype in schema.items())
+    )

@@ -379,14 +379,16 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    try:
-        return max(float(headers.get("retry-after")), 0.0) if headers.get("retry-after") is not None else None
-    except (TypeError, ValueError):
-        return None
+    """Seconds from the provider's ``Retry-After`` header, when LiteLLM kept the reply headers."""
+    for headers in (getattr(exc, "litellm_response_headers", None), getattr(exc, "headers", None),
+                    getattr(getattr(exc, "response", None), "headers", None)):
+        value = headers.get("retry-after") if headers else None
+        if value is not None:
+            try:
+                return max(float(value), 0.0)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 # -- running a day's clusters ---------------------------------------------------------------------------------

