@@ -1,0 +1,241 @@
+"""The issue_mining pipeline end to end on the recorded samples: real DuckDB, model, LexRank and PocketBase."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog
+from kedro.runner import SequentialRunner
+from pydantic import ValidationError
+
+from kycc.mining.labelling import LLMAccess
+from kycc.mining.pocketbase import LocalPocketBase, PocketBaseClient
+from kycc.mining.store import TABLES, DatePartition
+from kycc.pipelines.issue_mining import create_pipeline
+from kycc.pipelines.issue_mining import nodes
+
+pytestmark = pytest.mark.xdist_group("issue_mining_model")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DAY = "2026-11-20"
+
+
+def _flatten_params(params: dict[str, Any], prefix: str = "params:") -> dict[str, Any]:
+    """``params:a``, ``params:a.b``, … as Kedro's context feeds them."""
+    feed = {}
+    for key, value in params.items():
+        feed[f"{prefix}{key}"] = value
+        if isinstance(value, dict):
+            feed.update(_flatten_params(value, f"{prefix}{key}."))
+    return feed
+
+
+def make_catalog(data_root: Path, run_date: str, pocketbase: LocalPocketBase | None = None,
+                 **overrides: Any) -> DataCatalog:
+    """The project's issue_mining catalog and parameters (env ``test``), every file under ``data_root``."""
+    import os
+
+    from kycc.settings import CONFIG_LOADER_ARGS
+
+    # ${kycc_env:KYCC_DATA_ROOT,data} in globals.yml: resolvers are registered once per process, so the data
+    # root is passed the way the project does, through the environment.
+    os.environ["KYCC_DATA_ROOT"] = str(data_root)
+    loader = OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"), env="test", base_env="base", default_run_env="local",
+        merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"],
+        custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
+        config_patterns={"catalog": ["catalog_issue_mining*"], "parameters": ["parameters_issue_mining*"],
+                         "credentials": ["credentials_issue_mining*"]})
+    catalog_conf = dict(loader["catalog"])
+    catalog_conf["issue_mining.embedding_model"] = {**catalog_conf["issue_mining.embedding_model"],
+                                                    "max_seq_length": 128}
+    credentials = dict(loader["credentials"])
+    if pocketbase is not None:
+        catalog_conf["issue_mining.pocketbase_access"] = {**catalog_conf["issue_mining.pocketbase_access"],
+                                                          "url": pocketbase.url}
+        credentials["issue_mining"] = {"pocketbase": {"email": pocketbase.email, "password": pocketbase.password}}
+    params = loader["parameters"]
+    params["issue_mining"]["run_date"] = run_date
+    params["issue_mining"]["collect"]["mode"] = "samples"
+    params["issue_mining"]["pocketbase"]["enabled"] = pocketbase is not None
+    for key, value in overrides.items():
+        params["issue_mining"][key] = {**params["issue_mining"][key], **value}
+    catalog = DataCatalog.from_config(catalog_conf, credentials=credentials)
+    for name, value in _flatten_params(params).items():
+        catalog[name] = value
+    return catalog
+
+
+def counts(data_root: Path) -> dict[str, int]:
+    con = duckdb.connect(str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    try:
+        return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
+    finally:
+        con.close()
+
+
+def run(data_root: Path, run_date: str = DAY, pocketbase: LocalPocketBase | None = None, **overrides: Any):
+    SequentialRunner().run(create_pipeline(), make_catalog(data_root, run_date, pocketbase, **overrides))
+    return json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def pocketbase():
+    with LocalPocketBase() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """One run of 2026-11-20 (no PocketBase); tests copy it so the day is embedded only once."""
+    root = tmp_path_factory.mktemp("seeded")
+    return root, run(root, DAY)
+
+
+@pytest.fixture
+def data_root(seeded, tmp_path):
+    shutil.copytree(seeded[0], tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def test_end_to_end_rerun_is_idempotent_and_syncs_to_pocketbase(seeded, data_root, pocketbase):
+    first, summary = counts(seeded[0]), seeded[1]
+    assert first["bronze.raw_items"] == 66 and first["bronze.quarantine"] == 0
+    assert first["silver.items"] == 66 and first["silver.clusters"] == 10  # max(10, 66 // 100) = 10
+    assert first["gold.issues"] == 10 and first["gold.label_failures"] == 0
+    assert first["gold.issue_evidence"] == 66 and first["gold.live_issues"] == 0  # PocketBase disabled
+    assert summary["collection"]["sources"]["github"]["mode"] == "samples"
+    assert {s: i["stored"] for s, i in summary["collection"]["sources"].items()} == {
+        "github": 18, "stackexchange": 16, "reddit": 18, "hackernews": 14}
+    assert summary["embedding"] == {"items": 66, "embedded": 66, "cached": 0}
+    assert summary["labelling"]["labeller"] == "offline" and summary["sync"]["status"] == "disabled"
+
+    synced = run(data_root, DAY, pocketbase)
+    assert counts(data_root) == {**first, "gold.live_issues": 10}  # re-running a date replaces it
+    assert synced["embedding"] == {"items": 66, "embedded": 0, "cached": 66}  # cached by url_hash
+    assert synced["sync"]["synced"] == 10
+    rerun = run(data_root, DAY, pocketbase)
+    assert counts(data_root) == {**first, "gold.live_issues": 10}
+    assert rerun["sync"]["synced"] == 0 and rerun["sync"]["unchanged"] == 10
+    tmp_path = data_root
+
+    with PocketBaseClient(pocketbase.url, pocketbase.email, pocketbase.password) as client:
+        client.authenticate()
+        assert len(client.list_records("kycc_issues", filter=f"cluster_date='{DAY}'")) == 10
+        assert len(client.list_records("kycc_issue_evidence", filter=f"cluster_date='{DAY}'")) == 66
+
+    con = duckdb.connect(str(tmp_path / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    issues = con.execute("SELECT * FROM gold.issues").df()
+    clusters = con.execute("SELECT * FROM silver.clusters ORDER BY cluster_id").df()
+    norms = con.execute("SELECT list_aggregate(embedding::FLOAT[], 'sum') AS s, "
+                        "sqrt(list_dot_product(embedding::FLOAT[], embedding::FLOAT[])) AS n FROM silver.items").df()
+    con.close()
+    assert set(issues["category"]) <= {"ai", "finance", "compliance", "logistics", "healthtech", "devtools",
+                                       "ecommerce", "other"}
+    assert issues["canonical_title"].str.len().max() <= 120 and set(issues["labeller"]) == {"offline"}
+    assert clusters["cluster_size"].sum() == 66 and clusters["summary"].str.len().min() > 0
+    assert np.allclose(norms["n"], 1.0, atol=1e-4)
+
+
+def test_dates_accumulate_and_bad_items_are_quarantined(data_root):
+    tmp_path = data_root
+    summary = run(tmp_path, "2026-11-18")  # the recorded HN story without a title is on this day
+    totals = counts(tmp_path)
+    assert summary["collection"]["quarantined"] == 1 and totals["bronze.quarantine"] == 1
+    assert totals["bronze.raw_items"] == 66 + summary["collection"]["stored"]
+    assert summary["collection"]["fetched"] == (summary["collection"]["stored"] + summary["collection"]["duplicates"]
+                                                + summary["collection"]["already_seen"] + 1)
+    assert totals["silver.clusters"] == 20 and summary["sync"]["status"] == "disabled"
+    con = duckdb.connect(str(tmp_path / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    reason = con.execute("SELECT reason FROM bronze.quarantine").fetchone()[0]
+    con.close()
+    assert reason == "missing title"
+
+
+def test_items_first_seen_on_an_earlier_date_are_not_collected_again(data_root):
+    tmp_path = data_root
+    # No recording for 2026-11-21: the latest recording (2026-11-20) is replayed; all its items are known.
+    summary = run(tmp_path, "2026-11-21")
+    assert summary["collection"]["stored"] == 0 and summary["collection"]["already_seen"] == 66
+    assert summary["clustering"]["clusters"] == 0 and summary["labelling"]["labelled"] == 0
+    assert counts(tmp_path)["bronze.raw_items"] == 66
+
+
+def test_llm_failures_are_recorded_not_dropped(data_root):
+    tmp_path = data_root
+
+    def broken_llm(**kwargs):
+        raise RuntimeError("provider down")
+
+    catalog = make_catalog(tmp_path, DAY, labelling={"mode": "llm", "model": "openai/fake"})
+    catalog["issue_mining.llm_access"] = LLMAccess(api_key="k", completion=broken_llm)
+    SequentialRunner().run(create_pipeline(), catalog)
+    totals = counts(tmp_path)
+    assert totals["gold.issues"] == 0 and totals["gold.label_failures"] == 10
+    assert totals["gold.issue_evidence"] == 0
+
+
+# -- nodes: clear errors on bad input -----------------------------------------------------------------------------
+
+def _raw(day: date, hashes: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"url_hash": hashes, "source": "github", "collection_date": day, "url": "u",
+                         "title": "t", "body": "b", "created_at": pd.Timestamp("2026-11-20 08:00"),
+                         "external_id": "1", "query": "q"})
+
+
+def test_cluster_node_refuses_items_without_embeddings():
+    raw = _raw(date(2026, 11, 20), ["a", "b"])
+    silver = pd.DataFrame({"url_hash": ["a"], "embedding": [np.ones(384, np.float32) / np.sqrt(384)]})
+    with pytest.raises(ValueError, match=r"1 items of 2026-11-20 have no embedding"):
+        nodes.cluster_items(raw, silver, DAY, {})
+
+
+def test_nodes_handle_a_day_without_items():
+    empty = _raw(date(2026, 11, 20), [])
+    assignments, clusters, report = nodes.cluster_items(empty, pd.DataFrame(columns=["url_hash", "embedding"]),
+                                                        DAY, {})
+    assert isinstance(clusters, DatePartition) and len(clusters) == 0 and report["clusters"] == 0
+    summaries, _ = nodes.summarise_clusters(empty, assignments.frame, clusters.frame, DAY, {})
+    issues, failures, report = nodes.label_issues(empty, assignments.frame, clusters.frame, LLMAccess(), DAY, {})
+    assert len(summaries) == len(issues) == len(failures) == 0 and report["labeller"] == "offline"
+
+
+@pytest.mark.parametrize(("run_date", "collect", "message"), [
+    ("20-11-2026", None, "YYYY-MM-DD"),
+    (DAY, {"mode": "sometimes"}, "mode"),
+    (DAY, {"rate_limits": {"github": 0}}, "rate_limits.github"),
+    (DAY, {"github": {"queries": []}}, "queries"),
+    (DAY, {"unknown_key": 1}, "unknown_key"),
+])
+def test_collect_node_rejects_bad_parameters(tmp_path, run_date, collect, message):
+    catalog = make_catalog(tmp_path, DAY)
+    params = {**catalog.load("params:issue_mining.collect"), **(collect or {})}
+    with pytest.raises((ValueError, ValidationError), match=message):
+        nodes.collect_raw_items(catalog.load("issue_mining.api_access"), pd.DataFrame(), run_date, params)
+
+
+def test_pipeline_shape():
+    pipeline = create_pipeline()
+    assert [n.name for n in pipeline.nodes][0] == "issue_mining.collect_raw_items"
+    assert all(n.name.startswith("issue_mining.") for n in pipeline.nodes)
+    assert pipeline.outputs() >= {"issue_mining.gold_live_issues", "issue_mining.run_summary"}
+
+
+@pytest.mark.slow
+def test_kedro_session_smoke(data_root):
+    from tests.kedro_run import run_kedro
+
+    run_kedro(data_root, ["issue_mining"], params={"issue_mining": {
+        "run_date": DAY, "collect": {"mode": "samples"}, "pocketbase": {"enabled": False}}})
+    assert counts(data_root)["gold.issues"] == 10
+    summary = json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
+    assert summary["run_date"] == DAY and summary["embedding"]["cached"] == 66
