@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from kycc.mining.collectors import COLLECTORS, CollectorError, GitHubCollector, HackerNewsCollector, day_bounds
+from kycc.mining.collectors import (
+    COLLECTORS,
+    CollectorError,
+    GitHubCollector,
+    HackerNewsCollector,
+    day_bounds,
+)
 from kycc.mining.items import to_bronze_rows
 from kycc.mining.ratelimit import FakeClock, RateLimiter
 from kycc.mining.replay import SAMPLES_DIR, Replay, available_days, load_recording

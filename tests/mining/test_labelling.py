@@ -135,9 +135,9 @@ def test_rate_limit_that_persists_is_a_recorded_api_error():
 
 
 def test_timeout_is_a_recorded_api_error():
-    with FakeChatServer(lambda body: Reply.label() if False else Reply(content="{}", delay=3.0)) as server:
-        with pytest.raises(LabelFailure) as failure:
-            _labeller(server, timeout=0.5, num_retries=0).label(PROMPT)
+    with FakeChatServer(lambda body: Reply(content="{}", delay=3.0)) as server, \
+            pytest.raises(LabelFailure) as failure:
+        _labeller(server, timeout=0.5, num_retries=0).label(PROMPT)
     assert failure.value.kind == "api_error" and "Timeout" in failure.value.message
 
 

@@ -39,7 +39,8 @@ def _client(server, prefix):
 def _sync(server, prefix, issues, evidence, state):
     client, issues_name, evidence_name = _client(server, prefix)
     with client:
-        return sync_issues(client, DAY, issues, evidence, state, issues_name, evidence_name)
+        return sync_issues(client, DAY, issues, evidence, state, issues_collection=issues_name,
+                           evidence_collection=evidence_name)
 
 
 def _remote(server, prefix):
@@ -106,12 +107,12 @@ def test_a_record_deleted_on_the_server_is_restored(pocketbase_server):
 
 
 def test_wrong_password_and_unreachable_server(pocketbase_server):
-    with PocketBaseClient(pocketbase_server.url, pocketbase_server.email, "wrong") as client:
-        with pytest.raises(PocketBaseError, match="auth-with-password -> HTTP 400"):
-            client.authenticate()
-    with PocketBaseClient(pocketbase_server.url, None, None) as client:
-        with pytest.raises(PocketBaseError, match="credentials.yml"):
-            client.authenticate()
+    with PocketBaseClient(pocketbase_server.url, pocketbase_server.email, "wrong") as client, \
+            pytest.raises(PocketBaseError, match="auth-with-password -> HTTP 400"):
+        client.authenticate()
+    with PocketBaseClient(pocketbase_server.url, None, None) as client, \
+            pytest.raises(PocketBaseError, match="credentials.yml"):
+        client.authenticate()
     access = PocketBaseAccess(url="http://127.0.0.1:9", timeout=0.5)
     with access.client() as client:
         assert not client.healthy()

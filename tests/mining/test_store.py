@@ -54,13 +54,13 @@ def test_upsert_and_update_partition(tmp_path):
     write_table(db, "silver.items", pd.DataFrame({"url_hash": list("abc"), "embedding": list(vectors),
                                                   "embedding_date": D1}), "upsert")
     write_table(db, "silver.items", pd.DataFrame({"url_hash": ["c"], "embedding": [vectors[0]],
-                                                  "embedding_date": D2}), "upsert", columns=None)
+                                                  "embedding_date": D2}), "upsert")
     assign = pd.DataFrame({"url_hash": ["a", "b"], "cluster_date": D2, "cluster_id": [0, 1]})
     write_table(db, "silver.items", DatePartition(D2, assign), "update_partition", "cluster_date",
-                ["cluster_date", "cluster_id"])
+                columns=["cluster_date", "cluster_id"])
     again = pd.DataFrame({"url_hash": ["b"], "cluster_date": D2, "cluster_id": [0]})
     write_table(db, "silver.items", DatePartition(D2, again), "update_partition", "cluster_date",
-                ["cluster_date", "cluster_id"])
+                columns=["cluster_date", "cluster_id"])
     items = read_table(db, "silver.items").set_index("url_hash")
     assert len(items) == 3
     assert np.array_equal(items.loc["c", "embedding"], vectors[0]) and items.loc["c", "embedding_date"] == D2

@@ -24,7 +24,7 @@ def _train_and_measure(frame, seed=0):
     train = frame[windows["train"]]
     prep = CreditPreprocessor("woe", FEATURES, CATEGORICAL).fit(train, train["label"])
     model, _ = select_hyperparameters(prep.transform(train), train["label"], prep.transform(train), train["label"],
-                                      "logistic_regression", {"max_iter": 500}, random_state=seed)
+                                      estimator="logistic_regression", params={"max_iter": 500}, random_state=seed)
     return {w: classification_metrics(frame.loc[m, "label"], model.predict_proba(prep.transform(frame[m]))[:, 1])
             for w, m in windows.items()}
 
@@ -57,7 +57,7 @@ def test_too_few_samples_fail_the_sample_gate(frame):
     failed = [c for c in result["checks"] if not c["passed"]]
     assert not result["passed"]
     assert {("min_samples", "test"), ("min_samples", "oot")} <= {(c["gate"], c["window"]) for c in failed}
-    assert any("oot: 25 labelled samples < 100" == r for r in result["reasons"])
+    assert "oot: 25 labelled samples < 100" in result["reasons"]
 
 
 def test_default_rate_outside_the_range_fails():

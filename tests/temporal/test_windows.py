@@ -80,7 +80,7 @@ def test_a_gap_inside_a_window_is_refused():
     train=st.integers(1, 36), validation=st.integers(1, 6), test=st.integers(1, 6), oot=st.integers(1, 6),
     maturity=st.integers(0, 24),
 )
-def test_windows_never_overlap_and_are_strictly_ordered(t, train, validation, test, oot, maturity):
+def test_windows_never_overlap_and_are_strictly_ordered(t, train, validation, test, oot, maturity):  # noqa: PLR0917
     sizes = WindowSizes(train, validation, test, oot, maturity)
     w = windows_from_training_date(t, sizes)
     seen: dict[dt.date, str] = {}

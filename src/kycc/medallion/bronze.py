@@ -78,7 +78,8 @@ def build_bronze(source: str, csv_rows: pa.Table, json_rows: pa.Table, window: R
     schema = get_schema(source)
     wanted = [*schema.raw_columns, "_source_file", "_parse_error"]
     tables = [_select(csv_rows, wanted), _select(json_rows, wanted)]
-    combined = pa.concat_tables([t for t in tables if t.num_rows] or tables[:1])
+    # one chunk per column: PySpark's Arrow path rejects chunked arrays (and its fallback turns nulls into "nan")
+    combined = pa.concat_tables([t for t in tables if t.num_rows] or tables[:1]).combine_chunks()
     table = ibis.memtable(combined)
     table = table.rename(_snapshot_date_raw="snapshot_date")
     date = table._snapshot_date_raw.try_cast("date")

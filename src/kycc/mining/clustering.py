@@ -38,7 +38,7 @@ class ClusterResult:
         return int(self.sizes.shape[0])
 
 
-def cluster_embeddings(embeddings: np.ndarray, min_clusters: int = 10, items_per_cluster: int = 100,
+def cluster_embeddings(embeddings: np.ndarray, *, min_clusters: int = 10, items_per_cluster: int = 100,
                        random_state: int = 42, batch_size: int = 1024, n_init: int = 3) -> ClusterResult:
     """Cluster unit vectors with MiniBatchKMeans.
 

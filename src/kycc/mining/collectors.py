@@ -15,6 +15,7 @@ hackernews     ``GET /api/v1/search_by_date``   none (429 → exponential back-o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -103,6 +104,7 @@ class Collector:
         self,
         client: httpx.Client,
         limiter: RateLimiter,
+        *,
         settings: Mapping[str, Any] | None = None,
         credentials: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
@@ -213,10 +215,8 @@ class GitHubCollector(Collector):
         remaining = response.headers.get("x-ratelimit-remaining")
         reset = response.headers.get("x-ratelimit-reset")
         if remaining is not None and reset is not None and remaining.strip() == "0":
-            try:
+            with contextlib.suppress(ValueError):
                 self.limiter.defer_until_epoch(float(reset) + 1)
-            except ValueError:
-                pass
 
     def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
         retry_after = parse_retry_after(response.headers.get("retry-after"))

@@ -82,7 +82,8 @@ class DuckDBTableDataset(AbstractDataset[pd.DataFrame | DatePartition, pd.DataFr
     def save(self, data: pd.DataFrame | DatePartition) -> None:
         if self._save_mode == "read_only":
             raise DatasetError(f"{self._table} in {self._filepath} is declared read_only here")
-        write_table(self._filepath, self._table, data, self._save_mode, self._partition_column, self._columns)
+        write_table(self._filepath, self._table, data, self._save_mode, self._partition_column,
+                    columns=self._columns)
 
     def _exists(self) -> bool:
         return self._filepath.exists()

@@ -284,7 +284,7 @@ class LiteLLMLabeller:
         backoff_seconds, max_backoff_seconds: Exponential back-off when the reply has no ``Retry-After``.
     """
 
-    def __init__(self, model: str, api_base: str | None = None, api_key: str | None = None,
+    def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None,
                  timeout: float = 30.0, num_retries: int = 2, max_invalid_retries: int = 2,
                  response_format: str = "json_schema", temperature: float = 0.0, max_tokens: int = 400,
                  completion: Callable[..., Any] | None = None, backoff_seconds: float = 1.0,

@@ -253,7 +253,7 @@ def _iso(value: Any) -> str:
 
 
 def sync_issues(client: PocketBaseClient, cluster_date: str, issues: pd.DataFrame, evidence: pd.DataFrame,
-                state: pd.DataFrame, issues_collection: str = "kycc_issues",
+                state: pd.DataFrame, *, issues_collection: str = "kycc_issues",
                 evidence_collection: str = "kycc_issue_evidence", now: datetime | None = None) -> SyncResult:
     """Sync one date's issues and evidence to PocketBase.
 

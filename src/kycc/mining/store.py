@@ -207,7 +207,7 @@ def _dedupe(frame: pd.DataFrame, key: Sequence[str], table: str) -> pd.DataFrame
 
 
 def write_table(filepath: str | Path, table: str, data: pd.DataFrame | DatePartition, mode: str,
-                partition_column: str | None = None, columns: Sequence[str] | None = None) -> int:
+                partition_column: str | None = None, *, columns: Sequence[str] | None = None) -> int:
     """Write rows to ``table`` in one transaction (see the module docstring for ``mode``).
 
     Returns:

@@ -79,8 +79,8 @@ def lexrank_sentences(texts: Sequence[str], sentences: int = 3, max_sentences: i
     for text in texts:
         kept = []
         # Paragraph by paragraph: a title or heading without a final stop must not swallow the next sentence.
-        for paragraph in re.split(r"\n\s*\n", _prose(text or "")):
-            paragraph = " ".join(paragraph.split())
+        for block in re.split(r"\n\s*\n", _prose(text or "")):
+            paragraph = " ".join(block.split())
             if not paragraph:
                 continue
             for sentence in tokenizer.to_sentences(paragraph):

@@ -99,6 +99,7 @@ def select_hyperparameters(
     y_train: np.ndarray,
     X_valid: pd.DataFrame,
     y_valid: np.ndarray,
+    *,
     estimator: str,
     params: dict[str, Any] | None = None,
     grid: dict[str, list] | list[dict[str, list]] | None = None,

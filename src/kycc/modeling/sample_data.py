@@ -20,6 +20,7 @@ OCCUPATIONS = ["Engineer", "Teacher", "Doctor", "Lawyer", "Mechanic", "Writer", 
 
 def make_model_input(
     n_rows: int = 6000,
+    *,
     start: str = "2023-01-01",
     n_months: int = 18,
     seed: int = 0,

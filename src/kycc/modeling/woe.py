@@ -101,6 +101,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
+        *,
         max_bins: int = 8,
         min_bin_share: float = 0.05,
         monotonic: bool = True,

@@ -295,6 +295,7 @@ def windows_from_training_date(training_date: Any, sizes: WindowSizes | None = N
 
 def fixed_windows(
     training_date: Any,
+    *,
     train: tuple[Any, Any],
     validation: tuple[Any, Any],
     test: tuple[Any, Any],

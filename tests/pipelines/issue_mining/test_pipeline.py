@@ -20,8 +20,7 @@ from pydantic import ValidationError
 from kycc.mining.labelling import LLMAccess
 from kycc.mining.pocketbase import LocalPocketBase, PocketBaseClient
 from kycc.mining.store import TABLES, DatePartition
-from kycc.pipelines.issue_mining import create_pipeline
-from kycc.pipelines.issue_mining import nodes
+from kycc.pipelines.issue_mining import create_pipeline, nodes
 
 pytestmark = pytest.mark.xdist_group("issue_mining_model")
 
@@ -126,17 +125,15 @@ def test_end_to_end_rerun_is_idempotent_and_syncs_to_pocketbase(seeded, data_roo
     rerun = run(data_root, DAY, pocketbase)
     assert counts(data_root) == {**first, "gold.live_issues": 10}
     assert rerun["sync"]["synced"] == 0 and rerun["sync"]["unchanged"] == 10
-    tmp_path = data_root
-
     with PocketBaseClient(pocketbase.url, pocketbase.email, pocketbase.password) as client:
         client.authenticate()
         assert len(client.list_records("kycc_issues", filter=f"cluster_date='{DAY}'")) == 10
         assert len(client.list_records("kycc_issue_evidence", filter=f"cluster_date='{DAY}'")) == 66
 
-    con = duckdb.connect(str(tmp_path / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    con = duckdb.connect(str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
     issues = con.execute("SELECT * FROM gold.issues").df()
     clusters = con.execute("SELECT * FROM silver.clusters ORDER BY cluster_id").df()
-    norms = con.execute("SELECT list_aggregate(embedding::FLOAT[], 'sum') AS s, "
+    norms = con.execute("SELECT "
                         "sqrt(list_dot_product(embedding::FLOAT[], embedding::FLOAT[])) AS n FROM silver.items").df()
     con.close()
     assert set(issues["category"]) <= {"ai", "finance", "compliance", "logistics", "healthtech", "devtools",
@@ -147,39 +144,35 @@ def test_end_to_end_rerun_is_idempotent_and_syncs_to_pocketbase(seeded, data_roo
 
 
 def test_dates_accumulate_and_bad_items_are_quarantined(data_root):
-    tmp_path = data_root
-    summary = run(tmp_path, "2026-11-18")  # the recorded HN story without a title is on this day
-    totals = counts(tmp_path)
+    summary = run(data_root, "2026-11-18")  # the recorded HN story without a title is on this day
+    totals = counts(data_root)
     assert summary["collection"]["quarantined"] == 1 and totals["bronze.quarantine"] == 1
     assert totals["bronze.raw_items"] == 66 + summary["collection"]["stored"]
     assert summary["collection"]["fetched"] == (summary["collection"]["stored"] + summary["collection"]["duplicates"]
                                                 + summary["collection"]["already_seen"] + 1)
     assert totals["silver.clusters"] == 20 and summary["sync"]["status"] == "disabled"
-    con = duckdb.connect(str(tmp_path / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    con = duckdb.connect(str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
     reason = con.execute("SELECT reason FROM bronze.quarantine").fetchone()[0]
     con.close()
     assert reason == "missing title"
 
 
 def test_items_first_seen_on_an_earlier_date_are_not_collected_again(data_root):
-    tmp_path = data_root
     # No recording for 2026-11-21: the latest recording (2026-11-20) is replayed; all its items are known.
-    summary = run(tmp_path, "2026-11-21")
+    summary = run(data_root, "2026-11-21")
     assert summary["collection"]["stored"] == 0 and summary["collection"]["already_seen"] == 66
     assert summary["clustering"]["clusters"] == 0 and summary["labelling"]["labelled"] == 0
-    assert counts(tmp_path)["bronze.raw_items"] == 66
+    assert counts(data_root)["bronze.raw_items"] == 66
 
 
 def test_llm_failures_are_recorded_not_dropped(data_root):
-    tmp_path = data_root
-
     def broken_llm(**kwargs):
         raise RuntimeError("provider down")
 
-    catalog = make_catalog(tmp_path, DAY, labelling={"mode": "llm", "model": "openai/fake"})
+    catalog = make_catalog(data_root, DAY, labelling={"mode": "llm", "model": "openai/fake"})
     catalog["issue_mining.llm_access"] = LLMAccess(api_key="k", completion=broken_llm)
     SequentialRunner().run(create_pipeline(), catalog)
-    totals = counts(tmp_path)
+    totals = counts(data_root)
     assert totals["gold.issues"] == 0 and totals["gold.label_failures"] == 10
     assert totals["gold.issue_evidence"] == 0
 
@@ -205,7 +198,9 @@ def test_nodes_handle_a_day_without_items():
                                                         DAY, {})
     assert isinstance(clusters, DatePartition) and len(clusters) == 0 and report["clusters"] == 0
     summaries, _ = nodes.summarise_clusters(empty, assignments.frame, clusters.frame, DAY, {})
-    issues, failures, report = nodes.label_issues(empty, assignments.frame, clusters.frame, LLMAccess(), DAY, {})
+    issues, failures, report = nodes.label_issues(raw_items=empty, item_clusters=assignments.frame,
+                                                  clusters=clusters.frame, llm_access=LLMAccess(), run_date=DAY,
+                                                  labelling={})
     assert len(summaries) == len(issues) == len(failures) == 0 and report["labeller"] == "offline"
 
 

@@ -149,8 +149,9 @@ def cluster_items(raw_items: pd.DataFrame, silver_items: pd.DataFrame, run_date:
         raise ValueError(f"{len(missing)} items of {day} have no embedding in silver.items (e.g. {missing[0]}): "
                          "run the embedding step first")
     matrix = np.asarray([vectors_by_hash[h] for h in items["url_hash"]], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
-    result = cluster_embeddings(matrix, config.min_clusters, config.items_per_cluster, config.random_state,
-                                config.batch_size, config.n_init)
+    result = cluster_embeddings(matrix, min_clusters=config.min_clusters,
+                                items_per_cluster=config.items_per_cluster, random_state=config.random_state,
+                                batch_size=config.batch_size, n_init=config.n_init)
     assignments = pd.DataFrame({"url_hash": items["url_hash"], "cluster_date": [day] * len(items),
                                 "cluster_id": result.labels.astype(int)})
     clusters = pd.DataFrame({"cluster_date": [day] * result.n_clusters,
@@ -197,7 +198,7 @@ def summarise_clusters(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, clu
 # -- gold -------------------------------------------------------------------------------------------------------
 
 
-def label_issues(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, clusters: pd.DataFrame,
+def label_issues(*, raw_items: pd.DataFrame, item_clusters: pd.DataFrame, clusters: pd.DataFrame,
                  llm_access: LLMAccess, run_date: Any, labelling: dict[str, Any]
                  ) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
     """Label each cluster of the day (LLM through LiteLLM, or the offline labeller).
@@ -251,7 +252,7 @@ def build_issue_evidence(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, i
     return DatePartition(day, pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS))
 
 
-def sync_live_issues(issues: pd.DataFrame, evidence: pd.DataFrame, live_state: pd.DataFrame,
+def sync_live_issues(*, issues: pd.DataFrame, evidence: pd.DataFrame, live_state: pd.DataFrame,
                      access: PocketBaseAccess, run_date: Any, pocketbase: dict[str, Any]
                      ) -> tuple[DatePartition, dict[str, Any]]:
     """Upsert the day's issues and evidence into PocketBase; return the day's sync state (``gold.live_issues``).
@@ -280,7 +281,8 @@ def sync_live_issues(issues: pd.DataFrame, evidence: pd.DataFrame, live_state: p
             return keep, {"status": "unreachable", "synced": 0, "unchanged": 0, "deleted": 0,
                           "pending": len(of_day(issues))}
         result = sync_issues(client, day.isoformat(), of_day(issues), of_day(evidence), state,
-                             config.issues_collection, config.evidence_collection, now=_now())
+                             issues_collection=config.issues_collection,
+                             evidence_collection=config.evidence_collection, now=_now())
     report = {"status": result.status, "synced": result.created_or_updated, "unchanged": result.unchanged,
               "deleted": result.deleted, "evidence": result.evidence_written, "url": access.url}
     logger.info("PocketBase %s: %d issues written, %d unchanged, %d deleted", access.url,
@@ -288,7 +290,7 @@ def sync_live_issues(issues: pd.DataFrame, evidence: pd.DataFrame, live_state: p
     return DatePartition(day, result.state), report
 
 
-def summarise_run(collection: dict[str, Any], embedding: dict[str, Any], clustering: dict[str, Any],
+def summarise_run(*, collection: dict[str, Any], embedding: dict[str, Any], clustering: dict[str, Any],
                   summaries: dict[str, Any], labelling: dict[str, Any], sync: dict[str, Any]) -> dict[str, Any]:
     """Log one summary line of the run and return the run summary (``issue_mining.run_summary``)."""
     per_source = ", ".join(f"{s}={info.get('stored', 0)} ({info['mode']})"

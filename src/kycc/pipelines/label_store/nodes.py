@@ -32,8 +32,8 @@ def report_label_quality(
     window = RunWindow.from_params(run)
     report = quality_report({"lms": (bronze, silver, quarantine)}, window)
     in_run = labels.filter(window.contains(labels.snapshot_date))
-    summary = in_run.aggregate(n=in_run.count(), defaults=in_run.label.sum()).execute()
-    n, defaults = int(summary["n"][0]), int(summary["defaults"][0] or 0)
+    summary = in_run.aggregate(n=in_run.count(), defaults=in_run.label.sum().fill_null(0)).execute()
+    n, defaults = int(summary["n"].iloc[0]), int(summary["defaults"].iloc[0])
     report["labels"] = {"loans_labelled": n, "defaults": defaults,
                         "default_rate": round(defaults / n, 4) if n else None}
     logger.info("Labels for %s: %d loans, %d defaults (%.1f%%)", window, n, defaults,

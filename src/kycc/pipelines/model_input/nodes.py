@@ -66,7 +66,7 @@ def build_model_input(
         *[labels[c] for c in [key, *opts["label_columns"]]],
         labels[opts["label_date_column"]].name(opts["label_date_name"]),
     )
-    drop = [c for c in features.columns if c != key and c != "application_date"
+    drop = [c for c in features.columns if c not in {key, "application_date"}
             and any(fnmatch.fnmatchcase(c, p) for p in opts["drop_feature_columns"])]
     feature_cols = [c for c in features.columns if c not in drop]
     clash = [c for c in feature_cols if c != key and c in label_side.columns]

@@ -241,7 +241,7 @@ def apply_preprocessing(preprocessor: CreditPreprocessor, data: pd.DataFrame) ->
     return preprocessor.transform(data)
 
 
-def train_model(
+def train_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     model: str,
     features: pd.DataFrame,
     data: pd.DataFrame,
@@ -272,7 +272,7 @@ def train_model(
                        "best_params": best["params"], "candidates": results}
 
 
-def evaluate_model(
+def evaluate_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     model: str,
     preprocessor: CreditPreprocessor,
     estimator: Any,
@@ -350,7 +350,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_model_metadata(
+def build_model_metadata(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     model: str,
     preprocessor: CreditPreprocessor,
     evaluation: dict[str, Any],
