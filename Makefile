@@ -7,6 +7,11 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 
+# DATA_ROOT moves every dataset (KYCC_DATA_ROOT); GENERATE_ARGS are passed to `kycc generate`.
+DATA_ROOT ?= data
+GENERATE_ARGS ?=
+export KYCC_DATA_ROOT := $(DATA_ROOT)
+
 .PHONY: install run data test test-fast bench lint viz clean-data
 
 # torch first and exactly 2.13.0: the CPU wheel on this machine (any other version pulls a multi-GB CUDA build).
@@ -21,9 +26,9 @@ install: $(BIN)/.installed
 
 # Synthetic data when data/01_raw has none (keeps a lender's real exports untouched).
 data: install
-	@if [ ! -f data/01_raw/lms_loan_daily.csv ]; then \
-		$(BIN)/kycc generate --output data/01_raw; \
-	else echo "data/01_raw already has data: not generating"; fi
+	@if [ ! -f $(DATA_ROOT)/01_raw/lms_loan_daily.csv ]; then \
+		$(BIN)/kycc generate --output $(DATA_ROOT)/01_raw $(GENERATE_ARGS); \
+	else echo "$(DATA_ROOT)/01_raw already has data: not generating"; fi
 
 # The main job end to end: label store and feature store (catch-up over every month in data/01_raw).
 run: data

@@ -97,19 +97,25 @@ def make_catalog(data_root: Path, samples_dir: Path, pocketbase: Any = None):
 
     from kycc.settings import CONFIG_LOADER_ARGS
 
+    previous = os.environ.get("KYCC_DATA_ROOT")
     os.environ["KYCC_DATA_ROOT"] = str(data_root)
     loader = OmegaConfigLoader(
         conf_source=str(PROJECT_ROOT / "conf"), env="test", base_env="base", default_run_env="local",
         merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"], custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
         config_patterns={"catalog": ["catalog_issue_mining*"], "parameters": ["parameters_issue_mining*"],
                          "credentials": ["credentials_issue_mining*"]})
-    conf = dict(loader["catalog"])
+    try:
+        conf, params = dict(loader["catalog"]), loader["parameters"]["issue_mining"]
+    finally:
+        if previous is None:
+            os.environ.pop("KYCC_DATA_ROOT", None)
+        else:
+            os.environ["KYCC_DATA_ROOT"] = previous
     conf["issue_mining.api_access"] = {**conf["issue_mining.api_access"], "samples_dir": str(samples_dir)}
     credentials = dict(loader["credentials"])
     if pocketbase is not None:
         conf["issue_mining.pocketbase_access"] = {**conf["issue_mining.pocketbase_access"], "url": pocketbase.url}
         credentials = {"issue_mining": {"pocketbase": {"email": pocketbase.email, "password": pocketbase.password}}}
-    params = loader["parameters"]["issue_mining"]
     params.update(run_date=DAY.isoformat())
     params["collect"].update(mode="samples", sources=["hackernews"])
     catalog = DataCatalog.from_config(conf, credentials=credentials)

@@ -47,6 +47,7 @@ def make_catalog(data_root: Path, run_date: str, pocketbase: LocalPocketBase | N
 
     # ${kycc_env:KYCC_DATA_ROOT,data} in globals.yml: resolvers are registered once per process, so the data
     # root is passed the way the project does, through the environment.
+    previous = os.environ.get("KYCC_DATA_ROOT")
     os.environ["KYCC_DATA_ROOT"] = str(data_root)
     loader = OmegaConfigLoader(
         conf_source=str(PROJECT_ROOT / "conf"), env="test", base_env="base", default_run_env="local",
@@ -54,15 +55,17 @@ def make_catalog(data_root: Path, run_date: str, pocketbase: LocalPocketBase | N
         custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
         config_patterns={"catalog": ["catalog_issue_mining*"], "parameters": ["parameters_issue_mining*"],
                          "credentials": ["credentials_issue_mining*"]})
-    catalog_conf = dict(loader["catalog"])
-    catalog_conf["issue_mining.embedding_model"] = {**catalog_conf["issue_mining.embedding_model"],
-                                                    "max_seq_length": 128}
-    credentials = dict(loader["credentials"])
+    try:
+        catalog_conf, credentials, params = dict(loader["catalog"]), dict(loader["credentials"]), loader["parameters"]
+    finally:  # other tests in this process must not inherit the data root
+        if previous is None:
+            os.environ.pop("KYCC_DATA_ROOT", None)
+        else:
+            os.environ["KYCC_DATA_ROOT"] = previous
     if pocketbase is not None:
         catalog_conf["issue_mining.pocketbase_access"] = {**catalog_conf["issue_mining.pocketbase_access"],
                                                           "url": pocketbase.url}
         credentials["issue_mining"] = {"pocketbase": {"email": pocketbase.email, "password": pocketbase.password}}
-    params = loader["parameters"]
     params["issue_mining"]["run_date"] = run_date
     params["issue_mining"]["collect"]["mode"] = "samples"
     params["issue_mining"]["pocketbase"]["enabled"] = pocketbase is not None
@@ -234,3 +237,17 @@ def test_kedro_session_smoke(data_root):
     assert counts(data_root)["gold.issues"] == 10
     summary = json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
     assert summary["run_date"] == DAY and summary["embedding"]["cached"] == 66
+
+
+def test_sync_is_skipped_without_server_or_credentials():
+    from kycc.mining.pocketbase import PocketBaseAccess, PocketBaseError
+
+    empty = pd.DataFrame(columns=["cluster_date", "cluster_id"])
+    kwargs = {"issues": empty, "evidence": empty, "live_state": empty, "run_date": DAY}
+    state, report = nodes.sync_live_issues(access=PocketBaseAccess(url="http://127.0.0.1:9"), pocketbase={},
+                                           **kwargs)
+    assert report["status"] == "no credentials" and len(state) == 0
+    unreachable = PocketBaseAccess(url="http://127.0.0.1:9", email="a@b.c", password="pw", timeout=0.5)
+    assert nodes.sync_live_issues(access=unreachable, pocketbase={}, **kwargs)[1]["status"] == "unreachable"
+    with pytest.raises(PocketBaseError, match="not reachable"):
+        nodes.sync_live_issues(access=unreachable, pocketbase={"required": True}, **kwargs)

@@ -271,6 +271,13 @@ def sync_live_issues(*, issues: pd.DataFrame, evidence: pd.DataFrame, live_state
     if not config.enabled:
         logger.info("PocketBase sync disabled (issue_mining.pocketbase.enabled: false)")
         return keep, {"status": "disabled", "synced": 0, "unchanged": 0, "deleted": 0}
+    if not (access.email and access.password):
+        message = "PocketBase superuser not configured (issue_mining.pocketbase.email/password in credentials)"
+        if config.required:
+            raise PocketBaseError(message)
+        logger.warning("%s: %d issues of %s left unsynced", message, len(of_day(issues)), day)
+        return keep, {"status": "no credentials", "synced": 0, "unchanged": 0, "deleted": 0,
+                      "pending": len(of_day(issues))}
     with access.client() as client:
         if not client.healthy():
             message = f"PocketBase not reachable at {access.url}"

@@ -1,5 +1,7 @@
 """The ``kycc`` command: work that is not a single ``kedro run`` (``generate``; later backfill, scorecard, serve).
 
+Not named ``kycc/cli.py``: Kedro imports ``<package>.cli`` for project commands of its own CLI.
+
 Subcommands are thin: they parse options, call the domain modules and print a short summary. Other modules add
 their commands with ``@main.command()``.
 """
