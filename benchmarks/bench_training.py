@@ -88,12 +88,21 @@ def _one_model(n_rows: int, model: str, queue: Any) -> None:
     estimator, search = nodes.train_model(model, features, windowed, spec, options, params["fitting"])
     evaluation, _ = nodes.evaluate_model(model, prep, estimator, windowed, spec, options)
     seconds = time.perf_counter() - started
-    queue.put({
-        "rows": n_rows, "model": model, "estimator": options["estimator"],
-        "candidates": len(search["candidates"]), "train_rows": profile["windows"]["train"]["rows"],
-        "prepare_s": prepare_s, "train_s": seconds, "peak_rss_mib": _peak_mib(), "baseline_mib": baseline,
-        "oot_auc": evaluation["metrics"]["oot"]["roc_auc"], "peak_is_model_only": reset,
-    })
+    queue.put(
+        {
+            "rows": n_rows,
+            "model": model,
+            "estimator": options["estimator"],
+            "candidates": len(search["candidates"]),
+            "train_rows": profile["windows"]["train"]["rows"],
+            "prepare_s": prepare_s,
+            "train_s": seconds,
+            "peak_rss_mib": _peak_mib(),
+            "baseline_mib": baseline,
+            "oot_auc": evaluation["metrics"]["oot"]["roc_auc"],
+            "peak_is_model_only": reset,
+        }
+    )
 
 
 def run(sizes: tuple[int, ...] = DEFAULT_SIZES, models: list[str] | None = None) -> list[dict[str, Any]]:

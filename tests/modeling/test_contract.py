@@ -8,7 +8,9 @@ import pytest
 from kycc.modeling.contract import DataContract, DataContractError, data_fingerprint, validate_model_input
 from kycc.modeling.sample_data import make_model_input
 
-CONTRACT = DataContract.from_params({"id_columns": ["loan_id", "customer_id"], "label_date_column": "label_date"})
+CONTRACT = DataContract.from_params(
+    {"id_columns": ["loan_id", "customer_id"], "label_date_column": "label_date"}
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +20,9 @@ def table():
 
 def test_features_default_to_every_other_column(table):
     frame, spec, accounting = validate_model_input(table, CONTRACT)
-    assert "label" not in spec.features and "loan_id" not in spec.features and "label_date" not in spec.features
+    assert (
+        "label" not in spec.features and "loan_id" not in spec.features and "label_date" not in spec.features
+    )
     assert set(spec.categorical) == {"occupation", "credit_mix", "payment_of_min_amount"}
     assert accounting == {"rows_in": 600, "rows_labelled": 600, "rows_unlabelled": 0}
     assert frame["label"].dtype == "int64"
@@ -28,7 +32,9 @@ def test_declared_features_and_exclusions(table):
     contract = DataContract.from_params({"features": ["fe_1", "credit_mix"], "categorical": ["credit_mix"]})
     _, spec, _ = validate_model_input(table, contract)
     assert spec.features == ["fe_1", "credit_mix"] and spec.numeric == ["fe_1"]
-    contract = DataContract.from_params({"id_columns": ["loan_id", "customer_id"], "exclude_columns": ["fe_*", "label_date"]})
+    contract = DataContract.from_params(
+        {"id_columns": ["loan_id", "customer_id"], "exclude_columns": ["fe_*", "label_date"]}
+    )
     _, spec, _ = validate_model_input(table, contract)
     assert not any(f.startswith("fe_") for f in spec.features)
 

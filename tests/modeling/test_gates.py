@@ -19,14 +19,26 @@ def _train_and_measure(frame, seed=0):
     """Fit WoE + logistic regression on the first 12 months, measure train/test/oot like the pipeline."""
     months = frame["application_date"].dt.to_period("M")
     first = months.min()
-    windows = {"train": months < first + 12, "test": (months >= first + 12) & (months < first + 15),
-               "oot": months == first + 15}
+    windows = {
+        "train": months < first + 12,
+        "test": (months >= first + 12) & (months < first + 15),
+        "oot": months == first + 15,
+    }
     train = frame[windows["train"]]
     prep = CreditPreprocessor("woe", FEATURES, CATEGORICAL).fit(train, train["label"])
-    model, _ = select_hyperparameters(prep.transform(train), train["label"], prep.transform(train), train["label"],
-                                      estimator="logistic_regression", params={"max_iter": 500}, random_state=seed)
-    return {w: classification_metrics(frame.loc[m, "label"], model.predict_proba(prep.transform(frame[m]))[:, 1])
-            for w, m in windows.items()}
+    model, _ = select_hyperparameters(
+        prep.transform(train),
+        train["label"],
+        prep.transform(train),
+        train["label"],
+        estimator="logistic_regression",
+        params={"max_iter": 500},
+        random_state=seed,
+    )
+    return {
+        w: classification_metrics(frame.loc[m, "label"], model.predict_proba(prep.transform(frame[m]))[:, 1])
+        for w, m in windows.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +73,23 @@ def test_too_few_samples_fail_the_sample_gate(frame):
 
 
 def test_default_rate_outside_the_range_fails():
-    metrics = {w: {"n_samples": 1000.0, "default_rate": 0.6, "roc_auc": 0.8} for w in ("train", "test", "oot")}
+    metrics = {
+        w: {"n_samples": 1000.0, "default_rate": 0.6, "roc_auc": 0.8} for w in ("train", "test", "oot")
+    }
     result = evaluate_gates(metrics, GateConfig())
     assert [c["window"] for c in result["checks"] if c["gate"] == "default_rate" and not c["passed"]] == [
-        "train", "test", "oot"]
+        "train",
+        "test",
+        "oot",
+    ]
     assert "default rate 60.0% outside 5%..50%" in result["reasons"][0]
 
 
 def test_undefined_auc_fails_with_a_reason():
-    metrics = {w: {"n_samples": 500.0, "default_rate": 0.1, "roc_auc": float("nan")} for w in ("train", "test", "oot")}
+    metrics = {
+        w: {"n_samples": 500.0, "default_rate": 0.1, "roc_auc": float("nan")}
+        for w in ("train", "test", "oot")
+    }
     result = evaluate_gates(metrics, GateConfig(min_samples=100))
     assert "test: ROC-AUC undefined (a single class)" in result["reasons"]
 

@@ -71,8 +71,16 @@ def test_hyperparameters_are_chosen_on_validation(split):
     train, valid = split
     prep = CreditPreprocessor("woe", FEATURES, CATEGORICAL).fit(train, train["label"])
     Xt, Xv = prep.transform(train), prep.transform(valid)
-    model, results = select_hyperparameters(Xt, train["label"], Xv, valid["label"], estimator="logistic_regression",
-                                            params={"max_iter": 500}, grid={"C": [1e-6, 1.0]}, n_threads=1)
+    model, results = select_hyperparameters(
+        Xt,
+        train["label"],
+        Xv,
+        valid["label"],
+        estimator="logistic_regression",
+        params={"max_iter": 500},
+        grid={"C": [1e-6, 1.0]},
+        n_threads=1,
+    )
     assert [r["params"] for r in results] == [{"C": 1e-6}, {"C": 1.0}]
     best = max(results, key=lambda r: r["validation_roc_auc"])
     assert best["best"] and best["params"]["C"] == model.C
@@ -83,14 +91,22 @@ def test_grid_sampling_and_bad_grid(split):
     train, valid = split
     prep = CreditPreprocessor("native", FEATURES, CATEGORICAL).fit(train)
     Xt, Xv = prep.transform(train), prep.transform(valid)
-    _, results = select_hyperparameters(Xt, train["label"], Xv, valid["label"], estimator="hist_gradient_boosting",
-                                        params={"max_iter": 20},
-                                        grid={"max_depth": [2, 3, 4], "learning_rate": [0.1, 0.2]},
-                                        max_candidates=2, n_threads=1)
+    _, results = select_hyperparameters(
+        Xt,
+        train["label"],
+        Xv,
+        valid["label"],
+        estimator="hist_gradient_boosting",
+        params={"max_iter": 20},
+        grid={"max_depth": [2, 3, 4], "learning_rate": [0.1, 0.2]},
+        max_candidates=2,
+        n_threads=1,
+    )
     assert len(results) == 2
     with pytest.raises(ValueError, match="must be a non-empty list"):
-        select_hyperparameters(Xt, train["label"], Xv, valid["label"], estimator="hist_gradient_boosting",
-                               grid={"max_depth": 3})
+        select_hyperparameters(
+            Xt, train["label"], Xv, valid["label"], estimator="hist_gradient_boosting", grid={"max_depth": 3}
+        )
 
 
 def test_credit_risk_model_bundles_preprocessing_estimator_and_threshold(split):

@@ -26,9 +26,15 @@ def tracking(tmp_path_factory):
 
 
 def _card(value: float, passed: bool = True) -> dict:
-    return {"model": "model_1", "registered_model_name": NAME, "logged_model_name": "model_1",
-            "gate": {"passed": passed, "reasons": [] if passed else ["oot: ROC-AUC 0.550 < 0.6"]},
-            "metrics": {"oot": {"roc_auc": value}}, "training_date": "2024-12-01", "data_fingerprint": "sha256:x"}
+    return {
+        "model": "model_1",
+        "registered_model_name": NAME,
+        "logged_model_name": "model_1",
+        "gate": {"passed": passed, "reasons": [] if passed else ["oot: ROC-AUC 0.550 < 0.6"]},
+        "metrics": {"oot": {"roc_auc": value}},
+        "training_date": "2024-12-01",
+        "data_fingerprint": "sha256:x",
+    }
 
 
 def _train_and_register(experiment: str, value: float, passed: bool = True, **settings) -> dict:

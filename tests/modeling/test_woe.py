@@ -15,11 +15,13 @@ def data():
     n = 4000
     x = rng.normal(size=n)
     y = (rng.random(n) < 1 / (1 + np.exp(-(-2 + 1.2 * x)))).astype(int)  # higher x = riskier
-    frame = pd.DataFrame({
-        "risk": x,
-        "noise": rng.normal(size=n),
-        "segment": np.where(x > 0.5, "high", np.where(x > -0.5, "mid", "low")),
-    })
+    frame = pd.DataFrame(
+        {
+            "risk": x,
+            "noise": rng.normal(size=n),
+            "segment": np.where(x > 0.5, "high", np.where(x > -0.5, "mid", "low")),
+        }
+    )
     frame.loc[rng.random(n) < 0.05, "risk"] = np.nan
     return frame, y
 

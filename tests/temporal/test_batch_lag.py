@@ -14,8 +14,15 @@ def windows():
 
 @pytest.mark.parametrize(
     ("month", "window"),
-    [("2023-01-01", "train"), ("2023-12-01", "train"), ("2024-02-01", "validation"), ("2024-03-01", None),
-     ("2024-05-01", None), ("2024-12-01", None), ("2022-12-01", None)],
+    [
+        ("2023-01-01", "train"),
+        ("2023-12-01", "train"),
+        ("2024-02-01", "validation"),
+        ("2024-03-01", None),
+        ("2024-05-01", None),
+        ("2024-12-01", None),
+        ("2022-12-01", None),
+    ],
 )
 def test_learnt_windows_are_flagged(windows, month, window):
     assert violates_batch_lag(windows, month) == window

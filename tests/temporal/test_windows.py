@@ -77,7 +77,10 @@ def test_a_gap_inside_a_window_is_refused():
 @settings(max_examples=200, deadline=None)
 @given(
     t=st.dates(min_value=D(2000, 1, 1), max_value=D(2100, 12, 31)),
-    train=st.integers(1, 36), validation=st.integers(1, 6), test=st.integers(1, 6), oot=st.integers(1, 6),
+    train=st.integers(1, 36),
+    validation=st.integers(1, 6),
+    test=st.integers(1, 6),
+    oot=st.integers(1, 6),
     maturity=st.integers(0, 24),
 )
 def test_windows_never_overlap_and_are_strictly_ordered(t, train, validation, test, oot, maturity):  # noqa: PLR0917
@@ -99,8 +102,9 @@ def test_windows_never_overlap_and_are_strictly_ordered(t, train, validation, te
 
 def test_assign_tags_dates_with_their_window():
     w = windows_from_training_date("2024-12-01")
-    dates = pd.Series(pd.to_datetime(["2022-12-31", "2023-01-15", "2024-02-29", "2024-03-01", "2024-05-31",
-                                      "2024-06-01"]))
+    dates = pd.Series(
+        pd.to_datetime(["2022-12-31", "2023-01-15", "2024-02-29", "2024-03-01", "2024-05-31", "2024-06-01"])
+    )
     assert w.assign(dates).tolist() == [pd.NA, "train", "validation", "test", "oot", pd.NA]
 
 
@@ -112,9 +116,16 @@ def test_round_trip_and_flat_params():
 
 
 def test_fixed_windows_from_config():
-    config = {"mode": "fixed", "label_maturity_months": 6, "fixed": {
-        "train": ["2023-01-01", "2023-09-01"], "validation": ["2023-10-01", "2023-12-01"],
-        "test": ["2024-01-01", "2024-03-01"], "oot": ["2024-04-01", "2024-05-01"]}}
+    config = {
+        "mode": "fixed",
+        "label_maturity_months": 6,
+        "fixed": {
+            "train": ["2023-01-01", "2023-09-01"],
+            "validation": ["2023-10-01", "2023-12-01"],
+            "test": ["2024-01-01", "2024-03-01"],
+            "oot": ["2024-04-01", "2024-05-01"],
+        },
+    }
     w = windows_from_config(config, "2024-12-01")
     assert w.mode == "fixed" and w.train.n_months == 9 and w.oot.n_months == 2
 
@@ -122,14 +133,42 @@ def test_fixed_windows_from_config():
 @pytest.mark.parametrize(
     ("pairs", "message"),
     [
-        ({"train": ("2023-01-01", "2023-12-01"), "validation": ("2023-12-01", "2024-01-01"),
-          "test": ("2024-02-01", "2024-03-01"), "oot": ("2024-04-01", "2024-04-01")}, "overlap or are out of order"),
-        ({"train": ("2023-01-01", "2023-06-01"), "validation": ("2024-01-01", "2024-01-01"),
-          "test": ("2023-08-01", "2023-09-01"), "oot": ("2024-04-01", "2024-04-01")}, "overlap or are out of order"),
-        ({"train": ("2023-01-01", "2023-12-01"), "validation": ("2024-01-01", "2024-02-01"),
-          "test": ("2024-03-01", "2024-04-01"), "oot": ("2024-06-01", "2024-06-01")}, "has not matured"),
-        ({"train": ("2023-12-01", "2023-01-01"), "validation": ("2024-01-01", "2024-02-01"),
-          "test": ("2024-03-01", "2024-04-01"), "oot": ("2024-05-01", "2024-05-01")}, "ends .* before it starts"),
+        (
+            {
+                "train": ("2023-01-01", "2023-12-01"),
+                "validation": ("2023-12-01", "2024-01-01"),
+                "test": ("2024-02-01", "2024-03-01"),
+                "oot": ("2024-04-01", "2024-04-01"),
+            },
+            "overlap or are out of order",
+        ),
+        (
+            {
+                "train": ("2023-01-01", "2023-06-01"),
+                "validation": ("2024-01-01", "2024-01-01"),
+                "test": ("2023-08-01", "2023-09-01"),
+                "oot": ("2024-04-01", "2024-04-01"),
+            },
+            "overlap or are out of order",
+        ),
+        (
+            {
+                "train": ("2023-01-01", "2023-12-01"),
+                "validation": ("2024-01-01", "2024-02-01"),
+                "test": ("2024-03-01", "2024-04-01"),
+                "oot": ("2024-06-01", "2024-06-01"),
+            },
+            "has not matured",
+        ),
+        (
+            {
+                "train": ("2023-12-01", "2023-01-01"),
+                "validation": ("2024-01-01", "2024-02-01"),
+                "test": ("2024-03-01", "2024-04-01"),
+                "oot": ("2024-05-01", "2024-05-01"),
+            },
+            "ends .* before it starts",
+        ),
     ],
 )
 def test_bad_fixed_windows_are_refused(pairs, message):
@@ -155,6 +194,11 @@ def test_month_helpers():
     assert add_months("2023-11-15", 3) == D(2024, 2, 1)
     assert add_months(D(2024, 1, 1), -13) == D(2022, 12, 1)
     assert to_month(pd.Timestamp("2024-02-29 13:00")) == D(2024, 2, 1)
-    assert month_range("2023-11-01", "2024-02-01") == [D(2023, 11, 1), D(2023, 12, 1), D(2024, 1, 1), D(2024, 2, 1)]
+    assert month_range("2023-11-01", "2024-02-01") == [
+        D(2023, 11, 1),
+        D(2023, 12, 1),
+        D(2024, 1, 1),
+        D(2024, 2, 1),
+    ]
     with pytest.raises(ValueError, match="Not a date"):
         to_month("yesterday")

@@ -127,9 +127,7 @@ def resolve_features(columns: list[str], dtypes: pd.Series, contract: DataContra
         )
     reserved = set(contract.reserved)
     if contract.features is None:
-        features = [
-            c for c in columns if c not in reserved and not _is_excluded(c, contract.exclude_columns)
-        ]
+        features = [c for c in columns if c not in reserved and not _is_excluded(c, contract.exclude_columns)]
     else:
         features = list(contract.features)
         missing = [c for c in features if c not in present]
@@ -142,7 +140,9 @@ def resolve_features(columns: list[str], dtypes: pd.Series, contract: DataContra
         if clash:
             raise DataContractError(f"Columns {clash} are declared both as features and as id/date/label.")
     if not features:
-        raise DataContractError(f"No feature columns left in the model input (columns: {sorted(present)}). {hint}")
+        raise DataContractError(
+            f"No feature columns left in the model input (columns: {sorted(present)}). {hint}"
+        )
     if contract.categorical is None:
         categorical = [c for c in features if _looks_categorical(dtypes[c])]
     else:
@@ -170,7 +170,9 @@ def _looks_categorical(dtype: Any) -> bool:
     )
 
 
-def validate_model_input(data: pd.DataFrame, contract: DataContract) -> tuple[pd.DataFrame, FeatureSpec, dict]:
+def validate_model_input(
+    data: pd.DataFrame, contract: DataContract
+) -> tuple[pd.DataFrame, FeatureSpec, dict]:
     """Check the table against the contract and return it typed, with its feature spec and row accounting.
 
     Rows without a label (loans not matured yet) are set aside and counted, never silently: the returned

@@ -69,15 +69,18 @@ def build_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
     return estimator
 
 
-def _candidates(grid: dict[str, list] | list[dict[str, list]] | None, max_candidates: int | None,
-                seed: int) -> list[dict[str, Any]]:
+def _candidates(
+    grid: dict[str, list] | list[dict[str, list]] | None, max_candidates: int | None, seed: int
+) -> list[dict[str, Any]]:
     if not grid:
         return [{}]
     grids = grid if isinstance(grid, list) else [grid]
     for g in grids:
         for key, values in g.items():
             if not isinstance(values, list | tuple) or not values:
-                raise ValueError(f"Hyperparameter grid entry {key!r} must be a non-empty list, got {values!r}")
+                raise ValueError(
+                    f"Hyperparameter grid entry {key!r} must be a non-empty list, got {values!r}"
+                )
     candidates = list(ParameterGrid(grids))
     if max_candidates and len(candidates) > max_candidates:
         rng = np.random.default_rng(seed)
@@ -136,10 +139,23 @@ def select_hyperparameters(
             model.fit(X_train, y_train)
         seconds = time.perf_counter() - started
         value = score(metric, y_valid, model.predict_proba(X_valid)[:, 1])
-        results.append({"candidate": i + 1, "params": candidate, f"validation_{metric}": value,
-                        "fit_seconds": round(seconds, 3)})
-        logger.info("  candidate %d/%d %s: validation %s = %.4f (%.1fs)", i + 1, len(candidates), candidate,
-                    metric, value, seconds)
+        results.append(
+            {
+                "candidate": i + 1,
+                "params": candidate,
+                f"validation_{metric}": value,
+                "fit_seconds": round(seconds, 3),
+            }
+        )
+        logger.info(
+            "  candidate %d/%d %s: validation %s = %.4f (%.1fs)",
+            i + 1,
+            len(candidates),
+            candidate,
+            metric,
+            value,
+            seconds,
+        )
         if best_model is None or _better(value, best_score, higher_is_better):
             best_model, best_score, best_i = model, value, i
     for i, r in enumerate(results):

@@ -56,27 +56,52 @@ def evaluate_gates(metrics: dict[str, dict[str, float]], config: GateConfig) -> 
     checks: list[dict[str, Any]] = []
 
     def check(gate: str, window: str, value: float, threshold: Any, *, ok: bool, reason: str) -> None:
-        checks.append({"gate": gate, "window": window, "value": value, "threshold": threshold,
-                       "passed": bool(ok), "reason": None if ok else reason})
+        checks.append(
+            {
+                "gate": gate,
+                "window": window,
+                "value": value,
+                "threshold": threshold,
+                "passed": bool(ok),
+                "reason": None if ok else reason,
+            }
+        )
 
     for window in config.windows:
         m = metrics.get(window)
         if m is None:
-            check("min_samples", window, math.nan, config.min_samples, ok=False, reason=f"{window}: no metrics")
+            check(
+                "min_samples", window, math.nan, config.min_samples, ok=False, reason=f"{window}: no metrics"
+            )
             continue
         n = m.get("n_samples", 0.0)
-        check("min_samples", window, n, config.min_samples, ok=n >= config.min_samples,
-              reason=f"{window}: {int(n)} labelled samples < {config.min_samples}")
+        check(
+            "min_samples",
+            window,
+            n,
+            config.min_samples,
+            ok=n >= config.min_samples,
+            reason=f"{window}: {int(n)} labelled samples < {config.min_samples}",
+        )
         rate = m.get("default_rate", math.nan)
         ok = not math.isnan(rate) and config.min_default_rate <= rate <= config.max_default_rate
-        check("default_rate", window, rate, [config.min_default_rate, config.max_default_rate], ok=ok,
-              reason=f"{window}: default rate {rate:.1%} outside {config.min_default_rate:.0%}.."
-              f"{config.max_default_rate:.0%}")
+        check(
+            "default_rate",
+            window,
+            rate,
+            [config.min_default_rate, config.max_default_rate],
+            ok=ok,
+            reason=f"{window}: default rate {rate:.1%} outside {config.min_default_rate:.0%}.."
+            f"{config.max_default_rate:.0%}",
+        )
     for window in config.auc_windows:
         auc = metrics.get(window, {}).get("roc_auc", math.nan)
         ok = not math.isnan(auc) and auc >= config.min_roc_auc
-        reason = (f"{window}: ROC-AUC undefined (a single class)" if math.isnan(auc)
-                  else f"{window}: ROC-AUC {auc:.3f} < {config.min_roc_auc}")
+        reason = (
+            f"{window}: ROC-AUC undefined (a single class)"
+            if math.isnan(auc)
+            else f"{window}: ROC-AUC {auc:.3f} < {config.min_roc_auc}"
+        )
         check("min_roc_auc", window, auc, config.min_roc_auc, ok=ok, reason=reason)
     reasons = [c["reason"] for c in checks if not c["passed"]]
     return {"passed": not reasons, "reasons": reasons, "checks": checks}

@@ -67,8 +67,12 @@ def best_f1_threshold(y_true: Any, proba: Any) -> float:
     if not _two_classes(y):
         return 0.5
     precision, recall, thresholds = precision_recall_curve(y, np.asarray(proba, dtype=float))
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision),
-                   where=(precision + recall) > 0)[:-1]
+    f1 = np.divide(
+        2 * precision * recall,
+        precision + recall,
+        out=np.zeros_like(precision),
+        where=(precision + recall) > 0,
+    )[:-1]
     return float(thresholds[int(np.argmax(f1))])
 
 
@@ -100,6 +104,11 @@ def classification_metrics(y_true: Any, proba: Any, threshold: float = 0.5) -> d
             predicted_default_rate=float(pred.mean()),
         )
     else:
-        out.update(accuracy=math.nan, precision=math.nan, recall=math.nan, f1=math.nan,
-                   predicted_default_rate=math.nan)
+        out.update(
+            accuracy=math.nan,
+            precision=math.nan,
+            recall=math.nan,
+            f1=math.nan,
+            predicted_default_rate=math.nan,
+        )
     return out

@@ -33,8 +33,9 @@ class CreditRiskModel(ClassifierMixin, BaseEstimator):
         name: The model's name (namespace), for messages.
     """
 
-    def __init__(self, preprocessor: Any = None, estimator: Any = None, threshold: float = 0.5,
-                 name: str = "model") -> None:
+    def __init__(
+        self, preprocessor: Any = None, estimator: Any = None, threshold: float = 0.5, name: str = "model"
+    ) -> None:
         self.preprocessor = preprocessor
         self.estimator = estimator
         self.threshold = threshold

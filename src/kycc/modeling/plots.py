@@ -27,8 +27,13 @@ def roc_figure(predictions: pd.DataFrame, model: str, windows: list[str]) -> Fig
         auc = roc_auc_score(part["label"], part["pd"])
         ax.plot(fpr, tpr, color=COLORS.get(w), label=f"{w} (AUC {auc:.3f}, n={len(part)})")
     ax.plot([0, 1], [0, 1], color="black", linestyle=":", linewidth=1, label="random")
-    ax.set(xlabel="False positive rate", ylabel="True positive rate (defaults caught)",
-           title=f"{model}: ROC", xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="False positive rate",
+        ylabel="True positive rate (defaults caught)",
+        title=f"{model}: ROC",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
@@ -52,8 +57,13 @@ def calibration_figure(predictions: pd.DataFrame, model: str, windows: list[str]
         top = max(top, float(table[["pd_mean", "rate"]].to_numpy().max()))
     top = min(1.0, max(top * 1.1, 0.05))
     ax.plot([0, top], [0, top], color="black", linestyle=":", linewidth=1, label="perfect calibration")
-    ax.set(xlabel="Mean predicted PD", ylabel="Observed default rate", title=f"{model}: calibration",
-           xlim=(0, top), ylim=(0, top))
+    ax.set(
+        xlabel="Mean predicted PD",
+        ylabel="Observed default rate",
+        title=f"{model}: calibration",
+        xlim=(0, top),
+        ylim=(0, top),
+    )
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig

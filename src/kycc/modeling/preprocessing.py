@@ -111,7 +111,10 @@ class CreditPreprocessor(TransformerMixin, BaseEstimator):
                     best = max(binner.iv_, key=binner.iv_.get)
                     logger.warning(
                         "No feature reaches the information value min_iv=%s; keeping only the strongest, %s "
-                        "(IV %.4f): expect the quality gates to fail", min_iv, best, binner.iv_[best],
+                        "(IV %.4f): expect the quality gates to fail",
+                        min_iv,
+                        best,
+                        binner.iv_[best],
                     )
                     keep = [best]
             self.transformer_ = binner
@@ -119,14 +122,23 @@ class CreditPreprocessor(TransformerMixin, BaseEstimator):
         elif self.kind == "standard":
             parts = []
             if numeric:
-                parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric))
+                parts.append(
+                    ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
+                )
             if categorical:
                 parts.append(
-                    ("cat", make_pipeline(
-                        SimpleImputer(strategy="constant", fill_value="__missing__"),
-                        OneHotEncoder(handle_unknown="ignore", min_frequency=options.get("min_frequency", 0.01),
-                                      sparse_output=False),
-                    ), categorical)
+                    (
+                        "cat",
+                        make_pipeline(
+                            SimpleImputer(strategy="constant", fill_value="__missing__"),
+                            OneHotEncoder(
+                                handle_unknown="ignore",
+                                min_frequency=options.get("min_frequency", 0.01),
+                                sparse_output=False,
+                            ),
+                        ),
+                        categorical,
+                    )
                 )
             ct = ColumnTransformer(parts, verbose_feature_names_out=False)
             ct.set_output(transform="pandas")

@@ -122,11 +122,20 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
     name = card["registered_model_name"]
     value = metric_value(card["metrics"], settings.champion_metric)
     outcome: dict[str, Any] = {
-        "model": model, "registered_model_name": name, "status": None, "version": None,
-        "champion": False, "champion_version": None, "previous_champion_version": None,
-        "champion_metric": settings.champion_metric, "candidate_value": value, "champion_value": None,
-        "gate_passed": bool(card["gate"]["passed"]), "gate_reasons": list(card["gate"]["reasons"]),
-        "run_id": None, "reason": "",
+        "model": model,
+        "registered_model_name": name,
+        "status": None,
+        "version": None,
+        "champion": False,
+        "champion_version": None,
+        "previous_champion_version": None,
+        "champion_metric": settings.champion_metric,
+        "candidate_value": value,
+        "champion_value": None,
+        "gate_passed": bool(card["gate"]["passed"]),
+        "gate_reasons": list(card["gate"]["reasons"]),
+        "run_id": None,
+        "reason": "",
     }
     run = mlflow.active_run()
     client = MlflowClient() if run is not None else None
@@ -135,7 +144,9 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
         gate_text = "passed" if card["gate"]["passed"] else "failed: " + "; ".join(card["gate"]["reasons"])
         client.set_tag(run.info.run_id, f"{model}.quality_gate", gate_text[:5000])
     if not card["gate"]["passed"]:
-        outcome.update(status="rejected", reason="quality gates failed: " + "; ".join(card["gate"]["reasons"]))
+        outcome.update(
+            status="rejected", reason="quality gates failed: " + "; ".join(card["gate"]["reasons"])
+        )
         return outcome
     if run is None:
         outcome.update(status="skipped", reason="MLflow tracking is off for this run: nothing registered")
@@ -166,11 +177,21 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
     elif math.isnan(current_value):
         promote, why = True, f"the champion (v{current.version}) has no recorded {settings.champion_metric}"
     elif value > current_value + settings.min_improvement:
-        promote, why = True, (f"{settings.champion_metric} {value:.4f} beats champion v{current.version} "
-                              f"({current_value:.4f})")
+        promote, why = (
+            True,
+            (
+                f"{settings.champion_metric} {value:.4f} beats champion v{current.version} "
+                f"({current_value:.4f})"
+            ),
+        )
     else:
-        promote, why = False, (f"{settings.champion_metric} {value:.4f} does not beat champion "
-                               f"v{current.version} ({current_value:.4f} + {settings.min_improvement})")
+        promote, why = (
+            False,
+            (
+                f"{settings.champion_metric} {value:.4f} does not beat champion "
+                f"v{current.version} ({current_value:.4f} + {settings.min_improvement})"
+            ),
+        )
     if promote and not settings.auto_promote_champion:
         promote, why = False, why + "; automatic promotion is off (training.registry.auto_promote_champion)"
     if promote:
@@ -182,6 +203,12 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
     else:
         outcome["champion_version"] = int(current.version) if current is not None else None
     outcome["reason"] = why
-    logger.info("%s: registered %s v%s; %s -> %s", model, name, version.version, why,
-                "now champion" if promote else "champion unchanged")
+    logger.info(
+        "%s: registered %s v%s; %s -> %s",
+        model,
+        name,
+        version.version,
+        why,
+        "now champion" if promote else "champion unchanged",
+    )
     return outcome

@@ -128,9 +128,11 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         n_events = y_arr.sum()
         if n_events == 0 or n_events == len(y_arr):
             raise ValueError("y has a single class: WoE needs both defaults and non-defaults")
-        categorical = set(self.categorical) if self.categorical is not None else {
-            c for c in X.columns if _is_categorical(X[c])
-        }
+        categorical = (
+            set(self.categorical)
+            if self.categorical is not None
+            else {c for c in X.columns if _is_categorical(X[c])}
+        )
         self.binnings_ = {}
         for col in X.columns:
             kind = "categorical" if col in categorical else "numeric"
@@ -146,9 +148,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         missing = [c for c in self.binnings_ if c not in X.columns]
         if missing:
             raise ValueError(f"Columns missing for WoE transform: {missing}")
-        return pd.DataFrame(
-            {c: b.transform(X[c]) for c, b in self.binnings_.items()}, index=X.index
-        )
+        return pd.DataFrame({c: b.transform(X[c]) for c, b in self.binnings_.items()}, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(list(self.binnings_), dtype=object)

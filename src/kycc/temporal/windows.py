@@ -102,7 +102,8 @@ def format_months(months: Iterable[dt.date]) -> str:
         prev = m
     runs.append((start, prev))
     return ", ".join(
-        f"{s:%Y-%m}" if s == e else f"{s:%Y-%m}..{e:%Y-%m} ({months_between(s, e) + 1} months)" for s, e in runs
+        f"{s:%Y-%m}" if s == e else f"{s:%Y-%m}..{e:%Y-%m} ({months_between(s, e) + 1} months)"
+        for s, e in runs
     )
 
 
@@ -149,7 +150,9 @@ class WindowSizes:
         for name in ("train_months", "validation_months", "test_months", "oot_months"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"training.windows.{name} must be a whole number of months >= 1, got {value!r}")
+                raise ValueError(
+                    f"training.windows.{name} must be a whole number of months >= 1, got {value!r}"
+                )
         m = self.label_maturity_months
         if not isinstance(m, int) or isinstance(m, bool) or m < 0:
             raise ValueError(f"training.windows.label_maturity_months must be >= 0, got {m!r}")
@@ -158,7 +161,10 @@ class WindowSizes:
     def history_months(self) -> int:
         """Months of history before ``T`` that training needs (23 by default)."""
         return (
-            self.train_months + self.validation_months + self.test_months + self.oot_months
+            self.train_months
+            + self.validation_months
+            + self.test_months
+            + self.oot_months
             + self.label_maturity_months
         )
 
@@ -289,7 +295,9 @@ def windows_from_training_date(training_date: Any, sizes: WindowSizes | None = N
     validation = Window(
         "validation", add_months(test.start, -sizes.validation_months), add_months(test.start, -1)
     )
-    train = Window("train", add_months(validation.start, -sizes.train_months), add_months(validation.start, -1))
+    train = Window(
+        "train", add_months(validation.start, -sizes.train_months), add_months(validation.start, -1)
+    )
     return TrainingWindows(t, train, validation, test, oot, sizes.label_maturity_months, mode="relative")
 
 
@@ -340,9 +348,12 @@ def windows_from_config(config: dict[str, Any], training_date: Any) -> TrainingW
             raise ValueError("training.windows.mode is 'fixed' but training.windows.fixed is not set")
         missing = [n for n in WINDOW_NAMES if n not in fixed]
         if missing:
-            raise ValueError(f"training.windows.fixed is missing {missing} (needs train, validation, test, oot)")
+            raise ValueError(
+                f"training.windows.fixed is missing {missing} (needs train, validation, test, oot)"
+            )
         return fixed_windows(
-            training_date, **{n: tuple(fixed[n]) for n in WINDOW_NAMES},
+            training_date,
+            **{n: tuple(fixed[n]) for n in WINDOW_NAMES},
             label_maturity_months=sizes.label_maturity_months,
         )
     raise ValueError(f"training.windows.mode must be 'relative' or 'fixed', got {mode!r}")

@@ -13,37 +13,51 @@ from kedro.runner import SequentialRunner
 from kycc.pipelines.model_input import create_pipeline
 from kycc.pipelines.model_input.nodes import ModelInputError, build_model_input
 
-OPTIONS = {"key": "loan_id", "label_columns": ["label", "label_def"], "label_date_column": "snapshot_date",
-           "label_date_name": "label_date", "drop_feature_columns": ["snapshot_date", "*_as_of"]}
+OPTIONS = {
+    "key": "loan_id",
+    "label_columns": ["label", "label_def"],
+    "label_date_column": "snapshot_date",
+    "label_date_name": "label_date",
+    "drop_feature_columns": ["snapshot_date", "*_as_of"],
+}
 D = dt.date
 
 
 def _labels() -> pd.DataFrame:
-    return pd.DataFrame({
-        "loan_id": ["L1", "L2", "L3", "L9"],
-        "customer_id": ["C1", "C2", "C3", "C9"],
-        "application_date": [D(2023, 1, 1), D(2023, 1, 1), D(2023, 2, 1), D(2023, 2, 1)],
-        "snapshot_date": [D(2023, 7, 1), D(2023, 7, 1), D(2023, 8, 1), D(2023, 8, 1)],
-        "mob": [6, 6, 6, 6], "installments_missed": [0, 2, 0, 0], "dpd": [0, 61, 0, 0],
-        "label": [0, 1, 0, 0], "label_def": ["30dpd_6mob"] * 4,
-    })
+    return pd.DataFrame(
+        {
+            "loan_id": ["L1", "L2", "L3", "L9"],
+            "customer_id": ["C1", "C2", "C3", "C9"],
+            "application_date": [D(2023, 1, 1), D(2023, 1, 1), D(2023, 2, 1), D(2023, 2, 1)],
+            "snapshot_date": [D(2023, 7, 1), D(2023, 7, 1), D(2023, 8, 1), D(2023, 8, 1)],
+            "mob": [6, 6, 6, 6],
+            "installments_missed": [0, 2, 0, 0],
+            "dpd": [0, 61, 0, 0],
+            "label": [0, 1, 0, 0],
+            "label_def": ["30dpd_6mob"] * 4,
+        }
+    )
 
 
 def _features() -> pd.DataFrame:
-    return pd.DataFrame({
-        "loan_id": ["L1", "L2", "L3", "L4"],
-        "customer_id": ["C1", "C2", "C3", "C4"],
-        "application_date": [D(2023, 1, 1), D(2023, 1, 1), D(2023, 2, 1), D(2023, 6, 1)],
-        "snapshot_date": [D(2023, 1, 1), D(2023, 1, 1), D(2023, 2, 1), D(2023, 6, 1)],
-        "age": [35, 51, 28, 40], "credit_mix": ["Good", "Bad", None, "Standard"],
-        "kyc_as_of": [D(2022, 12, 1), D(2023, 1, 1), D(2023, 1, 1), D(2023, 5, 1)],
-    })
+    return pd.DataFrame(
+        {
+            "loan_id": ["L1", "L2", "L3", "L4"],
+            "customer_id": ["C1", "C2", "C3", "C4"],
+            "application_date": [D(2023, 1, 1), D(2023, 1, 1), D(2023, 2, 1), D(2023, 6, 1)],
+            "snapshot_date": [D(2023, 1, 1), D(2023, 1, 1), D(2023, 2, 1), D(2023, 6, 1)],
+            "age": [35, 51, 28, 40],
+            "credit_mix": ["Good", "Bad", None, "Standard"],
+            "kyc_as_of": [D(2022, 12, 1), D(2023, 1, 1), D(2023, 1, 1), D(2023, 5, 1)],
+        }
+    )
 
 
 @pytest.fixture
 def gold(con):
     return con.create_table("gold_labels_mi", _labels(), overwrite=True), con.create_table(
-        "gold_features_mi", _features(), overwrite=True)
+        "gold_features_mi", _features(), overwrite=True
+    )
 
 
 def test_one_row_per_labelled_loan_without_outcome_columns(gold):
@@ -54,8 +68,14 @@ def test_one_row_per_labelled_loan_without_outcome_columns(gold):
     frame, summary = catalog.load("mdl_model_input"), catalog.load("rpt_model_input_summary")
     assert frame["loan_id"].tolist() == ["L1", "L2", "L3"]  # L4 not labelled yet, L9 has no features
     assert frame["label"].tolist() == [0, 1, 0]
-    assert list(frame.columns[:6]) == ["loan_id", "customer_id", "application_date", "label_date", "label",
-                                       "label_def"]
+    assert list(frame.columns[:6]) == [
+        "loan_id",
+        "customer_id",
+        "application_date",
+        "label_date",
+        "label",
+        "label_def",
+    ]
     for leak in ("dpd", "mob", "installments_missed", "snapshot_date", "kyc_as_of"):
         assert leak not in frame.columns
     assert pd.api.types.is_datetime64_any_dtype(frame["application_date"])

@@ -36,12 +36,21 @@ def _end_mlflow_runs() -> None:
         mlflow.end_run()
 
 
-def _run(data_root: Path, pipelines: list[str], params: dict | None = None, conf_source: Path | None = None,
-         env: str | None = "test") -> None:
+def _run(
+    data_root: Path,
+    pipelines: list[str],
+    params: dict | None = None,
+    conf_source: Path | None = None,
+    env: str | None = "test",
+) -> None:
     _end_mlflow_runs()
     bootstrap_project(PROJECT_ROOT)
-    with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {},
-                             conf_source=str(conf_source) if conf_source else None) as session:
+    with KedroSession.create(
+        project_path=PROJECT_ROOT,
+        env=env,
+        runtime_params=params or {},
+        conf_source=str(conf_source) if conf_source else None,
+    ) as session:
         session.run(pipeline_names=pipelines)
     _end_mlflow_runs()
 
@@ -60,8 +69,11 @@ def isolated(tmp_path, monkeypatch):
 
 def _training_runs(client: MlflowClient):
     experiment = client.get_experiment_by_name("kycc")
-    return client.search_runs([experiment.experiment_id], filter_string="attributes.run_name = 'training'",
-                              order_by=["attributes.start_time ASC"])
+    return client.search_runs(
+        [experiment.experiment_id],
+        filter_string="attributes.run_name = 'training'",
+        order_by=["attributes.start_time ASC"],
+    )
 
 
 def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the_champion(isolated):
@@ -77,8 +89,18 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     metrics, params = run.data.metrics, run.data.params
     for model in ("model_1", "model_2"):
         for window in ("test", "oot"):
-            for metric in ("roc_auc", "gini", "ks", "accuracy", "precision", "recall", "f1", "brier",
-                           "default_rate", "n_samples"):
+            for metric in (
+                "roc_auc",
+                "gini",
+                "ks",
+                "accuracy",
+                "precision",
+                "recall",
+                "f1",
+                "brier",
+                "default_rate",
+                "n_samples",
+            ):
                 assert f"{model}.{window}.{metric}" in metrics
         assert metrics[f"{model}.oot.roc_auc"] >= 0.6 and metrics[f"{model}.quality_gate_passed"] == 1.0
     assert params["window.training_date"] == "2024-12-01" and params["window.oot.start"] == "2024-05-01"
@@ -86,7 +108,9 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "model_1/plots")}
     assert artifacts == {"model_1/plots/roc_curve.png", "model_1/plots/calibration_curve.png"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "training")} >= {
-        "training/training_windows.json", "training/data_profile.json"}
+        "training/training_windows.json",
+        "training/data_profile.json",
+    }
 
     # registry: both models are champions, and the champion scores model-input rows
     for name in ("kycc_model_1", "kycc_model_2"):
@@ -106,9 +130,12 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
 
     # a second run with a worse model_1 (two weak features; gate lowered so that it is registered): a new
     # version, but the champion stays
-    worse = {"training": {"quality_gates": {"min_roc_auc": 0.55},
-                          "models": {"model_1": {"features": ["num_credit_inquiries", "age"]},
-                                     "model_2": FAST_MODEL_2}}}
+    worse = {
+        "training": {
+            "quality_gates": {"min_roc_auc": 0.55},
+            "models": {"model_1": {"features": ["num_credit_inquiries", "age"]}, "model_2": FAST_MODEL_2},
+        }
+    }
     _run(data, ["training"], worse)
     second = _training_runs(client)[-1]
     assert second.data.metrics["model_1.oot.roc_auc"] < first_auc
@@ -121,11 +148,21 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
 
 def test_bring_your_own_data_with_other_column_names(isolated):
     root, client = isolated
-    renames = {"application_date": "opened_on", "label": "bad_flag", "loan_id": "account_no",
-               "debt_to_income": "dti_ratio", "annual_income": "income_usd", "credit_mix": "bureau_mix",
-               "num_of_delayed_payment": "late_payments", "occupation": "job"}
-    own = (make_model_input(5000, n_months=18, seed=4)
-           .drop(columns=["customer_id", "label_date"]).rename(columns=renames))
+    renames = {
+        "application_date": "opened_on",
+        "label": "bad_flag",
+        "loan_id": "account_no",
+        "debt_to_income": "dti_ratio",
+        "annual_income": "income_usd",
+        "credit_mix": "bureau_mix",
+        "num_of_delayed_payment": "late_payments",
+        "occupation": "job",
+    }
+    own = (
+        make_model_input(5000, n_months=18, seed=4)
+        .drop(columns=["customer_id", "label_date"])
+        .rename(columns=renames)
+    )
     own["opened_on"] = own["opened_on"].dt.strftime("%Y-%m-%d")  # a plain CSV export
     table = root / "my_loans.csv"
     own.to_csv(table, index=False)
@@ -133,14 +170,36 @@ def test_bring_your_own_data_with_other_column_names(isolated):
     conf = root / "conf"
     shutil.copytree(PROJECT_ROOT / "conf" / "base", conf / "base")
     (conf / "local").mkdir()
-    (conf / "local" / "catalog_model_input.yml").write_text(yaml.safe_dump(
-        {"mdl_model_input": {"type": "pandas.CSVDataset", "filepath": str(table)}}), encoding="utf-8")
-    (conf / "local" / "parameters_training.yml").write_text(yaml.safe_dump({"training": {"data_contract": {
-        "date_column": "opened_on", "label_column": "bad_flag", "id_columns": ["account_no"],
-        "label_date_column": None, "exclude_columns": [], "features": None, "categorical": None}}}), encoding="utf-8")
+    (conf / "local" / "catalog_model_input.yml").write_text(
+        yaml.safe_dump({"mdl_model_input": {"type": "pandas.CSVDataset", "filepath": str(table)}}),
+        encoding="utf-8",
+    )
+    (conf / "local" / "parameters_training.yml").write_text(
+        yaml.safe_dump(
+            {
+                "training": {
+                    "data_contract": {
+                        "date_column": "opened_on",
+                        "label_column": "bad_flag",
+                        "id_columns": ["account_no"],
+                        "label_date_column": None,
+                        "exclude_columns": [],
+                        "features": None,
+                        "categorical": None,
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
 
-    _run(root / "data", ["training"], {"training": {"models": {"model_2": FAST_MODEL_2}}}, conf_source=conf,
-         env=None)
+    _run(
+        root / "data",
+        ["training"],
+        {"training": {"models": {"model_2": FAST_MODEL_2}}},
+        conf_source=conf,
+        env=None,
+    )
 
     features = json.loads((root / "data" / "06_models" / "model_1" / "features.json").read_text())
     assert {"dti_ratio", "income_usd", "bureau_mix", "late_payments", "job"} <= set(features["features"])

@@ -49,8 +49,19 @@ def test_both_models_are_trained_measured_and_pass_the_gates(trained):
         evaluation = trained.load(f"{model}.mdl_evaluation")
         metrics = evaluation["metrics"]
         assert set(metrics) == {"train", "validation", "test", "oot"}
-        for key in ("roc_auc", "gini", "ks", "accuracy", "precision", "recall", "f1", "brier", "default_rate",
-                    "n_samples", "n_defaults"):
+        for key in (
+            "roc_auc",
+            "gini",
+            "ks",
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "brier",
+            "default_rate",
+            "n_samples",
+            "n_defaults",
+        ):
             assert np.isfinite(metrics["oot"][key]), (model, key)
         assert metrics["oot"]["roc_auc"] > 0.7 and metrics["test"]["roc_auc"] > 0.7
         assert metrics["oot"]["gini"] == pytest.approx(2 * metrics["oot"]["roc_auc"] - 1)
@@ -124,8 +135,10 @@ def test_missing_label_column_says_what_to_do(model_input):
 def test_a_model_3_is_configuration_only(model_input, tmp_path):
     params = training_params()
     params["models"]["model_3"] = {
-        "estimator": "random_forest", "preprocessing": {"kind": "native"},
-        "params": {"n_estimators": 30, "min_samples_leaf": 30}, "grid": {"max_depth": [4]},
+        "estimator": "random_forest",
+        "preprocessing": {"kind": "native"},
+        "params": {"n_estimators": 30, "min_samples_leaf": 30},
+        "grid": {"max_depth": [4]},
         "features": ["debt_to_income", "num_of_delayed_payment", "interest_rate", "credit_mix"],
     }
     catalog = _run(model_input, params, models=["model_1", "model_3"])
@@ -136,7 +149,8 @@ def test_a_model_3_is_configuration_only(model_input, tmp_path):
     shutil.copytree(PROJECT_ROOT / "conf" / "base", conf / "base")
     (conf / "local").mkdir()
     (conf / "local" / "parameters_training.yml").write_text(
-        yaml.safe_dump({"training": {"models": {"model_3": params["models"]["model_3"]}}}), encoding="utf-8")
+        yaml.safe_dump({"training": {"models": {"model_3": params["models"]["model_3"]}}}), encoding="utf-8"
+    )
     bootstrap_project(PROJECT_ROOT)  # the project's settings: default env `local`, soft-merged parameters
     assert configured_models(conf_source=conf) == ["model_1", "model_2", "model_3"]
     nodes = {n.name for n in create_pipeline(configured_models(conf_source=conf)).nodes}

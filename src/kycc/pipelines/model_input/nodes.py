@@ -56,8 +56,10 @@ def build_model_input(
     opts = _options(options)
     key = opts["key"]
     needed_labels = [key, *opts["label_columns"], opts["label_date_column"]]
-    for name, table, cols in (("feat_gold_labels", labels, needed_labels),
-                              ("feat_gold_features", features, [key, "application_date"])):
+    for name, table, cols in (
+        ("feat_gold_labels", labels, needed_labels),
+        ("feat_gold_features", features, [key, "application_date"]),
+    ):
         missing = [c for c in cols if c not in table.columns]
         if missing:
             raise ModelInputError(f"{name} has no column(s) {missing}; columns: {list(table.columns)}")
@@ -66,8 +68,12 @@ def build_model_input(
         *[labels[c] for c in [key, *opts["label_columns"]]],
         labels[opts["label_date_column"]].name(opts["label_date_name"]),
     )
-    drop = [c for c in features.columns if c not in {key, "application_date"}
-            and any(fnmatch.fnmatchcase(c, p) for p in opts["drop_feature_columns"])]
+    drop = [
+        c
+        for c in features.columns
+        if c not in {key, "application_date"}
+        and any(fnmatch.fnmatchcase(c, p) for p in opts["drop_feature_columns"])
+    ]
     feature_cols = [c for c in features.columns if c not in drop]
     clash = [c for c in feature_cols if c != key and c in label_side.columns]
     if clash:
@@ -84,8 +90,13 @@ def build_model_input(
     n_features = int(feature_side.count().execute())
 
     joined = feature_side.inner_join(label_side, key)
-    front = [key, *[c for c in ("customer_id",) if c in feature_cols], "application_date",
-             opts["label_date_name"], *opts["label_columns"]]
+    front = [
+        key,
+        *[c for c in ("customer_id",) if c in feature_cols],
+        "application_date",
+        opts["label_date_name"],
+        *opts["label_columns"],
+    ]
     ordered = joined.select(*front, *[c for c in joined.columns if c not in front])
     frame = ordered.to_pandas()
     if frame[key].duplicated().any():
@@ -113,12 +124,16 @@ def build_model_input(
         "applications_not_labelled_yet": n_features - len(frame),
         "default_rate": round(float(frame["label"].mean()), 4) if len(frame) else None,
         "columns": list(frame.columns),
-        "application_months": {m: r._asdict() for m, r in
-                               zip(by_month.index, by_month.itertuples(index=False), strict=True)},
+        "application_months": {
+            m: r._asdict() for m, r in zip(by_month.index, by_month.itertuples(index=False), strict=True)
+        },
     }
     logger.info(
         "Model input: %d labelled loans over %d application months (%s .. %s), default rate %s",
-        len(frame), len(by_month), by_month.index.min() if len(by_month) else "-",
-        by_month.index.max() if len(by_month) else "-", summary["default_rate"],
+        len(frame),
+        len(by_month),
+        by_month.index.min() if len(by_month) else "-",
+        by_month.index.max() if len(by_month) else "-",
+        summary["default_rate"],
     )
     return frame, summary

@@ -44,8 +44,16 @@ from kycc.temporal.windows import (
 logger = logging.getLogger(__name__)
 
 MODEL_OPTION_KEYS = {
-    "registered_model_name", "description", "preprocessing", "estimator", "params", "grid",
-    "selection_metric", "max_candidates", "threshold", "features",
+    "registered_model_name",
+    "description",
+    "preprocessing",
+    "estimator",
+    "params",
+    "grid",
+    "selection_metric",
+    "max_candidates",
+    "threshold",
+    "features",
 }
 
 
@@ -67,10 +75,17 @@ def validate_model_input(
     contract = DataContract.from_params(data_contract)
     frame, spec, accounting = check_contract(model_input, contract)
     if accounting["rows_unlabelled"]:
-        logger.warning("%d row(s) of the model input have no label yet and are not used for training",
-                       accounting["rows_unlabelled"])
-    logger.info("Model input: %d labelled rows, %d features (%d categorical): %s", len(frame),
-                len(spec.features), len(spec.categorical), ", ".join(spec.features))
+        logger.warning(
+            "%d row(s) of the model input have no label yet and are not used for training",
+            accounting["rows_unlabelled"],
+        )
+    logger.info(
+        "Model input: %d labelled rows, %d features (%d categorical): %s",
+        len(frame),
+        len(spec.features),
+        len(spec.categorical),
+        ", ".join(spec.features),
+    )
     return frame, {**spec.to_dict(), "accounting": accounting}
 
 
@@ -148,8 +163,9 @@ def split_by_windows(
     left_out = {
         "before_train": int((outside & (months < pd.Timestamp(tw.train.start))).sum()),
         "after_oot": int((outside & (months > pd.Timestamp(tw.oot.end))).sum()),
-        "between_windows": int((outside & (months >= pd.Timestamp(tw.train.start))
-                                & (months <= pd.Timestamp(tw.oot.end))).sum()),
+        "between_windows": int(
+            (outside & (months >= pd.Timestamp(tw.train.start)) & (months <= pd.Timestamp(tw.oot.end))).sum()
+        ),
     }
     used = data.loc[~outside].copy()
     used[WINDOW_COLUMN] = window[~outside].astype(str).to_numpy()
@@ -159,11 +175,16 @@ def split_by_windows(
         part = used[used[WINDOW_COLUMN] == name]
         if part.empty:
             raise InsufficientHistoryError(f"The {name} window ({getattr(tw, name)}) has no labelled rows.")
-        per_month = part.groupby(_months(part[spec.date_column]).dt.strftime("%Y-%m"))[label].agg(["size", "sum"])
+        per_month = part.groupby(_months(part[spec.date_column]).dt.strftime("%Y-%m"))[label].agg(
+            ["size", "sum"]
+        )
         profile_windows[name] = {
-            "rows": len(part), "defaults": int(part[label].sum()),
+            "rows": len(part),
+            "defaults": int(part[label].sum()),
             "default_rate": round(float(part[label].mean()), 4),
-            "months": {m: {"rows": int(r["size"]), "defaults": int(r["sum"])} for m, r in per_month.iterrows()},
+            "months": {
+                m: {"rows": int(r["size"]), "defaults": int(r["sum"])} for m, r in per_month.iterrows()
+            },
         }
     train = used[used[WINDOW_COLUMN] == "train"]
     if train[label].nunique() < 2:
@@ -183,8 +204,11 @@ def split_by_windows(
     }
     logger.info(
         "Windows: %s; %d rows outside the windows left out (%s)",
-        "; ".join(f"{n} {p['rows']} rows, default rate {p['default_rate']:.1%}" for n, p in profile_windows.items()),
-        sum(left_out.values()), ", ".join(f"{k}: {v}" for k, v in left_out.items() if v) or "none",
+        "; ".join(
+            f"{n} {p['rows']} rows, default rate {p['default_rate']:.1%}" for n, p in profile_windows.items()
+        ),
+        sum(left_out.values()),
+        ", ".join(f"{k}: {v}" for k, v in left_out.items() if v) or "none",
     )
     return used.reset_index(drop=True), profile
 
@@ -197,8 +221,10 @@ def _check_model_options(model: str, options: dict[str, Any]) -> None:
         raise ValueError(f"training.models.{model} must be a mapping")
     unknown = set(options) - MODEL_OPTION_KEYS
     if unknown:
-        raise ValueError(f"Unknown keys in training.models.{model}: {sorted(unknown)}; "
-                         f"allowed: {sorted(MODEL_OPTION_KEYS)}")
+        raise ValueError(
+            f"Unknown keys in training.models.{model}: {sorted(unknown)}; "
+            f"allowed: {sorted(MODEL_OPTION_KEYS)}"
+        )
     if "estimator" not in options:
         raise ValueError(f"training.models.{model}.estimator is required (e.g. logistic_regression)")
 
@@ -229,10 +255,19 @@ def fit_preprocessing(
     prep = dict(options.get("preprocessing") or {"kind": "native"})
     train = data.loc[_rows(data, "train")]
     preprocessor = CreditPreprocessor(
-        kind=prep.get("kind", "native"), features=features, categorical=categorical, options=prep.get("options")
+        kind=prep.get("kind", "native"),
+        features=features,
+        categorical=categorical,
+        options=prep.get("options"),
     ).fit(train, train[spec.label_column].to_numpy())
-    logger.info("%s: %s preprocessing fitted on %d train rows: %d features in, %d out", model,
-                preprocessor.kind, len(train), len(features), len(preprocessor.feature_names_out_))
+    logger.info(
+        "%s: %s preprocessing fitted on %d train rows: %d features in, %d out",
+        model,
+        preprocessor.kind,
+        len(train),
+        len(features),
+        len(preprocessor.feature_names_out_),
+    )
     return preprocessor
 
 
@@ -260,16 +295,32 @@ def train_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     metric = options.get("selection_metric", "roc_auc")
     logger.info("%s: choosing hyperparameters of %s on validation (%s)", model, options["estimator"], metric)
     estimator, results = select_hyperparameters(
-        features.loc[train], y[train], features.loc[valid], y[valid],
-        estimator=options["estimator"], params=options.get("params"), grid=options.get("grid"),
-        metric=metric, max_candidates=options.get("max_candidates"),
-        random_state=int(training.get("random_state", 0)), n_threads=training.get("n_threads"),
+        features.loc[train],
+        y[train],
+        features.loc[valid],
+        y[valid],
+        estimator=options["estimator"],
+        params=options.get("params"),
+        grid=options.get("grid"),
+        metric=metric,
+        max_candidates=options.get("max_candidates"),
+        random_state=int(training.get("random_state", 0)),
+        n_threads=training.get("n_threads"),
     )
     best = next(r for r in results if r["best"])
-    logger.info("%s: best %s, validation %s = %.4f", model, best["params"] or "(defaults)", metric,
-                best[f"validation_{metric}"])
-    return estimator, {"estimator": options["estimator"], "selection_metric": metric,
-                       "best_params": best["params"], "candidates": results}
+    logger.info(
+        "%s: best %s, validation %s = %.4f",
+        model,
+        best["params"] or "(defaults)",
+        metric,
+        best[f"validation_{metric}"],
+    )
+    return estimator, {
+        "estimator": options["estimator"],
+        "selection_metric": metric,
+        "best_params": best["params"],
+        "candidates": results,
+    }
 
 
 def evaluate_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
@@ -295,16 +346,23 @@ def evaluate_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     if rule == "validation_f1":
         valid = _rows(data, "validation").to_numpy()
         threshold = best_f1_threshold(y[valid], pd_hat[valid])
-    else:
+    elif isinstance(rule, int | float) and not isinstance(rule, bool) and 0 < rule < 1:
         threshold = float(rule)
+    else:
+        raise ValueError(
+            f"training.models.{model}.threshold must be 'validation_f1' or a PD between 0 and 1, got {rule!r}"
+        )
     metrics = {}
     for name in WINDOW_NAMES:
         mask = _rows(data, name).to_numpy()
         metrics[name] = classification_metrics(y[mask], pd_hat[mask], threshold)
     logger.info(
-        "%s: ROC-AUC %s; KS oot %.3f; Brier oot %.4f (threshold %.3f)", model,
-        ", ".join(f"{w} {metrics[w]['roc_auc']:.3f}" for w in WINDOW_NAMES), metrics["oot"]["ks"],
-        metrics["oot"]["brier"], threshold,
+        "%s: ROC-AUC %s; KS oot %.3f; Brier oot %.4f (threshold %.3f)",
+        model,
+        ", ".join(f"{w} {metrics[w]['roc_auc']:.3f}" for w in WINDOW_NAMES),
+        metrics["oot"]["ks"],
+        metrics["oot"]["brier"],
+        threshold,
     )
     predictions = pd.DataFrame(
         {
@@ -387,12 +445,17 @@ def build_model_metadata(  # noqa: PLR0917 - a Kedro node: inputs arrive positio
         "model_input_fingerprint": profile["model_input_fingerprint"],
         "rows_per_window": {w: p["rows"] for w, p in profile["windows"].items()},
         "features": feature_list,
-        "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
-                     "pandas": pd.__version__, "numpy": np.__version__},
+        "versions": {
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+        },
     }
     mlflow_metrics: dict[str, Any] = {
         f"{w}.{k}": {"value": float(v), "step": 0}
-        for w, m in evaluation["metrics"].items() for k, v in m.items()
+        for w, m in evaluation["metrics"].items()
+        for k, v in m.items()
     }
     mlflow_metrics["quality_gate_passed"] = {"value": float(gate["passed"]), "step": 0}
     metric = search["selection_metric"]
@@ -409,15 +472,21 @@ def package_model(
     metadata: dict[str, Any],
 ) -> tuple[CreditRiskModel, dict[str, Any]]:
     """Bundle preprocessing + estimator + threshold (the object logged to MLflow) and the registration card."""
-    bundle = CreditRiskModel(preprocessor=preprocessor, estimator=estimator,
-                             threshold=float(metadata["threshold"]), name=model)
+    bundle = CreditRiskModel(
+        preprocessor=preprocessor, estimator=estimator, threshold=float(metadata["threshold"]), name=model
+    )
     card = {
         "model": model,
         "registered_model_name": metadata["registered_model_name"],
         "logged_model_name": model,
-        "gate": {"passed": metadata["quality_gate"]["passed"], "reasons": metadata["quality_gate"]["reasons"]},
-        "metrics": {w: {k: (math.nan if v is None else v) for k, v in m.items()}
-                    for w, m in metadata["metrics"].items()},
+        "gate": {
+            "passed": metadata["quality_gate"]["passed"],
+            "reasons": metadata["quality_gate"]["reasons"],
+        },
+        "metrics": {
+            w: {k: (math.nan if v is None else v) for k, v in m.items()}
+            for w, m in metadata["metrics"].items()
+        },
         "training_date": metadata["training_date"],
         "data_fingerprint": metadata["data_fingerprint"],
     }
@@ -445,12 +514,19 @@ def summarise_training(training_windows: dict[str, Any], *outcomes: dict[str, An
         gate = "passed" if o["gate_passed"] else "FAILED (" + "; ".join(o["gate_reasons"]) + ")"
         if o["status"] == "registered":
             reg = f"registered {o['registered_model_name']} v{o['version']}"
-            champ = ("now CHAMPION" if o["champion"]
-                     else f"champion stays v{o['champion_version']}" if o["champion_version"] else "no champion")
+            champ = (
+                "now CHAMPION"
+                if o["champion"]
+                else f"champion stays v{o['champion_version']}"
+                if o["champion_version"]
+                else "no champion"
+            )
         else:
             reg, champ = f"not registered ({o['status']}: {o['reason']})", "-"
-        lines.append(f"  {o['model']}: gate {gate}; {o['champion_metric']} "
-                     f"{'n/a' if auc is None else f'{auc:.4f}'}; {reg}; {champ}")
+        lines.append(
+            f"  {o['model']}: gate {gate}; {o['champion_metric']} "
+            f"{'n/a' if auc is None else f'{auc:.4f}'}; {reg}; {champ}"
+        )
     logger.info("\n".join(lines))
     return {
         "training_date": tw.training_date.isoformat(),

@@ -22,7 +22,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODELS = ("model_1", "model_2")
 
 # Datasets shared by every model (not namespaced).
-SHARED_INPUTS = {"mdl_windowed_input", "mdl_feature_spec", "mdl_training_windows", "rpt_training_data_profile"}
+SHARED_INPUTS = {
+    "mdl_windowed_input",
+    "mdl_feature_spec",
+    "mdl_training_windows",
+    "rpt_training_data_profile",
+}
 SHARED_PARAMETERS = {"params:training.quality_gates", "params:training.registry", "params:training.fitting"}
 
 
@@ -35,33 +40,80 @@ def model_template(model: str) -> Pipeline:
     """The per-model pipeline (datasets named without namespace; :func:`create_pipeline` adds it)."""
     return Pipeline(
         [
-            Node(_bind(nodes.fit_preprocessing, model),
-                 inputs=["mdl_windowed_input", "mdl_feature_spec", "params:model_options"],
-                 outputs="mdl_preprocessing", name="fit_preprocessing"),
-            Node(nodes.apply_preprocessing, inputs=["mdl_preprocessing", "mdl_windowed_input"],
-                 outputs="mdl_model_features", name="apply_preprocessing"),
-            Node(_bind(nodes.train_model, model),
-                 inputs=["mdl_model_features", "mdl_windowed_input", "mdl_feature_spec", "params:model_options",
-                         "params:training.fitting"],
-                 outputs=["mdl_model", "mdl_hyperparameter_search"], name="train_model"),
-            Node(_bind(nodes.evaluate_model, model),
-                 inputs=["mdl_preprocessing", "mdl_model", "mdl_windowed_input", "mdl_feature_spec",
-                         "params:model_options"],
-                 outputs=["mdl_evaluation", "mdl_predictions"], name="evaluate_model"),
-            Node(_bind(nodes.plot_model_performance, model), inputs="mdl_predictions",
-                 outputs=["rpt_roc_curve", "rpt_calibration_curve"], name="plot_model_performance"),
-            Node(_bind(nodes.check_quality_gates, model),
-                 inputs=["mdl_evaluation", "params:training.quality_gates"],
-                 outputs="mdl_quality_gate", name="check_quality_gates"),
-            Node(_bind(nodes.build_model_metadata, model),
-                 inputs=["mdl_preprocessing", "mdl_evaluation", "mdl_quality_gate", "mdl_hyperparameter_search",
-                         "mdl_training_windows", "rpt_training_data_profile", "params:model_options"],
-                 outputs=["mdl_metadata", "mdl_feature_list", "mdl_mlflow_metrics"], name="build_model_metadata"),
-            Node(_bind(nodes.package_model, model),
-                 inputs=["mdl_preprocessing", "mdl_model", "mdl_metadata"],
-                 outputs=["mdl_mlflow_model", "mdl_registration_card"], name="package_model"),
-            Node(nodes.register_model, inputs=["mdl_registration_card", "params:training.registry"],
-                 outputs="mdl_registry_result", name="register_model"),
+            Node(
+                _bind(nodes.fit_preprocessing, model),
+                inputs=["mdl_windowed_input", "mdl_feature_spec", "params:model_options"],
+                outputs="mdl_preprocessing",
+                name="fit_preprocessing",
+            ),
+            Node(
+                nodes.apply_preprocessing,
+                inputs=["mdl_preprocessing", "mdl_windowed_input"],
+                outputs="mdl_model_features",
+                name="apply_preprocessing",
+            ),
+            Node(
+                _bind(nodes.train_model, model),
+                inputs=[
+                    "mdl_model_features",
+                    "mdl_windowed_input",
+                    "mdl_feature_spec",
+                    "params:model_options",
+                    "params:training.fitting",
+                ],
+                outputs=["mdl_model", "mdl_hyperparameter_search"],
+                name="train_model",
+            ),
+            Node(
+                _bind(nodes.evaluate_model, model),
+                inputs=[
+                    "mdl_preprocessing",
+                    "mdl_model",
+                    "mdl_windowed_input",
+                    "mdl_feature_spec",
+                    "params:model_options",
+                ],
+                outputs=["mdl_evaluation", "mdl_predictions"],
+                name="evaluate_model",
+            ),
+            Node(
+                _bind(nodes.plot_model_performance, model),
+                inputs="mdl_predictions",
+                outputs=["rpt_roc_curve", "rpt_calibration_curve"],
+                name="plot_model_performance",
+            ),
+            Node(
+                _bind(nodes.check_quality_gates, model),
+                inputs=["mdl_evaluation", "params:training.quality_gates"],
+                outputs="mdl_quality_gate",
+                name="check_quality_gates",
+            ),
+            Node(
+                _bind(nodes.build_model_metadata, model),
+                inputs=[
+                    "mdl_preprocessing",
+                    "mdl_evaluation",
+                    "mdl_quality_gate",
+                    "mdl_hyperparameter_search",
+                    "mdl_training_windows",
+                    "rpt_training_data_profile",
+                    "params:model_options",
+                ],
+                outputs=["mdl_metadata", "mdl_feature_list", "mdl_mlflow_metrics"],
+                name="build_model_metadata",
+            ),
+            Node(
+                _bind(nodes.package_model, model),
+                inputs=["mdl_preprocessing", "mdl_model", "mdl_metadata"],
+                outputs=["mdl_mlflow_model", "mdl_registration_card"],
+                name="package_model",
+            ),
+            Node(
+                nodes.register_model,
+                inputs=["mdl_registration_card", "params:training.registry"],
+                outputs="mdl_registry_result",
+                name="register_model",
+            ),
         ]
     )
 
@@ -88,7 +140,8 @@ def configured_models(conf_source: str | Path | None = None, env: str | None = N
         loader_args = dict(getattr(settings, "CONFIG_LOADER_ARGS", {}) or {})
         loader = OmegaConfigLoader(
             conf_source=str(conf_source or _project_root() / settings.CONF_SOURCE),
-            env=env or os.environ.get("KEDRO_ENV"), **loader_args,
+            env=env or os.environ.get("KEDRO_ENV"),
+            **loader_args,
         )
         models = loader["parameters"]["training"]["models"]
         names = [str(name) for name in models]
@@ -105,15 +158,29 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
     models = list(models) if models is not None else configured_models()
     shared = Pipeline(
         [
-            Node(nodes.validate_model_input, inputs=["mdl_model_input", "params:training.data_contract"],
-                 outputs=["mdl_validated_input", "mdl_feature_spec"], name="validate_model_input"),
-            Node(nodes.compute_training_windows,
-                 inputs=["mdl_validated_input", "mdl_feature_spec", "params:training.windows",
-                         "params:training.training_date"],
-                 outputs=["mdl_training_windows", "mdl_training_window_params"], name="compute_training_windows"),
-            Node(nodes.split_by_windows,
-                 inputs=["mdl_validated_input", "mdl_feature_spec", "mdl_training_windows"],
-                 outputs=["mdl_windowed_input", "rpt_training_data_profile"], name="split_by_windows"),
+            Node(
+                nodes.validate_model_input,
+                inputs=["mdl_model_input", "params:training.data_contract"],
+                outputs=["mdl_validated_input", "mdl_feature_spec"],
+                name="validate_model_input",
+            ),
+            Node(
+                nodes.compute_training_windows,
+                inputs=[
+                    "mdl_validated_input",
+                    "mdl_feature_spec",
+                    "params:training.windows",
+                    "params:training.training_date",
+                ],
+                outputs=["mdl_training_windows", "mdl_training_window_params"],
+                name="compute_training_windows",
+            ),
+            Node(
+                nodes.split_by_windows,
+                inputs=["mdl_validated_input", "mdl_feature_spec", "mdl_training_windows"],
+                outputs=["mdl_windowed_input", "rpt_training_data_profile"],
+                name="split_by_windows",
+            ),
         ],
         tags=["training"],
     )
@@ -124,16 +191,22 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
             inputs=SHARED_INPUTS,
             # the summary reads every model's outcome: exposed without a dot (Kedro reserves dots for namespaces)
             outputs={"mdl_registry_result": f"mdl_registry_result_{model}"},
-            parameters={"params:model_options": f"params:training.models.{model}", **{p: p for p in SHARED_PARAMETERS}},
+            parameters={
+                "params:model_options": f"params:training.models.{model}",
+                **{p: p for p in SHARED_PARAMETERS},
+            },
             tags=["training", model],
         )
         for model in models
     ]
     summary = Pipeline(
         [
-            Node(nodes.summarise_training,
-                 inputs=["mdl_training_windows", *(f"mdl_registry_result_{m}" for m in models)],
-                 outputs="rpt_training_summary", name="summarise_training"),
+            Node(
+                nodes.summarise_training,
+                inputs=["mdl_training_windows", *(f"mdl_registry_result_{m}" for m in models)],
+                outputs="rpt_training_summary",
+                name="summarise_training",
+            ),
         ],
         tags=["training"],
     )
