@@ -21,8 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RUNNER = Path(__file__).with_name("_run_pipeline.py")
-RAW_FILES = ("lms_loan_daily.csv", "features_attributes.csv", "features_financials.csv",
-             "feature_clickstream.csv", "party_relationships.csv")
+RAW_FILES = (
+    "lms_loan_daily.csv",
+    "features_attributes.csv",
+    "features_financials.csv",
+    "feature_clickstream.csv",
+    "party_relationships.csv",
+)
 
 
 def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -53,23 +58,53 @@ os._exit(0)  # skip interpreter teardown: pyarrow's thread pool can abort there 
 """
 
 
+def _data_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle) - 1
+
+
 def bench_size(customers: int, engines: list[str]) -> list[tuple]:
     rows = []
     with tempfile.TemporaryDirectory(prefix=f"kycc-bench-{customers}-") as tmp:
         data = Path(tmp)
-        env = {**os.environ, "KYCC_DATA_ROOT": str(data), "KEDRO_DISABLE_TELEMETRY": "1",
-               "KYCC_MLFLOW_URI": f"sqlite:///{data / 'mlflow.db'}"}
-        wall, mem, _ = measure([str(BIN / "kycc"), "-q", "generate", "--customers", str(customers),
-                             "--output", str(data / "01_raw"), "--json-months", "0"], env)
-        raw_rows = sum(sum(1 for _ in open(data / "01_raw" / f)) - 1 for f in RAW_FILES)
-        lms_rows = sum(1 for _ in open(data / "01_raw" / "lms_loan_daily.csv")) - 1
+        env = {
+            **os.environ,
+            "KYCC_DATA_ROOT": str(data),
+            "KEDRO_DISABLE_TELEMETRY": "1",
+            "KYCC_MLFLOW_URI": f"sqlite:///{data / 'mlflow.db'}",
+        }
+        wall, mem, _ = measure(
+            [
+                str(BIN / "kycc"),
+                "-q",
+                "generate",
+                "--customers",
+                str(customers),
+                "--output",
+                str(data / "01_raw"),
+                "--json-months",
+                "0",
+            ],
+            env,
+        )
+        raw_rows = sum(_data_lines(data / "01_raw" / f) for f in RAW_FILES)
+        lms_rows = _data_lines(data / "01_raw" / "lms_loan_daily.csv")
         rows.append((customers, "generate", "-", wall, mem, raw_rows / wall, None))
-        floor, floor_mem, _ = measure([sys.executable, "-c", FLOOR, *(str(data / "01_raw" / f) for f in RAW_FILES)], env)
-        rows.append((customers, "read floor (pyarrow, all CSVs)", "-", floor, floor_mem, raw_rows / floor, 1.0))
-        lms_floor, _, _ = measure([sys.executable, "-c", FLOOR, str(data / "01_raw" / "lms_loan_daily.csv")], env)
+        floor, floor_mem, _ = measure(
+            [sys.executable, "-c", FLOOR, *(str(data / "01_raw" / f) for f in RAW_FILES)], env
+        )
+        rows.append(
+            (customers, "read floor (pyarrow, all CSVs)", "-", floor, floor_mem, raw_rows / floor, 1.0)
+        )
+        lms_floor, _, _ = measure(
+            [sys.executable, "-c", FLOOR, str(data / "01_raw" / "lms_loan_daily.csv")], env
+        )
         for engine in engines:
             kedro_env = "spark" if engine == "spark" else "local"
-            for pipeline, n, base in (("label_store", lms_rows, lms_floor), ("feature_store", raw_rows, floor)):
+            for pipeline, n, base in (
+                ("label_store", lms_rows, lms_floor),
+                ("feature_store", raw_rows, floor),
+            ):
                 _, mem, out = measure([sys.executable, str(RUNNER), pipeline, kedro_env], env)
                 run = float(out.strip().splitlines()[-1])
                 rows.append((customers, pipeline, engine, run, mem, n / run, run / base))
@@ -84,12 +119,18 @@ def main() -> None:
         print(f"… {size:,} customers over 24 months", flush=True)
         results += bench_size(size, engines)
     print()
-    print(f"{'customers':>10}  {'step':<32}{'engine':<8}{'wall s':>8}{'peak MiB':>10}{'rows/s':>12}{'x floor':>9}")
+    print(
+        f"{'customers':>10}  {'step':<32}{'engine':<8}{'wall s':>8}{'peak MiB':>10}{'rows/s':>12}{'x floor':>9}"
+    )
     for customers, step, engine, wall, mem, rate, ratio in results:
         ratio_text = f"{ratio:>9.1f}" if ratio is not None else f"{'':>9}"
         print(f"{customers:>10,}  {step:<32}{engine:<8}{wall:>8.1f}{mem:>10.0f}{rate:>12,.0f}{ratio_text}")
-    print("\nwall s of a pipeline: its `session.run` (Kedro start-up of ~4 s excluded); peak MiB: the whole process.")
-    print("x floor: that time / the time pyarrow takes to read the same raw CSVs (label_store: the loan book only).")
+    print(
+        "\nwall s of a pipeline: its `session.run` (Kedro start-up of ~4 s excluded); peak MiB: the whole process."
+    )
+    print(
+        "x floor: that time / the time pyarrow takes to read the same raw CSVs (label_store: the loan book only)."
+    )
     for script in sorted(Path(__file__).parent.glob("bench_*.py")):
         print(f"\n=== {script.name} ===", flush=True)
         subprocess.run([sys.executable, str(script)], cwd=ROOT, check=False)

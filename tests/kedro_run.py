@@ -14,8 +14,9 @@ from kedro.framework.startup import bootstrap_project
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_kedro(data_root: Path, pipelines: list[str], params: dict[str, Any] | None = None,
-              env: str = "test") -> None:
+def run_kedro(
+    data_root: Path, pipelines: list[str], params: dict[str, Any] | None = None, env: str = "test"
+) -> None:
     """``kedro run --env <env> --pipelines … --params …`` with every dataset under ``data_root``."""
     os.environ["KYCC_DATA_ROOT"] = str(data_root)
     os.environ["KYCC_MLFLOW_URI"] = f"sqlite:///{data_root / 'mlflow.db'}"

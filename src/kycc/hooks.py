@@ -48,8 +48,13 @@ class RunSummaryHooks:
     @hook_impl
     def after_node_run(self, node) -> None:
         self._done += 1
-        logger.info("[%d/%d] %s done (%.1fs elapsed)", self._done, self._total, node.name,
-                    time.perf_counter() - self._started)
+        logger.info(
+            "[%d/%d] %s done (%.1fs elapsed)",
+            self._done,
+            self._total,
+            node.name,
+            time.perf_counter() - self._started,
+        )
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:

@@ -18,7 +18,11 @@ def test_missing_column_names_file_and_column(tmp_path):
     with pytest.raises(DatasetError) as err:
         RawCsvDataset(str(path), required_columns=["loan_id", "overdue_amt", "snapshot_date"]).load()
     message = str(err.value)
-    assert str(path) in message and "'overdue_amt'" in message and "'loan_id'" not in message.split("header")[0]
+    assert (
+        str(path) in message
+        and "'overdue_amt'" in message
+        and "'loan_id'" not in message.split("header", maxsplit=1)[0]
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,15 @@ def test_docs_copy_is_current():
 def test_every_feature_is_described_once_with_a_known_group():
     names = [f.name for f in FEATURES]
     assert len(names) == len(set(names))
-    assert {f.group for f in FEATURES} <= {"kyc", "financial", "behavioural", "network", "loan", "history", "lineage"}
+    assert {f.group for f in FEATURES} <= {
+        "kyc",
+        "financial",
+        "behavioural",
+        "network",
+        "loan",
+        "history",
+        "lineage",
+    }
     assert all(f.meaning.endswith(".") for f in FEATURES)
     model_features = [f for f in FEATURES if f.group != "lineage"]
     assert len(model_features) >= 16

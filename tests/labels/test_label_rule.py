@@ -13,8 +13,14 @@ from kycc.medallion.window import RunWindow
 
 
 def _snapshots(rows: list[dict]) -> ibis.Table:
-    base = {"customer_id": "C", "loan_start_date": dt.date(2023, 1, 1), "tenure": 12, "loan_amt": 1200.0,
-            "paid_amt": 0.0, "balance": 0.0}
+    base = {
+        "customer_id": "C",
+        "loan_start_date": dt.date(2023, 1, 1),
+        "tenure": 12,
+        "loan_amt": 1200.0,
+        "paid_amt": 0.0,
+        "balance": 0.0,
+    }
     frame = pd.DataFrame([{**base, **r} for r in rows])
     frame["installment_num"] = frame["installment_num"].astype("int64")
     return ibis.memtable(frame)
@@ -28,10 +34,20 @@ def _labels(con, rows, **kwargs) -> pd.DataFrame:
 def test_dpd_29_is_not_a_default_and_30_is(con):
     # One missed instalment: DPD = days in the previous month. Feb 2024 has 29 days, June 2023 has 30.
     rows = [
-        {"loan_id": "dpd29", "snapshot_date": dt.date(2024, 3, 1), "installment_num": 6, "due_amt": 100.0,
-         "overdue_amt": 100.0},
-        {"loan_id": "dpd30", "snapshot_date": dt.date(2023, 7, 1), "installment_num": 6, "due_amt": 100.0,
-         "overdue_amt": 100.0},
+        {
+            "loan_id": "dpd29",
+            "snapshot_date": dt.date(2024, 3, 1),
+            "installment_num": 6,
+            "due_amt": 100.0,
+            "overdue_amt": 100.0,
+        },
+        {
+            "loan_id": "dpd30",
+            "snapshot_date": dt.date(2023, 7, 1),
+            "installment_num": 6,
+            "due_amt": 100.0,
+            "overdue_amt": 100.0,
+        },
     ]
     labels = _labels(con, rows)
     assert labels.loc["dpd29", "dpd"] == 29
@@ -42,8 +58,13 @@ def test_dpd_29_is_not_a_default_and_30_is(con):
 
 def test_only_loans_at_mob_6_are_labelled(con):
     rows = [
-        {"loan_id": f"mob{m}", "snapshot_date": dt.date(2023, 1 + m, 1), "installment_num": m,
-         "due_amt": 100.0, "overdue_amt": 300.0}
+        {
+            "loan_id": f"mob{m}",
+            "snapshot_date": dt.date(2023, 1 + m, 1),
+            "installment_num": m,
+            "due_amt": 100.0,
+            "overdue_amt": 300.0,
+        }
         for m in (5, 6, 7)
     ]
     labels = _labels(con, rows)
@@ -56,10 +77,20 @@ def test_only_loans_at_mob_6_are_labelled(con):
 
 def test_zero_due_amount_gives_zero_missed_and_no_division_error(con):
     rows = [
-        {"loan_id": "zero_due", "snapshot_date": dt.date(2023, 7, 1), "installment_num": 6, "due_amt": 0.0,
-         "overdue_amt": 250.0},
-        {"loan_id": "zero_all", "snapshot_date": dt.date(2023, 7, 1), "installment_num": 6, "due_amt": 0.0,
-         "overdue_amt": 0.0},
+        {
+            "loan_id": "zero_due",
+            "snapshot_date": dt.date(2023, 7, 1),
+            "installment_num": 6,
+            "due_amt": 0.0,
+            "overdue_amt": 250.0,
+        },
+        {
+            "loan_id": "zero_all",
+            "snapshot_date": dt.date(2023, 7, 1),
+            "installment_num": 6,
+            "due_amt": 0.0,
+            "overdue_amt": 0.0,
+        },
     ]
     labels = _labels(con, rows)
     assert labels.loc["zero_due", "installments_missed"] == 0
@@ -70,16 +101,36 @@ def test_zero_due_amount_gives_zero_missed_and_no_division_error(con):
 
 def test_partial_instalment_rounds_up(con):
     # 150 overdue on a 100 instalment = ceil(1.5) = 2 instalments missed
-    dpd = con.execute(loan_dpd(_snapshots([{"loan_id": "p", "snapshot_date": dt.date(2023, 7, 1),
-                                            "installment_num": 6, "due_amt": 100.0, "overdue_amt": 150.0}])))
+    dpd = con.execute(
+        loan_dpd(
+            _snapshots(
+                [
+                    {
+                        "loan_id": "p",
+                        "snapshot_date": dt.date(2023, 7, 1),
+                        "installment_num": 6,
+                        "due_amt": 100.0,
+                        "overdue_amt": 150.0,
+                    }
+                ]
+            )
+        )
+    )
     assert dpd["installments_missed"].iloc[0] == 2
     assert dpd["first_missed_date"].iloc[0] == pd.Timestamp("2023-05-01")
     assert dpd["dpd"].iloc[0] == 61
 
 
 def test_thresholds_are_parameters(con):
-    rows = [{"loan_id": "x", "snapshot_date": dt.date(2023, 4, 1), "installment_num": 3, "due_amt": 100.0,
-             "overdue_amt": 200.0}]
+    rows = [
+        {
+            "loan_id": "x",
+            "snapshot_date": dt.date(2023, 4, 1),
+            "installment_num": 3,
+            "due_amt": 100.0,
+            "overdue_amt": 200.0,
+        }
+    ]
     labels = _labels(con, rows, mob=3, dpd=60)
     assert labels.loc["x", "dpd"] == 59  # 2023-02-01 .. 2023-04-01
     assert labels.loc["x", "label"] == 0
@@ -88,8 +139,13 @@ def test_thresholds_are_parameters(con):
 
 def test_window_limits_the_labelled_months(con):
     rows = [
-        {"loan_id": f"l{m}", "snapshot_date": dt.date(2023, m, 1), "installment_num": 6, "due_amt": 1.0,
-         "overdue_amt": 0.0}
+        {
+            "loan_id": f"l{m}",
+            "snapshot_date": dt.date(2023, m, 1),
+            "installment_num": 6,
+            "due_amt": 1.0,
+            "overdue_amt": 0.0,
+        }
         for m in (6, 7, 8)
     ]
     out = con.execute(label_loans(_snapshots(rows), RunWindow(dt.date(2023, 7, 1), dt.date(2023, 7, 1))))
@@ -98,5 +154,18 @@ def test_window_limits_the_labelled_months(con):
 
 def test_negative_thresholds_are_refused():
     with pytest.raises(ValueError, match="thresholds"):
-        label_loans(_snapshots([{"loan_id": "x", "snapshot_date": dt.date(2023, 7, 1), "installment_num": 6,
-                                 "due_amt": 1.0, "overdue_amt": 0.0}]), RunWindow(), mob=-1)
+        label_loans(
+            _snapshots(
+                [
+                    {
+                        "loan_id": "x",
+                        "snapshot_date": dt.date(2023, 7, 1),
+                        "installment_num": 6,
+                        "due_amt": 1.0,
+                        "overdue_amt": 0.0,
+                    }
+                ]
+            ),
+            RunWindow(),
+            mob=-1,
+        )

@@ -13,14 +13,19 @@ from kycc.medallion.window import RunWindow
 from tests import rawdata
 
 RULES = {
-    "placeholders": {"Occupation": ["_______"], "Credit_Mix": ["_"], "Payment_of_Min_Amount": ["NM"],
-                     "Payment_Behaviour": ["!@9#%8"]},
+    "placeholders": {
+        "Occupation": ["_______"],
+        "Credit_Mix": ["_"],
+        "Payment_of_Min_Amount": ["NM"],
+        "Payment_Behaviour": ["!@9#%8"],
+    },
     "valid_ranges": {"Age": [18, 100], "Num_Bank_Accounts": [0, 20], "Num_Credit_Inquiries": [0, 100]},
     "max_emi_to_salary": 5.0,
 }
 
 
-def _clean(con, tmp_path, source, rows, lines_after=(), window=RunWindow()):
+def _clean(con, tmp_path, source, rows, lines_after=(), window=None):
+    window = window or RunWindow()
     from kycc.medallion.schemas import get_schema
 
     path = rawdata.write_csv(tmp_path / f"{source}.csv", get_schema(source).raw_columns, rows)
@@ -36,7 +41,9 @@ def _clean(con, tmp_path, source, rows, lines_after=(), window=RunWindow()):
 def test_financial_dirty_patterns_are_parsed(con, tmp_path):
     rows = [
         rawdata.financials_row("C1", 0, income="34847.84_", Outstanding_Debt="__10000__"),
-        rawdata.financials_row("C2", 0, Credit_Mix="_", Payment_of_Min_Amount="NM", Payment_Behaviour="!@9#%8"),
+        rawdata.financials_row(
+            "C2", 0, Credit_Mix="_", Payment_of_Min_Amount="NM", Payment_Behaviour="!@9#%8"
+        ),
         rawdata.financials_row("C3", 0, Num_Bank_Accounts="-1", Credit_History_Age="22 Years and 1 Months"),
         rawdata.financials_row("C4", 0, Annual_Income="", Num_Credit_Inquiries="abc"),
         rawdata.financials_row("C5", 0, Total_EMI_per_month="99999"),  # 99999 > 5 x 3500 salary
@@ -58,8 +65,11 @@ def test_financial_dirty_patterns_are_parsed(con, tmp_path):
 
 
 def test_impossible_age_becomes_null_and_is_reported(con, tmp_path):
-    rows = [rawdata.attributes_row("C1", 0, age="-500"), rawdata.attributes_row("C2", 0, age="8000"),
-            rawdata.attributes_row("C3", 0, age="4_2", occupation="_______")]
+    rows = [
+        rawdata.attributes_row("C1", 0, age="-500"),
+        rawdata.attributes_row("C2", 0, age="8000"),
+        rawdata.attributes_row("C3", 0, age="4_2", occupation="_______"),
+    ]
     _, silver, _ = _clean(con, tmp_path, "attributes", rows)
     out = con.execute(silver).set_index("customer_id")
     assert out.loc[["C1", "C2"], "age"].isna().all()
@@ -70,13 +80,23 @@ def test_impossible_age_becomes_null_and_is_reported(con, tmp_path):
 
 def test_duplicates_malformed_and_undated_rows_are_quarantined(con, tmp_path):
     row = rawdata.clickstream_row("C1", 0)
-    rows = [row, dict(row), rawdata.clickstream_row("C2", 0), {**rawdata.clickstream_row("C3", 0), "snapshot_date": "2023-01-15"},
-            {**rawdata.clickstream_row("C4", 0), "Customer_ID": ""}]
+    rows = [
+        row,
+        dict(row),
+        rawdata.clickstream_row("C2", 0),
+        {**rawdata.clickstream_row("C3", 0), "snapshot_date": "2023-01-15"},
+        {**rawdata.clickstream_row("C4", 0), "Customer_ID": ""},
+    ]
     bad_line = "1,2,3,C9,2023-01-01"  # too few fields: malformed, still attributed to January
     bronze, silver, quarantine = _clean(con, tmp_path, "clickstream", rows, lines_after=[bad_line])
     q = con.execute(quarantine)
     reasons = sorted(q["quarantine_reason"])
-    assert reasons == ["duplicate_key", "invalid_value:snapshot_date", "malformed_row", "missing_value:Customer_ID"]
+    assert reasons == [
+        "duplicate_key",
+        "invalid_value:snapshot_date",
+        "malformed_row",
+        "missing_value:Customer_ID",
+    ]
     malformed = q[q.quarantine_reason == "malformed_row"].iloc[0]
     assert "expected 22 fields, got 5" in malformed["_parse_error"]
     assert str(malformed["snapshot_date"])[:10] == "2023-01-01"
@@ -101,12 +121,23 @@ def test_loan_book_rows_with_bad_amounts_are_quarantined(con, tmp_path):
 
 
 def test_json_batches_feed_the_same_bronze_columns(con):
-    batches = {"BATCH_2023_02": {"snapshot_date": "2023-02-01", "_source_file": "BATCH_2023_02_profiles.json",
-                                 "profiles": [{"Customer_ID": "C1",
-                                               "attributes": {"Name": "A", "Age": 30, "kyc_verified": True},
-                                               "financials": None, "clickstream": None,
-                                               "relationships": [{"target_customer_id": "C2",
-                                                                  "relationship_type": "buyer", "volume": 10}]}]}}
+    batches = {
+        "BATCH_2023_02": {
+            "snapshot_date": "2023-02-01",
+            "_source_file": "BATCH_2023_02_profiles.json",
+            "profiles": [
+                {
+                    "Customer_ID": "C1",
+                    "attributes": {"Name": "A", "Age": 30, "kyc_verified": True},
+                    "financials": None,
+                    "clickstream": None,
+                    "relationships": [
+                        {"target_customer_id": "C2", "relationship_type": "buyer", "volume": 10}
+                    ],
+                }
+            ],
+        }
+    }
     attrs = batch_rows("attributes", batches)
     rels = batch_rows("relationships", batches)
     assert attrs.num_rows == 1 and batch_rows("financials", batches).num_rows == 0
@@ -119,11 +150,22 @@ def test_json_batches_feed_the_same_bronze_columns(con):
 
 
 def test_lost_rows_are_detected(con):
-    bronze = build_bronze("relationships", pa.table({"source_customer_id": ["a", "b"], "target_customer_id": ["b", "c"],
-                                                     "relationship_type": ["buyer"] * 2, "volume": ["1", "2"],
-                                                     "snapshot_date": ["2023-01-01"] * 2,
-                                                     "_source_file": ["f"] * 2, "_parse_error": [None, None]}),
-                          batch_rows("relationships", {}), RunWindow())
+    bronze = build_bronze(
+        "relationships",
+        pa.table(
+            {
+                "source_customer_id": ["a", "b"],
+                "target_customer_id": ["b", "c"],
+                "relationship_type": ["buyer"] * 2,
+                "volume": ["1", "2"],
+                "snapshot_date": ["2023-01-01"] * 2,
+                "_source_file": ["f"] * 2,
+                "_parse_error": [None, None],
+            }
+        ),
+        batch_rows("relationships", {}),
+        RunWindow(),
+    )
     silver, quarantine = build_silver("relationships", bronze, RunWindow(), RULES)
     with pytest.raises(DataQualityError, match="rows were lost"):
         source_quality("relationships", bronze, silver.limit(1), quarantine, RunWindow())

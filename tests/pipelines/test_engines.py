@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 
 def test_duckdb_and_pyspark_agree_on_values_and_schema(tmp_path):
-    generate(tmp_path / "01_raw", n_customers=150, start="2023-01-01", end="2023-08-01", seed=5, json_months=1)
+    generate(
+        tmp_path / "01_raw", n_customers=150, start="2023-01-01", end="2023-08-01", seed=5, json_months=1
+    )
     run_kedro(tmp_path, ["label_store", "feature_store"])
     run_kedro(tmp_path, ["label_store", "feature_store"], env="spark")
     assert (tmp_path / "04_feature" / "spark" / "gold_features").is_dir()  # engines never share outputs

@@ -111,13 +111,31 @@ def test_planted_future_values_never_reach_the_features(world, tmp_path):
         if month > END:
             continue
         if (row.customer_id, month) not in attr_keys:
-            attrs.append({"Customer_ID": row.customer_id, "Name": "FUTURE", "Age": "99", "SSN": "999-99-9999",
-                          "Occupation": "Future", "kyc_verified": "False", "party_type": "individual",
-                          "country": "ZZ", "registration_date": month, "snapshot_date": month})
+            attrs.append(
+                {
+                    "Customer_ID": row.customer_id,
+                    "Name": "FUTURE",
+                    "Age": "99",
+                    "SSN": "999-99-9999",
+                    "Occupation": "Future",
+                    "kyc_verified": "False",
+                    "party_type": "individual",
+                    "country": "ZZ",
+                    "registration_date": month,
+                    "snapshot_date": month,
+                }
+            )
         if (row.customer_id, month) not in fin_keys:
             fins.append({"Customer_ID": row.customer_id, "Annual_Income": "7777777", "snapshot_date": month})
-        edges.append({"source_customer_id": row.customer_id, "target_customer_id": "CUS_FUTURE",
-                      "relationship_type": "guarantor", "volume": "123456789", "snapshot_date": month})
+        edges.append(
+            {
+                "source_customer_id": row.customer_id,
+                "target_customer_id": "CUS_FUTURE",
+                "relationship_type": "guarantor",
+                "volume": "123456789",
+                "snapshot_date": month,
+            }
+        )
     assert len(attrs) > 100 and len(edges) > 100
     # planted months that arrived as JSON batches are appended to the CSV history instead: same bronze tables
     _append(raw / "features_attributes.csv", attrs)
@@ -144,8 +162,11 @@ def test_catch_up_equals_month_by_month(world, tmp_path):
                 csv.writer(handle).writerows([rows[0], *(r for r in rows[1:] if r and r[-1] <= month)])
         for batch in (source / "batches").glob(f"BATCH_{month[:4]}_{month[5:7]}_*.json"):
             shutil.copy(batch, raw / "batches" / batch.name)
-        run_kedro(tmp_path, ["label_store", "feature_store"],
-                  params={"run": {"start_month": month, "end_month": month}})
+        run_kedro(
+            tmp_path,
+            ["label_store", "feature_store"],
+            params={"run": {"start_month": month, "end_month": month}},
+        )
     for name in ("gold_labels", "gold_features"):
         pd.testing.assert_frame_equal(gold(tmp_path, name), gold(world, name), check_like=False)
 

@@ -47,7 +47,9 @@ class JsonBatchesDataset(AbstractDataset[None, dict[str, dict]]):
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise DatasetError(f"{file}: not valid JSON ({exc})") from exc
             if not isinstance(payload, dict):
-                raise DatasetError(f"{file}: expected a JSON object with 'snapshot_date', got {type(payload)}")
+                raise DatasetError(
+                    f"{file}: expected a JSON object with 'snapshot_date', got {type(payload)}"
+                )
             payload["_source_file"] = file.name
             batches[batch_id] = payload
         return batches

@@ -104,7 +104,8 @@ class RawCsvDataset(AbstractDataset[None, pa.Table]):
                 columns[field.name] = pa.array([name] * len(bad), pa.string())
             elif field.name == "_parse_error":
                 columns[field.name] = pa.array(
-                    [f"malformed line {num}: {problem}: {text[:300]}" for num, problem, text in bad], pa.string()
+                    [f"malformed line {num}: {problem}: {text[:300]}" for num, problem, text in bad],
+                    pa.string(),
                 )
             else:
                 columns[field.name] = pa.nulls(len(bad), pa.string())

@@ -30,7 +30,10 @@ KEY_COLUMNS = {
 
 _K, _F, _B, _N, _L, _H, _A = "kyc", "financial", "behavioural", "network", "loan", "history", "lineage"
 _ATTR, _FIN, _CLK, _REL, _LMS = (
-    "features_attributes", "features_financials", "feature_clickstream", "party_relationships",
+    "features_attributes",
+    "features_financials",
+    "feature_clickstream",
+    "party_relationships",
     "lms_loan_daily",
 )
 
@@ -44,8 +47,13 @@ FEATURES: tuple[Feature, ...] = (
     Feature("kyc_verified", _K, _ATTR, "int64", "1 when the party's KYC check passed, 0 otherwise."),
     Feature("party_type", _K, _ATTR, "string", "Kind of party (individual, sole trader, company…)."),
     Feature("country", _K, _ATTR, "string", "Country of the party."),
-    Feature("customer_tenure_months", _K, _ATTR, "int64",
-            "Months between the party's registration and the application."),
+    Feature(
+        "customer_tenure_months",
+        _K,
+        _ATTR,
+        "int64",
+        "Months between the party's registration and the application.",
+    ),
     Feature("ssn_valid", _K, _ATTR, "int64", "1 when the SSN is present and well formed (NNN-NN-NNNN)."),
     # financial (latest financials snapshot on or before the application date)
     Feature("annual_income", _F, _FIN, "float64", "Declared annual income."),
@@ -62,10 +70,19 @@ FEATURES: tuple[Feature, ...] = (
     Feature("credit_mix", _F, _FIN, "string", "Credit mix: Good, Standard or Bad (null for '_')."),
     Feature("outstanding_debt", _F, _FIN, "float64", "Outstanding debt."),
     Feature("credit_utilization_ratio", _F, _FIN, "float64", "Credit utilisation (%)."),
-    Feature("credit_history_age_months", _F, _FIN, "int64",
-            "Length of credit history in months (from '22 Years and 1 Months')."),
-    Feature("payment_of_min_amount", _F, _FIN, "string", "Pays only the minimum amount: Yes/No (null for 'NM')."),
-    Feature("total_emi_per_month", _F, _FIN, "float64", "Total monthly instalments (EMI) on existing credit."),
+    Feature(
+        "credit_history_age_months",
+        _F,
+        _FIN,
+        "int64",
+        "Length of credit history in months (from '22 Years and 1 Months').",
+    ),
+    Feature(
+        "payment_of_min_amount", _F, _FIN, "string", "Pays only the minimum amount: Yes/No (null for 'NM')."
+    ),
+    Feature(
+        "total_emi_per_month", _F, _FIN, "float64", "Total monthly instalments (EMI) on existing credit."
+    ),
     Feature("amount_invested_monthly", _F, _FIN, "float64", "Amount invested per month."),
     Feature("payment_behaviour", _F, _FIN, "string", "Spending/payment behaviour class (null for '!@9#%8')."),
     Feature("monthly_balance", _F, _FIN, "float64", "Average monthly balance."),
@@ -73,27 +90,60 @@ FEATURES: tuple[Feature, ...] = (
     Feature("emi_to_salary", _F, _FIN, "float64", "total_emi_per_month / monthly_inhand_salary."),
     Feature("loan_to_income", _F, f"{_FIN}, {_LMS}", "float64", "loan_amt / annual_income."),
     # behavioural (clickstream)
-    *(Feature(f"fe_{i}", _B, _CLK, "float64",
-              f"Clickstream feature {i}: latest monthly value on or before the application date.")
-      for i in range(1, 21)),
-    Feature("click_months_observed", _B, _CLK, "int64",
-            "Months of clickstream observed in the lookback window up to the application date."),
-    Feature("click_fe_mean_lookback", _B, _CLK, "float64",
-            "Mean over the lookback window of the average of fe_1..fe_20 (activity level)."),
+    *(
+        Feature(
+            f"fe_{i}",
+            _B,
+            _CLK,
+            "float64",
+            f"Clickstream feature {i}: latest monthly value on or before the application date.",
+        )
+        for i in range(1, 21)
+    ),
+    Feature(
+        "click_months_observed",
+        _B,
+        _CLK,
+        "int64",
+        "Months of clickstream observed in the lookback window up to the application date.",
+    ),
+    Feature(
+        "click_fe_mean_lookback",
+        _B,
+        _CLK,
+        "float64",
+        "Mean over the lookback window of the average of fe_1..fe_20 (activity level).",
+    ),
     # network (party_relationships within the lookback window, both directions)
     Feature("net_degree", _N, _REL, "int64", "Distinct counterparties linked to the party."),
     Feature("net_weighted_exposure", _N, _REL, "float64", "Total relationship volume with counterparties."),
     Feature("net_guarantor_links", _N, _REL, "int64", "Guarantor relationships."),
     Feature("net_shared_director_links", _N, _REL, "int64", "Shared-director relationships."),
     Feature("net_trade_links", _N, _REL, "int64", "Supplier and buyer relationships."),
-    Feature("net_counterparty_arrears_share", _N, f"{_REL}, {_LMS}", "float64",
-            "Share of counterparties with a loan in arrears (overdue > 0) in the loan-book snapshots of the "
-            "lookback window up to the application date."),
+    Feature(
+        "net_counterparty_arrears_share",
+        _N,
+        f"{_REL}, {_LMS}",
+        "float64",
+        "Share of counterparties with a loan in arrears (overdue > 0) in the loan-book snapshots of the "
+        "lookback window up to the application date.",
+    ),
     # the party's own history in the loan book (snapshots strictly before the application)
     Feature("prior_loans", _H, _LMS, "int64", "Earlier loans of the party started before this application."),
-    Feature("prior_max_overdue", _H, _LMS, "float64",
-            "Largest overdue amount on the party's earlier loans in snapshots before the application."),
-    Feature("prior_delinquent", _H, _LMS, "int64", "1 when an earlier loan was ever overdue before the application."),
+    Feature(
+        "prior_max_overdue",
+        _H,
+        _LMS,
+        "float64",
+        "Largest overdue amount on the party's earlier loans in snapshots before the application.",
+    ),
+    Feature(
+        "prior_delinquent",
+        _H,
+        _LMS,
+        "int64",
+        "1 when an earlier loan was ever overdue before the application.",
+    ),
     # lineage: which snapshot each group came from (never after application_date)
     Feature("kyc_as_of", _A, _ATTR, "date", "Snapshot date of the attributes used."),
     Feature("financial_as_of", _A, _FIN, "date", "Snapshot date of the financials used."),

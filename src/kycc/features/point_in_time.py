@@ -23,9 +23,7 @@ _SSN = r"^\d{3}-\d{2}-\d{4}$"
 def applications(silver_lms: ir.Table, window: RunWindow) -> ir.Table:
     """Loan applications of the window: loans at MOB 0 (one row per loan)."""
     apps = silver_lms.filter((silver_lms.installment_num == 0) & window.contains(silver_lms.snapshot_date))
-    return apps.select(
-        "loan_id", "customer_id", "loan_amt", "tenure", application_date=apps.snapshot_date
-    )
+    return apps.select("loan_id", "customer_id", "loan_amt", "tenure", application_date=apps.snapshot_date)
 
 
 def latest_as_of(apps: ir.Table, table: ir.Table, columns: list[str], as_of_name: str) -> ir.Table:
@@ -56,11 +54,16 @@ def _kyc(apps: ir.Table, attributes: ir.Table) -> ir.Table:
     keys = apps.select("loan_id", "application_date")
     joined = keys.join(latest, "loan_id")
     reg = joined.registration_date
-    tenure = (
-        (joined.application_date.year() - reg.year()) * 12 + (joined.application_date.month() - reg.month())
+    tenure = (joined.application_date.year() - reg.year()) * 12 + (
+        joined.application_date.month() - reg.month()
     )
     return joined.select(
-        "loan_id", "age", "occupation", "party_type", "country", "kyc_as_of",
+        "loan_id",
+        "age",
+        "occupation",
+        "party_type",
+        "country",
+        "kyc_as_of",
         kyc_verified=joined.kyc_verified.cast("int64"),
         customer_tenure_months=ibis.ifelse(reg <= joined.application_date, tenure, ibis.null("int64")),
         ssn_valid=joined.ssn.re_search(_SSN).fill_null(False).cast("int64"),
@@ -68,11 +71,26 @@ def _kyc(apps: ir.Table, attributes: ir.Table) -> ir.Table:
 
 
 _FIN_COLS = [
-    "annual_income", "monthly_inhand_salary", "num_bank_accounts", "num_credit_card", "interest_rate",
-    "num_of_loan", "type_of_loan", "delay_from_due_date", "num_of_delayed_payment", "changed_credit_limit",
-    "num_credit_inquiries", "credit_mix", "outstanding_debt", "credit_utilization_ratio",
-    "credit_history_age_months", "payment_of_min_amount", "total_emi_per_month", "amount_invested_monthly",
-    "payment_behaviour", "monthly_balance",
+    "annual_income",
+    "monthly_inhand_salary",
+    "num_bank_accounts",
+    "num_credit_card",
+    "interest_rate",
+    "num_of_loan",
+    "type_of_loan",
+    "delay_from_due_date",
+    "num_of_delayed_payment",
+    "changed_credit_limit",
+    "num_credit_inquiries",
+    "credit_mix",
+    "outstanding_debt",
+    "credit_utilization_ratio",
+    "credit_history_age_months",
+    "payment_of_min_amount",
+    "total_emi_per_month",
+    "amount_invested_monthly",
+    "payment_behaviour",
+    "monthly_balance",
 ]
 
 
@@ -116,12 +134,18 @@ def _behavioural(apps: ir.Table, clickstream: ir.Table, lookback: int) -> ir.Tab
 def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, lookback: int) -> ir.Table:
     rel = relationships
     both = rel.select(
-        customer_id=rel.source_customer_id, counterparty=rel.target_customer_id,
-        relationship_type=rel.relationship_type, volume=rel.volume, snapshot_date=rel.snapshot_date,
+        customer_id=rel.source_customer_id,
+        counterparty=rel.target_customer_id,
+        relationship_type=rel.relationship_type,
+        volume=rel.volume,
+        snapshot_date=rel.snapshot_date,
     ).union(
         rel.select(
-            customer_id=rel.target_customer_id, counterparty=rel.source_customer_id,
-            relationship_type=rel.relationship_type, volume=rel.volume, snapshot_date=rel.snapshot_date,
+            customer_id=rel.target_customer_id,
+            counterparty=rel.source_customer_id,
+            relationship_type=rel.relationship_type,
+            volume=rel.volume,
+            snapshot_date=rel.snapshot_date,
         ),
         distinct=False,
     )
@@ -134,8 +158,14 @@ def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, look
             both.snapshot_date <= keys.application_date,
             both.snapshot_date >= window_start,
         ],
-    ).select(keys.loan_id, keys.application_date, both.counterparty, both.relationship_type, both.volume,
-             both.snapshot_date)
+    ).select(
+        keys.loan_id,
+        keys.application_date,
+        both.counterparty,
+        both.relationship_type,
+        both.volume,
+        both.snapshot_date,
+    )
     rtype = edges.relationship_type
     per_loan = edges.group_by("loan_id").aggregate(
         net_degree=edges.counterparty.nunique().cast("int64"),
@@ -174,8 +204,10 @@ def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, look
 def _history(apps: ir.Table, silver_lms: ir.Table) -> ir.Table:
     keys = apps.select("loan_id", "customer_id", "application_date")
     lms = silver_lms.select(
-        prior_loan=silver_lms.loan_id, prior_customer=silver_lms.customer_id,
-        prior_start=silver_lms.loan_start_date, prior_snapshot=silver_lms.snapshot_date,
+        prior_loan=silver_lms.loan_id,
+        prior_customer=silver_lms.customer_id,
+        prior_start=silver_lms.loan_start_date,
+        prior_snapshot=silver_lms.snapshot_date,
         prior_overdue=silver_lms.overdue_amt,
     )
     joined = keys.join(
@@ -227,8 +259,16 @@ def build_gold_features(
     ):
         gold = gold.join(part, "loan_id", how="left")
         gold = gold.drop(*[c for c in gold.columns if c.endswith("_right")])
-    fills = {"prior_loans": 0, "prior_delinquent": 0, "click_months_observed": 0, "net_degree": 0,
-             "net_weighted_exposure": 0.0, "net_guarantor_links": 0, "net_shared_director_links": 0,
-             "net_trade_links": 0, "net_counterparty_arrears_share": 0.0}
+    fills = {
+        "prior_loans": 0,
+        "prior_delinquent": 0,
+        "click_months_observed": 0,
+        "net_degree": 0,
+        "net_weighted_exposure": 0.0,
+        "net_guarantor_links": 0,
+        "net_shared_director_links": 0,
+        "net_trade_links": 0,
+        "net_counterparty_arrears_share": 0.0,
+    }
     gold = gold.mutate(**{name: gold[name].fill_null(value) for name, value in fills.items()})
     return enforce_schema(gold, GOLD_FEATURE_SCHEMA)

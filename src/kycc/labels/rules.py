@@ -41,7 +41,9 @@ def loan_dpd(lms: ir.Table) -> ir.Table:
     missed = ibis.ifelse(lms.due_amt > 0, (lms.overdue_amt / lms.due_amt).ceil(), 0).cast("int64")
     lms = lms.mutate(mob=lms.installment_num.cast("int64"), installments_missed=missed)
     first_missed = ibis.ifelse(
-        lms.installments_missed > 0, add_months(lms.snapshot_date, -lms.installments_missed), ibis.null("date")
+        lms.installments_missed > 0,
+        add_months(lms.snapshot_date, -lms.installments_missed),
+        ibis.null("date"),
     )
     lms = lms.mutate(first_missed_date=first_missed)
     dpd = ibis.ifelse(

@@ -90,6 +90,7 @@ def build_bronze(source: str, csv_rows: pa.Table, json_rows: pa.Table, window: R
 def _select(table: pa.Table, wanted: list[str]) -> pa.Table:
     n = table.num_rows
     columns = {
-        name: table.column(name) if name in table.column_names else pa.nulls(n, pa.string()) for name in wanted
+        name: table.column(name) if name in table.column_names else pa.nulls(n, pa.string())
+        for name in wanted
     }
     return pa.table({k: v.cast(pa.string()) for k, v in columns.items()})

@@ -23,8 +23,9 @@ def _in_run(table: ir.Table, window: RunWindow) -> ir.Table:
     return table.filter(window.contains(table.snapshot_date) | table.snapshot_date.isnull())
 
 
-def source_quality(source: str, bronze: ir.Table, silver: ir.Table, quarantine: ir.Table,
-                   window: RunWindow) -> dict[str, Any]:
+def source_quality(
+    source: str, bronze: ir.Table, silver: ir.Table, quarantine: ir.Table, window: RunWindow
+) -> dict[str, Any]:
     """Counts for one source over the run window; raises ``DataQualityError`` if rows went missing."""
     rows_in = int(_in_run(bronze, window).count().execute())
     rows_out = int(silver.filter(window.contains(silver.snapshot_date)).count().execute())
@@ -52,7 +53,9 @@ def source_quality(source: str, bronze: ir.Table, silver: ir.Table, quarantine: 
     return report
 
 
-def quality_report(sources: dict[str, tuple[ir.Table, ir.Table, ir.Table]], window: RunWindow) -> dict[str, Any]:
+def quality_report(
+    sources: dict[str, tuple[ir.Table, ir.Table, ir.Table]], window: RunWindow
+) -> dict[str, Any]:
     """Quality report over several sources, logged as a short table.
 
     Args:
@@ -64,6 +67,8 @@ def quality_report(sources: dict[str, tuple[ir.Table, ir.Table, ir.Table]], wind
     for source, (bronze, silver, quarantine) in sources.items():
         counts = source_quality(source, bronze, silver, quarantine, window)
         report["sources"][source] = counts
-        lines.append(f"  {source:<14}{counts['rows_in']:>10}{counts['rows_out']:>10}{counts['rows_quarantined']:>13}")
+        lines.append(
+            f"  {source:<14}{counts['rows_in']:>10}{counts['rows_out']:>10}{counts['rows_quarantined']:>13}"
+        )
     logger.info("\n".join(lines))
     return report

@@ -75,11 +75,25 @@ _ATTRIBUTES = SourceSchema(
     key=("customer_id", "snapshot_date"),
 )
 
-_FIN_FLOATS = ("Annual_Income", "Monthly_Inhand_Salary", "Interest_Rate", "Changed_Credit_Limit",
-               "Outstanding_Debt", "Credit_Utilization_Ratio", "Total_EMI_per_month",
-               "Amount_invested_monthly", "Monthly_Balance")
-_FIN_INTS = ("Num_Bank_Accounts", "Num_Credit_Card", "Num_of_Loan", "Delay_from_due_date",
-             "Num_of_Delayed_Payment", "Num_Credit_Inquiries")
+_FIN_FLOATS = (
+    "Annual_Income",
+    "Monthly_Inhand_Salary",
+    "Interest_Rate",
+    "Changed_Credit_Limit",
+    "Outstanding_Debt",
+    "Credit_Utilization_Ratio",
+    "Total_EMI_per_month",
+    "Amount_invested_monthly",
+    "Monthly_Balance",
+)
+_FIN_INTS = (
+    "Num_Bank_Accounts",
+    "Num_Credit_Card",
+    "Num_of_Loan",
+    "Delay_from_due_date",
+    "Num_of_Delayed_Payment",
+    "Num_Credit_Inquiries",
+)
 _FINANCIALS = SourceSchema(
     name="financials",
     columns=(

@@ -21,7 +21,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kycc.medallion.bronze import BRONZE_META
 from kycc.medallion.schemas import Column, SourceSchema, get_schema
 from kycc.medallion.window import RunWindow
 
@@ -130,7 +129,9 @@ def _convert(raw: ir.StringValue, col: Column) -> ir.Value:
         return raw.try_cast("date")
     if col.kind == "bool":
         lowered = raw.lower()
-        return ibis.cases((lowered.isin(_TRUE), True), (lowered.isin(_FALSE), False), else_=ibis.null("boolean"))
+        return ibis.cases(
+            (lowered.isin(_TRUE), True), (lowered.isin(_FALSE), False), else_=ibis.null("boolean")
+        )
     if col.kind == "duration":
         years = raw.re_extract(_DURATION, 1).nullif("").try_cast("int64")
         months = raw.re_extract(_DURATION, 2).nullif("").try_cast("int64")
@@ -174,5 +175,7 @@ def _mark_duplicates(parsed: ir.Table, schema: SourceSchema) -> ir.Table:
     # Rank only the rows still eligible, so a malformed twin does not hide the good row.
     window = ibis.window(group_by=[*[parsed[k] for k in schema.key], ok], order_by=order)
     ranked = parsed.mutate(_ok=ok, _rank=ibis.row_number().over(window))
-    reason = ibis.ifelse(ranked._ok & (ranked._rank > 0), ibis.literal("duplicate_key"), ranked[QUARANTINE_REASON])
+    reason = ibis.ifelse(
+        ranked._ok & (ranked._rank > 0), ibis.literal("duplicate_key"), ranked[QUARANTINE_REASON]
+    )
     return ranked.mutate(**{QUARANTINE_REASON: reason}).drop("_ok", "_rank")

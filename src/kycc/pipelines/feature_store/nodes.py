@@ -34,10 +34,17 @@ def build_feature_table(
 def report_feature_quality(run: dict[str, Any], features: ir.Table, *tables: ir.Table) -> dict[str, Any]:
     """Row accounting per party source (bronze, silver, quarantine triples) and the gold row count."""
     window = RunWindow.from_params(run)
-    triples = {s: tuple(tables[3 * i: 3 * i + 3]) for i, s in enumerate(PARTY_SOURCES)}
+    triples = {s: tuple(tables[3 * i : 3 * i + 3]) for i, s in enumerate(PARTY_SOURCES)}
     report = quality_report(triples, window)
     in_run = features.filter(window.contains(features.application_date))
-    report["gold_features"] = {"applications": int(in_run.count().execute()), "columns": len(features.columns)}
-    logger.info("Gold features for %s: %d applications x %d columns", window,
-                report["gold_features"]["applications"], len(features.columns))
+    report["gold_features"] = {
+        "applications": int(in_run.count().execute()),
+        "columns": len(features.columns),
+    }
+    logger.info(
+        "Gold features for %s: %d applications x %d columns",
+        window,
+        report["gold_features"]["applications"],
+        len(features.columns),
+    )
     return report

@@ -16,17 +16,25 @@ _RAW = {
 def create_pipeline(**kwargs) -> Pipeline:
     """The feature store. Needs the label store's silver loan book (``lms.prm_silver``)."""
     sources = sum(
-        (medallion_pipeline(s, raw=_RAW[s], batches="raw_batch_profiles", rules="feature_store")
-         for s in PARTY_SOURCES),
+        (
+            medallion_pipeline(s, raw=_RAW[s], batches="raw_batch_profiles", rules="feature_store")
+            for s in PARTY_SOURCES
+        ),
         start=Pipeline([]),
     )
-    layer_inputs = [f"{s}.{layer}" for s in PARTY_SOURCES for layer in ("int_bronze", "prm_silver", "prm_quarantine")]
+    layer_inputs = [
+        f"{s}.{layer}" for s in PARTY_SOURCES for layer in ("int_bronze", "prm_silver", "prm_quarantine")
+    ]
     return sources + Pipeline(
         [
             Node(
                 build_feature_table,
-                inputs=["lms.prm_silver", *(f"{s}.prm_silver" for s in PARTY_SOURCES), "params:run",
-                        "params:feature_store"],
+                inputs=[
+                    "lms.prm_silver",
+                    *(f"{s}.prm_silver" for s in PARTY_SOURCES),
+                    "params:run",
+                    "params:feature_store",
+                ],
                 outputs="feat_gold_features",
                 name="build_gold_features",
                 tags=["gold"],

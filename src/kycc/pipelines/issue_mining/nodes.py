@@ -300,15 +300,18 @@ def sync_live_issues(*, issues: pd.DataFrame, evidence: pd.DataFrame, live_state
 def summarise_run(*, collection: dict[str, Any], embedding: dict[str, Any], clustering: dict[str, Any],
                   summaries: dict[str, Any], labelling: dict[str, Any], sync: dict[str, Any]) -> dict[str, Any]:
     """Log one summary line of the run and return the run summary (``issue_mining.run_summary``)."""
-    per_source = ", ".join(f"{s}={info.get('stored', 0)} ({info['mode']})"
+    # No square brackets: Kedro's rich log handler would read them as markup.
+    per_source = ", ".join(f"{s} {info.get('stored', 0)} ({info['mode']})"
                            for s, info in collection.get("sources", {}).items())
     logger.info(
-        "issue_mining %s: collected %d items [%s], %d quarantined, %d duplicates; embedded %d new (%d cached); "
-        "%d clusters; labelled %d with %s, %d failures; PocketBase %s: %d synced, %d unchanged",
+        "issue_mining %s: collected %d items (%s); %d quarantined, %d duplicates, %d seen earlier; "
+        "embedded %d new, %d cached; %d clusters; labelled %d with %s, %d failures; PocketBase %s: %d synced, "
+        "%d unchanged",
         collection.get("run_date"), collection.get("stored", 0), per_source, collection.get("quarantined", 0),
-        collection.get("duplicates", 0), embedding.get("embedded", 0), embedding.get("cached", 0),
-        clustering.get("clusters", 0), labelling.get("labelled", 0), labelling.get("labeller"),
-        labelling.get("failed", 0), sync.get("status"), sync.get("synced", 0), sync.get("unchanged", 0))
+        collection.get("duplicates", 0), collection.get("already_seen", 0), embedding.get("embedded", 0),
+        embedding.get("cached", 0), clustering.get("clusters", 0), labelling.get("labelled", 0),
+        labelling.get("labeller"), labelling.get("failed", 0), sync.get("status"), sync.get("synced", 0),
+        sync.get("unchanged", 0))
     return {"run_date": collection.get("run_date"), "finished_at": _now().isoformat(timespec="seconds"),
             "collection": collection, "embedding": embedding, "clustering": clustering, "summaries": summaries,
             "labelling": labelling, "sync": sync}

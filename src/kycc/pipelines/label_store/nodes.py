@@ -22,7 +22,9 @@ def build_gold_labels(silver_lms: ir.Table, run: dict[str, Any], options: dict[s
         run: The ``run`` parameters (window).
         options: ``label_store`` parameters (``mob``, ``dpd``).
     """
-    return label_loans(silver_lms, RunWindow.from_params(run), mob=int(options["mob"]), dpd=int(options["dpd"]))
+    return label_loans(
+        silver_lms, RunWindow.from_params(run), mob=int(options["mob"]), dpd=int(options["dpd"])
+    )
 
 
 def report_label_quality(
@@ -34,8 +36,12 @@ def report_label_quality(
     in_run = labels.filter(window.contains(labels.snapshot_date))
     summary = in_run.aggregate(n=in_run.count(), defaults=in_run.label.sum().fill_null(0)).execute()
     n, defaults = int(summary["n"].iloc[0]), int(summary["defaults"].iloc[0])
-    report["labels"] = {"loans_labelled": n, "defaults": defaults,
-                        "default_rate": round(defaults / n, 4) if n else None}
-    logger.info("Labels for %s: %d loans, %d defaults (%.1f%%)", window, n, defaults,
-                100 * defaults / n if n else 0.0)
+    report["labels"] = {
+        "loans_labelled": n,
+        "defaults": defaults,
+        "default_rate": round(defaults / n, 4) if n else None,
+    }
+    logger.info(
+        "Labels for %s: %d loans, %d defaults (%.1f%%)", window, n, defaults, 100 * defaults / n if n else 0.0
+    )
     return report

@@ -8,8 +8,9 @@ from kycc.pipelines.medallion import medallion_pipeline
 
 def create_pipeline(**kwargs) -> Pipeline:
     """The label store: loan book medallion (namespace ``lms``) and the gold label rule."""
-    return medallion_pipeline("lms", raw="raw_lms_loan_daily", batches="raw_batch_labels",
-                              rules="label_store") + Pipeline(
+    return medallion_pipeline(
+        "lms", raw="raw_lms_loan_daily", batches="raw_batch_labels", rules="label_store"
+    ) + Pipeline(
         [
             Node(
                 build_gold_labels,
@@ -20,8 +21,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 report_label_quality,
-                inputs=["lms.int_bronze", "lms.prm_silver", "lms.prm_quarantine", "feat_gold_labels",
-                        "params:run"],
+                inputs=[
+                    "lms.int_bronze",
+                    "lms.prm_silver",
+                    "lms.prm_quarantine",
+                    "feat_gold_labels",
+                    "params:run",
+                ],
                 outputs="rpt_label_store_quality",
                 name="report_label_quality",
                 tags=["reporting"],
