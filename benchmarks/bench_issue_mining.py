@@ -50,8 +50,10 @@ def sample_texts() -> list[tuple[str, str]]:
             elif isinstance(payload, dict) and "hits" in payload:
                 pairs += [(h["title"], h.get("story_text") or "") for h in payload["hits"] if h.get("title")]
             elif isinstance(payload, dict) and "data" in payload:
-                pairs += [(c["data"]["title"], c["data"].get("selftext") or "")
-                          for c in payload["data"].get("children", [])]
+                pairs += [
+                    (c["data"]["title"], c["data"].get("selftext") or "")
+                    for c in payload["data"].get("children", [])
+                ]
     return sorted(set(pairs))
 
 
@@ -59,35 +61,62 @@ def synthesise_hits(n: int, seed: int = 7) -> list[dict[str, Any]]:
     """n distinct HN hits on DAY: recorded titles with bodies recombined from recorded sentences."""
     rng = random.Random(seed)
     pairs = sample_texts()
-    sentences = sorted({s.strip() for _, body in pairs for s in re.split(r"(?<=[.!?])\s+", re.sub(r"<[^>]+>", " ", body))
-                        if len(s.split()) >= 5})
+    sentences = sorted(
+        {
+            s.strip()
+            for _, body in pairs
+            for s in re.split(r"(?<=[.!?])\s+", re.sub(r"<[^>]+>", " ", body))
+            if len(s.split()) >= 5
+        }
+    )
     start = int(datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC).timestamp())
     hits = []
     for i in range(n):
         title, _ = pairs[i % len(pairs)]
         body = " ".join(rng.sample(sentences, 4))
         created = start + int(i * 86_000 / max(n, 1))
-        hits.append({"objectID": str(47_000_000 + i), "title": title, "story_text": f"<p>{body}", "author": "bench",
-                     "created_at": datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     "created_at_i": created, "points": 1, "num_comments": 0, "_tags": ["story", "ask_hn"]})
+        hits.append(
+            {
+                "objectID": str(47_000_000 + i),
+                "title": title,
+                "story_text": f"<p>{body}",
+                "author": "bench",
+                "created_at": datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "created_at_i": created,
+                "points": 1,
+                "num_comments": 0,
+                "_tags": ["story", "ask_hn"],
+            }
+        )
     return hits
 
 
 def write_recording(hits: list[dict[str, Any]], samples_dir: Path) -> None:
     """Record the real HN collector paging through ``hits`` (an Algolia stand-in) as a samples file."""
+
     def algolia(request: httpx.Request) -> httpx.Response:
         q = request.url.params
         lo = int(re.search(r"created_at_i>=(\d+)", q["numericFilters"]).group(1))
         hi = int(re.search(r"created_at_i<(\d+)", q["numericFilters"]).group(1))
         window = sorted((h for h in hits if lo <= h["created_at_i"] < hi), key=lambda h: -h["created_at_i"])
         per = int(q["hitsPerPage"])
-        return httpx.Response(200, json={"hits": window[:per], "nbHits": len(window), "page": 0,
-                                         "nbPages": -(-len(window) // per), "hitsPerPage": per})
+        return httpx.Response(
+            200,
+            json={
+                "hits": window[:per],
+                "nbHits": len(window),
+                "page": 0,
+                "nbPages": -(-len(window) // per),
+                "hitsPerPage": per,
+            },
+        )
 
     recorder = RecordingTransport(httpx.MockTransport(algolia))
     clock = FakeClock()
     with httpx.Client(transport=recorder) as client:
-        HackerNewsCollector(client, RateLimiter(100, 60, clock), settings=HN_SETTINGS, clock=clock).collect(DAY)
+        HackerNewsCollector(client, RateLimiter(100, 60, clock), settings=HN_SETTINGS, clock=clock).collect(
+            DAY
+        )
     recorder.save(samples_dir / "hackernews" / f"{DAY.isoformat()}.json", "hackernews", DAY, HN_SETTINGS)
 
 
@@ -100,10 +129,18 @@ def make_catalog(data_root: Path, samples_dir: Path, pocketbase: Any = None):
     previous = os.environ.get("KYCC_DATA_ROOT")
     os.environ["KYCC_DATA_ROOT"] = str(data_root)
     loader = OmegaConfigLoader(
-        conf_source=str(PROJECT_ROOT / "conf"), env="test", base_env="base", default_run_env="local",
-        merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"], custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
-        config_patterns={"catalog": ["catalog_issue_mining*"], "parameters": ["parameters_issue_mining*"],
-                         "credentials": ["credentials_issue_mining*"]})
+        conf_source=str(PROJECT_ROOT / "conf"),
+        env="test",
+        base_env="base",
+        default_run_env="local",
+        merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"],
+        custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
+        config_patterns={
+            "catalog": ["catalog_issue_mining*"],
+            "parameters": ["parameters_issue_mining*"],
+            "credentials": ["credentials_issue_mining*"],
+        },
+    )
     try:
         conf, params = dict(loader["catalog"]), loader["parameters"]["issue_mining"]
     finally:
@@ -114,8 +151,13 @@ def make_catalog(data_root: Path, samples_dir: Path, pocketbase: Any = None):
     conf["issue_mining.api_access"] = {**conf["issue_mining.api_access"], "samples_dir": str(samples_dir)}
     credentials = dict(loader["credentials"])
     if pocketbase is not None:
-        conf["issue_mining.pocketbase_access"] = {**conf["issue_mining.pocketbase_access"], "url": pocketbase.url}
-        credentials = {"issue_mining": {"pocketbase": {"email": pocketbase.email, "password": pocketbase.password}}}
+        conf["issue_mining.pocketbase_access"] = {
+            **conf["issue_mining.pocketbase_access"],
+            "url": pocketbase.url,
+        }
+        credentials = {
+            "issue_mining": {"pocketbase": {"email": pocketbase.email, "password": pocketbase.password}}
+        }
     params.update(run_date=DAY.isoformat())
     params["collect"].update(mode="samples", sources=["hackernews"])
     catalog = DataCatalog.from_config(conf, credentials=credentials)
@@ -136,8 +178,10 @@ def bench(sizes: list[int]) -> list[dict[str, Any]]:
         embedder = make_catalog(Path(tmp), Path(tmp)).load("issue_mining.embedding_model")
     started = time.perf_counter()
     embedder.embed(["warm up the model"])
-    print(f"issue_mining: embedding model loaded in {time.perf_counter() - started:.1f}s "
-          f"(max_seq_length={embedder.max_seq_length})")
+    print(
+        f"issue_mining: embedding model loaded in {time.perf_counter() - started:.1f}s "
+        f"(max_seq_length={embedder.max_seq_length})"
+    )
     results = []
     with LocalPocketBase() as pocketbase:
         for n in sizes:
@@ -153,15 +197,25 @@ def bench(sizes: list[int]) -> list[dict[str, Any]]:
                 t0 = time.perf_counter()
                 SequentialRunner().run(create_pipeline(), catalog)
                 pipeline_s = time.perf_counter() - t0
-                summary = json.loads((root / "data" / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
-            result = {"items": n, "embedding_items_per_s": n / embed_s, "embedding_s": embed_s,
-                      "pipeline_items_per_s": n / pipeline_s, "pipeline_s": pipeline_s,
-                      "stored": summary["collection"]["stored"], "clusters": summary["clustering"]["clusters"],
-                      "synced": summary["sync"]["synced"]}
+                summary = json.loads(
+                    (root / "data" / "08_reporting" / "issue_mining" / "run_summary.json").read_text()
+                )
+            result = {
+                "items": n,
+                "embedding_items_per_s": n / embed_s,
+                "embedding_s": embed_s,
+                "pipeline_items_per_s": n / pipeline_s,
+                "pipeline_s": pipeline_s,
+                "stored": summary["collection"]["stored"],
+                "clusters": summary["clustering"]["clusters"],
+                "synced": summary["sync"]["synced"],
+            }
             results.append(result)
-            print(f"issue_mining n={n}: embedding {result['embedding_items_per_s']:.1f} items/s ({embed_s:.1f}s), "
-                  f"whole pipeline {result['pipeline_items_per_s']:.1f} items/s ({pipeline_s:.1f}s; "
-                  f"{result['stored']} stored, {result['clusters']} clusters, {result['synced']} synced)")
+            print(
+                f"issue_mining n={n}: embedding {result['embedding_items_per_s']:.1f} items/s ({embed_s:.1f}s), "
+                f"whole pipeline {result['pipeline_items_per_s']:.1f} items/s ({pipeline_s:.1f}s; "
+                f"{result['stored']} stored, {result['clusters']} clusters, {result['synced']} synced)"
+            )
     return results
 
 
@@ -178,4 +232,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

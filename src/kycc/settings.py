@@ -1,6 +1,7 @@
 """Project settings. https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
 
 import os
+import warnings
 
 from kedro.config import OmegaConfigLoader
 
@@ -13,6 +14,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     """``${kycc_env:NAME,default}``: an environment variable in config (globals, catalog, mlflow.yml)."""
     return os.environ.get(name, default)
 
+
+# Noise that says nothing to a user: the gold nodes read namespaced silver tables (``lms.prm_silver``) on
+# purpose, and omegaconf's resolver API rename is Kedro's and kedro-mlflow's business.
+warnings.filterwarnings("ignore", message="One or more dataset names contain '.' characters")
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

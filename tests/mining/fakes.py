@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-VALID_LABEL = {"canonical_title": "Reconciling Stripe payouts with bank deposits", "category": "finance",
-               "description": "Finance teams match netted payouts to ledger entries by hand every month.",
-               "would_pay_signal": True, "impact_level": "high"}
+VALID_LABEL = {
+    "canonical_title": "Reconciling Stripe payouts with bank deposits",
+    "category": "finance",
+    "description": "Finance teams match netted payouts to ledger entries by hand every month.",
+    "would_pay_signal": True,
+    "impact_level": "high",
+}
 
 
 @dataclass
@@ -60,13 +64,24 @@ class FakeChatServer:
                     if reply.delay:
                         time.sleep(reply.delay)
                     if reply.status == 200:
-                        payload = {"id": "chatcmpl-test", "object": "chat.completion", "created": 1_795_132_800,
-                                   "model": body.get("model", "fake"),
-                                   "choices": [{"index": 0, "finish_reason": "stop",
-                                                "message": {"role": "assistant", "content": reply.content}}],
-                                   "usage": {"prompt_tokens": 50, "completion_tokens": 40, "total_tokens": 90}}
+                        payload = {
+                            "id": "chatcmpl-test",
+                            "object": "chat.completion",
+                            "created": 1_795_132_800,
+                            "model": body.get("model", "fake"),
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": reply.content},
+                                }
+                            ],
+                            "usage": {"prompt_tokens": 50, "completion_tokens": 40, "total_tokens": 90},
+                        }
                     else:
-                        payload = {"error": {"message": f"scripted {reply.status}", "type": "test", "code": None}}
+                        payload = {
+                            "error": {"message": f"scripted {reply.status}", "type": "test", "code": None}
+                        }
                     data = json.dumps(payload).encode()
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")

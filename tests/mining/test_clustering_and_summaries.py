@@ -7,8 +7,10 @@ from kycc.mining.clustering import cluster_embeddings, n_clusters_for
 from kycc.mining.summaries import OfflineTokenizer, lexrank_sentences, lexrank_summary, sample_items
 
 
-@pytest.mark.parametrize(("n", "expected"), [(0, 0), (1, 1), (5, 5), (10, 10), (50, 10), (999, 10), (1000, 10),
-                                             (1099, 10), (1100, 11), (5000, 50)])
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(0, 0), (1, 1), (5, 5), (10, 10), (50, 10), (999, 10), (1000, 10), (1099, 10), (1100, 11), (5000, 50)],
+)
 def test_cluster_count_rule(n, expected):
     assert n_clusters_for(n) == expected
 

@@ -31,8 +31,13 @@ def replay_collect(source: str, day: date):
     replay = Replay(recording)
     creds = {"client_id": "id", "client_secret": "secret"} if source == "reddit" else {}
     with httpx.Client(transport=replay.transport()) as client:
-        collector = COLLECTORS[source](client, RateLimiter(RATES[source], 60.0, clock),
-                                       settings=recording.settings, credentials=creds, clock=clock)
+        collector = COLLECTORS[source](
+            client,
+            RateLimiter(RATES[source], 60.0, clock),
+            settings=recording.settings,
+            credentials=creds,
+            clock=clock,
+        )
         result = collector.collect(day)
     return result, replay, clock
 
@@ -80,8 +85,9 @@ def test_github_honours_retry_after_of_a_secondary_rate_limit():
 
 def test_github_waits_for_the_reset_when_remaining_is_zero():
     result, replay, clock = replay_collect("github", date(2026, 11, 18))
-    exhausted = [e for e in replay.recording.exchanges
-                 if e["response"]["headers"].get("x-ratelimit-remaining") == "0"]
+    exhausted = [
+        e for e in replay.recording.exchanges if e["response"]["headers"].get("x-ratelimit-remaining") == "0"
+    ]
     assert exhausted
     assert result.retries == 0 and result.waited_seconds == pytest.approx(21.0)  # reset + 1 s
 
@@ -143,18 +149,27 @@ def _github_page(items, status=200, headers=None):
 
 
 def _gh_item(url, number):
-    return {"html_url": url, "id": number, "number": number, "title": f"Issue {number}", "body": "text",
-            "created_at": "2026-11-20T10:00:00Z"}
+    return {
+        "html_url": url,
+        "id": number,
+        "number": number,
+        "title": f"Issue {number}",
+        "body": "text",
+        "created_at": "2026-11-20T10:00:00Z",
+    }
 
 
 def test_same_url_in_two_forms_is_one_item(clock):
-    items = [_gh_item("https://github.com/Acme/Ledger/issues/7", 7),
-             _gh_item("http://www.github.com/acme/ledger/issues/7/?utm_source=digest#issuecomment-9", 7),
-             _gh_item("https://github.com/acme/ledger/issues/8", 8)]
+    items = [
+        _gh_item("https://github.com/Acme/Ledger/issues/7", 7),
+        _gh_item("http://www.github.com/acme/ledger/issues/7/?utm_source=digest#issuecomment-9", 7),
+        _gh_item("https://github.com/acme/ledger/issues/8", 8),
+    ]
     transport = httpx.MockTransport(lambda request: _github_page(items))
     with httpx.Client(transport=transport) as client:
-        result = GitHubCollector(client, RateLimiter(30, 60, clock), settings={"queries": ["kyc"]},
-                                 clock=clock).collect(date(2026, 11, 20))
+        result = GitHubCollector(
+            client, RateLimiter(30, 60, clock), settings={"queries": ["kyc"]}, clock=clock
+        ).collect(date(2026, 11, 20))
     rows, quarantined, counts = to_bronze_rows(result.items, date(2026, 11, 20))
     assert len(result.items) == 3 and len(rows) == 2 and counts["duplicates"] == 1 and not quarantined
     assert rows[0]["url"] == "https://github.com/acme/ledger/issues/7"
@@ -168,8 +183,14 @@ def test_token_is_sent_and_retries_are_bounded(clock):
         return httpx.Response(502, text="bad gateway")
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        collector = GitHubCollector(client, RateLimiter(30, 60, clock), settings={"queries": ["kyc"]},
-                                    credentials={"token": "ghp_test"}, clock=clock, max_retries=3)
+        collector = GitHubCollector(
+            client,
+            RateLimiter(30, 60, clock),
+            settings={"queries": ["kyc"]},
+            credentials={"token": "ghp_test"},
+            clock=clock,
+            max_retries=3,
+        )
         with pytest.raises(CollectorError, match=r"github: .*failed after 4 attempts: HTTP 502"):
             collector.collect(date(2026, 11, 20))
     assert len(seen) == 4 and seen[0].headers["authorization"] == "Bearer ghp_test"
@@ -180,7 +201,8 @@ def test_non_retryable_error_fails_at_once(clock):
     transport = httpx.MockTransport(lambda r: httpx.Response(422, json={"message": "Validation Failed"}))
     with httpx.Client(transport=transport) as client, pytest.raises(CollectorError, match="HTTP 422"):
         GitHubCollector(client, RateLimiter(30, 60, clock), settings={"queries": ["x"]}, clock=clock).collect(
-            date(2026, 11, 20))
+            date(2026, 11, 20)
+        )
 
 
 def test_transport_errors_are_retried_then_reported(clock):
@@ -188,16 +210,24 @@ def test_transport_errors_are_retried_then_reported(clock):
         raise httpx.ConnectError("no network", request=request)
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        collector = HackerNewsCollector(client, RateLimiter(100, 60, clock), settings={"queries": ["x"]},
-                                        clock=clock, max_retries=2)
+        collector = HackerNewsCollector(
+            client, RateLimiter(100, 60, clock), settings={"queries": ["x"]}, clock=clock, max_retries=2
+        )
         with pytest.raises(CollectorError, match="ConnectError: no network"):
             collector.collect(date(2026, 11, 20))
 
 
 def _collect_params(**overrides):
     recordings = {s: load_recording(SAMPLES_DIR / s / "2026-11-20.json") for s in COLLECTORS}
-    params = {"mode": "auto", "sources": list(COLLECTORS), "rate_limits": RATES, "window_seconds": 60,
-              "max_retries": 1, "backoff_seconds": 0.0, **{s: r.settings for s, r in recordings.items()}}
+    params = {
+        "mode": "auto",
+        "sources": list(COLLECTORS),
+        "rate_limits": RATES,
+        "window_seconds": 60,
+        "max_retries": 1,
+        "backoff_seconds": 0.0,
+        **{s: r.settings for s, r in recordings.items()},
+    }
     params.update(overrides)
     return params, recordings
 
@@ -206,7 +236,9 @@ def test_live_mode_runs_the_clients_through_an_injected_transport(clock):
     params, recordings = _collect_params(mode="live")
     access = SourceAccess(
         credentials={"github": {"token": "t"}, "reddit": {"client_id": "i", "client_secret": "s"}},
-        transport_factory=lambda source: Replay(recordings[source]).transport(), clock=clock)
+        transport_factory=lambda source: Replay(recordings[source]).transport(),
+        clock=clock,
+    )
     items, report = collect_sources(access, date(2026, 11, 20), params)
     assert {info["mode"] for info in report.values()} == {"live"}
     assert len(items) == sum(info["items"] for info in report.values()) == 66
@@ -216,6 +248,7 @@ def test_auto_mode_falls_back_to_samples_when_the_network_fails(clock):
     def no_network(source):
         def handler(request):
             raise httpx.ConnectError("Name or service not known", request=request)
+
         return httpx.MockTransport(handler)
 
     params, _ = _collect_params()
@@ -230,18 +263,26 @@ def test_auto_mode_falls_back_to_samples_when_the_network_fails(clock):
 
 def test_reddit_live_needs_client_credentials(clock):
     params, _ = _collect_params(mode="live", sources=["reddit"])
-    access = SourceAccess(transport_factory=lambda s: httpx.MockTransport(lambda r: httpx.Response(500)),
-                          clock=clock)
+    access = SourceAccess(
+        transport_factory=lambda s: httpx.MockTransport(lambda r: httpx.Response(500)), clock=clock
+    )
     with pytest.raises(CollectorError, match="client_id and client_secret are required"):
         collect_sources(access, date(2026, 11, 20), params)
 
 
-@pytest.mark.parametrize(("source", "creds", "expected"), [
-    ("github", {"token": "x"}, "live"), ("github", {}, "samples"), ("github", {"token": ""}, "samples"),
-    ("reddit", {"client_id": "a"}, "samples"), ("reddit", {"client_id": "a", "client_secret": "b"}, "live"),
-    ("hackernews", {"enabled": True}, "live"), ("hackernews", {"enabled": False}, "samples"),
-    ("stackexchange", {"key": "k"}, "live"),
-])
+@pytest.mark.parametrize(
+    ("source", "creds", "expected"),
+    [
+        ("github", {"token": "x"}, "live"),
+        ("github", {}, "samples"),
+        ("github", {"token": ""}, "samples"),
+        ("reddit", {"client_id": "a"}, "samples"),
+        ("reddit", {"client_id": "a", "client_secret": "b"}, "live"),
+        ("hackernews", {"enabled": True}, "live"),
+        ("hackernews", {"enabled": False}, "samples"),
+        ("stackexchange", {"key": "k"}, "live"),
+    ],
+)
 def test_auto_mode_goes_live_only_with_credentials(source, creds, expected):
     assert source_mode(source, "auto", creds) == expected
     assert source_mode(source, "samples", creds) == "samples"

@@ -7,17 +7,21 @@ pytestmark = pytest.mark.xdist_group("issue_mining_model")
 
 
 def test_vectors_are_384_d_and_unit_length(embedder):
-    vectors = embedder.embed(["How do I reconcile Stripe payouts?", "", "payouts and fees " * 700], batch_size=2)
+    vectors = embedder.embed(
+        ["How do I reconcile Stripe payouts?", "", "payouts and fees " * 700], batch_size=2
+    )
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_paraphrases_are_closer_than_an_unrelated_text(embedder):
-    a, b, c = embedder.embed([
-        "Stripe payouts never match the deposits on our bank statement",
-        "Our bank deposits don't line up with the payouts Stripe sends us",
-        "CUDA runs out of GPU memory while fine-tuning a 7B model",
-    ])
+    a, b, c = embedder.embed(
+        [
+            "Stripe payouts never match the deposits on our bank statement",
+            "Our bank deposits don't line up with the payouts Stripe sends us",
+            "CUDA runs out of GPU memory while fine-tuning a 7B model",
+        ]
+    )
     assert float(a @ b) > 0.6
     assert float(a @ b) > float(a @ c) + 0.3 and float(a @ b) > float(b @ c) + 0.3
 

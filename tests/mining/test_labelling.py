@@ -24,31 +24,49 @@ from kycc.mining.labelling import (
 from tests.mining.fakes import VALID_LABEL, FakeChatServer, Reply
 
 PROMPT = ClusterPrompt(
-    cluster_date="2026-11-20", cluster_id=3, cluster_size=9,
-    titles=["Stripe payouts do not match ledger entries when fees are netted",
-            "Month-end reconciliation takes our team four days, how do you automate it?",
-            "How to reconcile Stripe payouts with bank statement lines when fees are deducted?"],
+    cluster_date="2026-11-20",
+    cluster_id=3,
+    cluster_size=9,
+    titles=[
+        "Stripe payouts do not match ledger entries when fees are netted",
+        "Month-end reconciliation takes our team four days, how do you automate it?",
+        "How to reconcile Stripe payouts with bank statement lines when fees are deducted?",
+    ],
     summary="Each payout bundles dozens of charges, refunds and fees into one bank deposit. Our accountant spends "
-            "the first week of every month matching payouts by hand. We would pay for reconciliation software.",
-    texts=["Partial payments and currency conversion make one-to-one matching impossible."])
+    "the first week of every month matching payouts by hand. We would pay for reconciliation software.",
+    texts=["Partial payments and currency conversion make one-to-one matching impossible."],
+)
 
 
 def _prompts(n):
-    return [ClusterPrompt("2026-11-20", i, 5, [f"Title {i} about payouts"], "Payouts do not match.") for i in range(n)]
+    return [
+        ClusterPrompt("2026-11-20", i, 5, [f"Title {i} about payouts"], "Payouts do not match.")
+        for i in range(n)
+    ]
 
 
 # -- schema -------------------------------------------------------------------------------------------------------
 
+
 def test_valid_reply_is_accepted_and_normalised():
-    label = IssueLabel.model_validate({**VALID_LABEL, "category": " Finance ", "impact_level": "HIGH", "extra": 1})
+    label = IssueLabel.model_validate(
+        {**VALID_LABEL, "category": " Finance ", "impact_level": "HIGH", "extra": 1}
+    )
     assert label.category == "finance" and label.impact_level == "high"
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("category", "banking"), ("impact_level", "critical"), ("canonical_title", "x" * 121),
-    ("canonical_title", ""), ("would_pay_signal", "maybe"), ("would_pay_signal", 1),
-    ("description", "One sentence. Two sentences. Three sentences is too many."),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("category", "banking"),
+        ("impact_level", "critical"),
+        ("canonical_title", "x" * 121),
+        ("canonical_title", ""),
+        ("would_pay_signal", "maybe"),
+        ("would_pay_signal", 1),
+        ("description", "One sentence. Two sentences. Three sentences is too many."),
+    ],
+)
 def test_invalid_fields_are_rejected(field, value):
     with pytest.raises(ValidationError):
         IssueLabel.model_validate({**VALID_LABEL, field: value})
@@ -70,6 +88,7 @@ def test_parse_reply_accepts_a_fenced_object_only():
 
 # -- offline ------------------------------------------------------------------------------------------------------
 
+
 def test_offline_labeller_is_deterministic_and_valid():
     first, second = OfflineLabeller().label(PROMPT), OfflineLabeller().label(PROMPT)
     assert first == second
@@ -79,16 +98,23 @@ def test_offline_labeller_is_deterministic_and_valid():
 
 
 def test_offline_labeller_without_summary_or_keywords():
-    label = OfflineLabeller().label(ClusterPrompt("2026-11-20", 0, 1, ["Recurring meetings shift by one hour"], ""))
+    label = OfflineLabeller().label(
+        ClusterPrompt("2026-11-20", 0, 1, ["Recurring meetings shift by one hour"], "")
+    )
     assert label.category == "other" and label.impact_level == "low" and not label.would_pay_signal
     assert label.description == "1 reports about: Recurring meetings shift by one hour."
 
 
 # -- LiteLLM against a loopback OpenAI-compatible server ------------------------------------------------------------
 
+
 def _labeller(server, **kwargs):
-    return LiteLLMLabeller("openai/fake-model", api_base=server.api_base, api_key="sk-test",
-                           **{"timeout": 5.0, "num_retries": 2, "max_invalid_retries": 2, **kwargs})
+    return LiteLLMLabeller(
+        "openai/fake-model",
+        api_base=server.api_base,
+        api_key="sk-test",
+        **{"timeout": 5.0, "num_retries": 2, "max_invalid_retries": 2, **kwargs},
+    )
 
 
 def test_valid_reply_through_litellm():
@@ -135,8 +161,10 @@ def test_rate_limit_that_persists_is_a_recorded_api_error():
 
 
 def test_timeout_is_a_recorded_api_error():
-    with FakeChatServer(lambda body: Reply(content="{}", delay=3.0)) as server, \
-            pytest.raises(LabelFailure) as failure:
+    with (
+        FakeChatServer(lambda body: Reply(content="{}", delay=3.0)) as server,
+        pytest.raises(LabelFailure) as failure,
+    ):
         _labeller(server, timeout=0.5, num_retries=0).label(PROMPT)
     assert failure.value.kind == "api_error" and "Timeout" in failure.value.message
 
@@ -164,10 +192,14 @@ def test_mock_response_unit():
 
 # -- choosing the labeller ----------------------------------------------------------------------------------------
 
+
 def test_build_labeller_choices(monkeypatch):
     monkeypatch.delenv("GROQ_API_KEY", raising=False)
     assert build_labeller(LabellingConfig(), LLMAccess()).name == "offline"
-    assert build_labeller(LabellingConfig(mode="offline", model="groq/x"), LLMAccess(api_key="k")).name == "offline"
+    assert (
+        build_labeller(LabellingConfig(mode="offline", model="groq/x"), LLMAccess(api_key="k")).name
+        == "offline"
+    )
     no_key = build_labeller(LabellingConfig(model="groq/llama-3.1-8b-instant"), LLMAccess())
     assert no_key.name == "offline"  # auto without any key: offline, with a warning
     with_key = build_labeller(LabellingConfig(model="groq/llama-3.1-8b-instant"), LLMAccess(api_key="gsk"))

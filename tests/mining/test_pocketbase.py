@@ -20,27 +20,62 @@ DAY = "2026-11-20"
 
 
 def _issues(titles):
-    return pd.DataFrame([{"cluster_date": DAY, "cluster_id": i, "canonical_title": t, "category": "finance",
-                          "description": "Teams reconcile payouts by hand.", "would_pay_signal": i % 2 == 0,
-                          "impact_level": "high", "cluster_size": 3} for i, t in enumerate(titles)])
+    return pd.DataFrame(
+        [
+            {
+                "cluster_date": DAY,
+                "cluster_id": i,
+                "canonical_title": t,
+                "category": "finance",
+                "description": "Teams reconcile payouts by hand.",
+                "would_pay_signal": i % 2 == 0,
+                "impact_level": "high",
+                "cluster_size": 3,
+            }
+            for i, t in enumerate(titles)
+        ]
+    )
 
 
 def _evidence(n_clusters, per_cluster=3, offset=0):
-    return pd.DataFrame([{"cluster_date": DAY, "cluster_id": c, "url_hash": f"{c:02d}{i + offset:062d}",
-                          "source": "github", "url": f"https://github.com/a/b/issues/{c * 100 + i + offset}",
-                          "title": f"item {i}", "body": "b", "posted_at": datetime(2026, 11, 20, 8, i)}
-                         for c in range(n_clusters) for i in range(per_cluster)])
+    return pd.DataFrame(
+        [
+            {
+                "cluster_date": DAY,
+                "cluster_id": c,
+                "url_hash": f"{c:02d}{i + offset:062d}",
+                "source": "github",
+                "url": f"https://github.com/a/b/issues/{c * 100 + i + offset}",
+                "title": f"item {i}",
+                "body": "b",
+                "posted_at": datetime(2026, 11, 20, 8, i),
+            }
+            for c in range(n_clusters)
+            for i in range(per_cluster)
+        ]
+    )
 
 
 def _client(server, prefix):
-    return PocketBaseClient(server.url, server.email, server.password), f"{prefix}_issues", f"{prefix}_evidence"
+    return (
+        PocketBaseClient(server.url, server.email, server.password),
+        f"{prefix}_issues",
+        f"{prefix}_evidence",
+    )
 
 
 def _sync(server, prefix, issues, evidence, state):
     client, issues_name, evidence_name = _client(server, prefix)
     with client:
-        return sync_issues(client, DAY, issues, evidence, state, issues_collection=issues_name,
-                           evidence_collection=evidence_name)
+        return sync_issues(
+            client,
+            DAY,
+            issues,
+            evidence,
+            state,
+            issues_collection=issues_name,
+            evidence_collection=evidence_name,
+        )
 
 
 def _remote(server, prefix):
@@ -72,7 +107,10 @@ def test_a_record_changed_upstream_is_updated(pocketbase_server):
     issues, evidence = _issues(["Payout reconciliation", "KYC false rejections"]), _evidence(2)
     state = _sync(pocketbase_server, "t2", issues, evidence, pd.DataFrame()).state
     relabelled = issues.copy()
-    relabelled.loc[1, ["canonical_title", "impact_level"]] = ["KYC vendors reject genuine passports", "medium"]
+    relabelled.loc[1, ["canonical_title", "impact_level"]] = [
+        "KYC vendors reject genuine passports",
+        "medium",
+    ]
     moved = pd.concat([evidence, _evidence(2, per_cluster=1, offset=7).query("cluster_id == 0")])
     result = _sync(pocketbase_server, "t2", relabelled, moved, state)
     assert result.created_or_updated == 2 and result.unchanged == 0  # 1: labels changed, 0: evidence changed
@@ -85,8 +123,9 @@ def test_a_record_changed_upstream_is_updated(pocketbase_server):
 
 
 def test_clusters_gone_from_a_rerun_are_deleted_with_their_evidence(pocketbase_server):
-    state = _sync(pocketbase_server, "t3", _issues(["A issue", "B issue", "C issue"]), _evidence(3),
-                  pd.DataFrame()).state
+    state = _sync(
+        pocketbase_server, "t3", _issues(["A issue", "B issue", "C issue"]), _evidence(3), pd.DataFrame()
+    ).state
     result = _sync(pocketbase_server, "t3", _issues(["A issue"]), _evidence(1), state)
     assert result.deleted == 2 and len(result.state) == 1
     records, items = _remote(pocketbase_server, "t3")
@@ -107,11 +146,15 @@ def test_a_record_deleted_on_the_server_is_restored(pocketbase_server):
 
 
 def test_wrong_password_and_unreachable_server(pocketbase_server):
-    with PocketBaseClient(pocketbase_server.url, pocketbase_server.email, "wrong") as client, \
-            pytest.raises(PocketBaseError, match="auth-with-password -> HTTP 400"):
+    with (
+        PocketBaseClient(pocketbase_server.url, pocketbase_server.email, "wrong") as client,
+        pytest.raises(PocketBaseError, match="auth-with-password -> HTTP 400"),
+    ):
         client.authenticate()
-    with PocketBaseClient(pocketbase_server.url, None, None) as client, \
-            pytest.raises(PocketBaseError, match="credentials.yml"):
+    with (
+        PocketBaseClient(pocketbase_server.url, None, None) as client,
+        pytest.raises(PocketBaseError, match="credentials.yml"),
+    ):
         client.authenticate()
     access = PocketBaseAccess(url="http://127.0.0.1:9", timeout=0.5)
     with access.client() as client:

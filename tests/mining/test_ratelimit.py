@@ -55,8 +55,10 @@ def test_back_off_and_window_combine(clock):
     assert limiter.acquire() == pytest.approx(60.0)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("12", 12.0), (" 0 ", 0.0), ("-3", 0.0), ("soon", None),
-                                                 (None, None), ("1.5", 1.5)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("12", 12.0), (" 0 ", 0.0), ("-3", 0.0), ("soon", None), (None, None), ("1.5", 1.5)],
+)
 def test_parse_retry_after(value, expected):
     assert parse_retry_after(value) == expected
 

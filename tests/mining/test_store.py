@@ -15,52 +15,106 @@ D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
 
 
 def _raw(hashes, day):
-    return pd.DataFrame({"url_hash": hashes, "source": "github", "collection_date": day,
-                         "url": [f"https://github.com/a/b/issues/{h}" for h in hashes], "title": "t", "body": "b",
-                         "created_at": datetime(2026, 11, 20, 8), "external_id": hashes, "query": "q"})
+    return pd.DataFrame(
+        {
+            "url_hash": hashes,
+            "source": "github",
+            "collection_date": day,
+            "url": [f"https://github.com/a/b/issues/{h}" for h in hashes],
+            "title": "t",
+            "body": "b",
+            "created_at": datetime(2026, 11, 20, 8),
+            "external_id": hashes,
+            "query": "q",
+        }
+    )
 
 
 def test_schemas_tables_and_embedding_type(tmp_path):
     db = tmp_path / "im.duckdb"
     read_table(db, "bronze.raw_items")  # a read of a missing file creates nothing
     assert not db.exists()
-    write_table(db, "silver.items", pd.DataFrame({"url_hash": ["a"], "embedding": [np.ones(384, np.float32)],
-                                                  "embedding_date": [D1]}), "upsert")
+    write_table(
+        db,
+        "silver.items",
+        pd.DataFrame({"url_hash": ["a"], "embedding": [np.ones(384, np.float32)], "embedding_date": [D1]}),
+        "upsert",
+    )
     con = duckdb.connect(str(db), read_only=True)
     schemas = {r[0] for r in con.sql("select schema_name from information_schema.schemata").fetchall()}
     assert {"bronze", "silver", "gold"} <= schemas
-    kind = con.sql("select data_type from information_schema.columns where table_schema='silver' "
-                   "and table_name='items' and column_name='embedding'").fetchone()[0]
+    kind = con.sql(
+        "select data_type from information_schema.columns where table_schema='silver' "
+        "and table_name='items' and column_name='embedding'"
+    ).fetchone()[0]
     assert kind == "FLOAT[384]"
-    keys = con.sql("select constraint_column_names from duckdb_constraints() where schema_name='gold' "
-                   "and table_name='issues' and constraint_type='PRIMARY KEY'").fetchone()[0]
+    keys = con.sql(
+        "select constraint_column_names from duckdb_constraints() where schema_name='gold' "
+        "and table_name='issues' and constraint_type='PRIMARY KEY'"
+    ).fetchone()[0]
     assert keys == ["cluster_date", "cluster_id"]
     con.close()
 
 
 def test_replacing_a_partition_keeps_other_dates_and_accepts_no_rows(tmp_path):
     db = tmp_path / "im.duckdb"
-    write_table(db, "bronze.raw_items", DatePartition(D1, _raw(["a", "b"], D1)), "replace_partition", "collection_date")
-    write_table(db, "bronze.raw_items", DatePartition(D2, _raw(["c"], D2)), "replace_partition", "collection_date")
-    write_table(db, "bronze.raw_items", DatePartition(D2, _raw(["c", "d"], D2)), "replace_partition", "collection_date")
+    write_table(
+        db,
+        "bronze.raw_items",
+        DatePartition(D1, _raw(["a", "b"], D1)),
+        "replace_partition",
+        "collection_date",
+    )
+    write_table(
+        db, "bronze.raw_items", DatePartition(D2, _raw(["c"], D2)), "replace_partition", "collection_date"
+    )
+    write_table(
+        db,
+        "bronze.raw_items",
+        DatePartition(D2, _raw(["c", "d"], D2)),
+        "replace_partition",
+        "collection_date",
+    )
     assert sorted(read_table(db, "bronze.raw_items")["url_hash"]) == ["a", "b", "c", "d"]
-    write_table(db, "bronze.raw_items", DatePartition(D2, _raw([], D2)), "replace_partition", "collection_date")
+    write_table(
+        db, "bronze.raw_items", DatePartition(D2, _raw([], D2)), "replace_partition", "collection_date"
+    )
     assert sorted(read_table(db, "bronze.raw_items")["url_hash"]) == ["a", "b"]
 
 
 def test_upsert_and_update_partition(tmp_path):
     db = tmp_path / "im.duckdb"
     vectors = np.eye(3, 384, dtype=np.float32)
-    write_table(db, "silver.items", pd.DataFrame({"url_hash": list("abc"), "embedding": list(vectors),
-                                                  "embedding_date": D1}), "upsert")
-    write_table(db, "silver.items", pd.DataFrame({"url_hash": ["c"], "embedding": [vectors[0]],
-                                                  "embedding_date": D2}), "upsert")
+    write_table(
+        db,
+        "silver.items",
+        pd.DataFrame({"url_hash": list("abc"), "embedding": list(vectors), "embedding_date": D1}),
+        "upsert",
+    )
+    write_table(
+        db,
+        "silver.items",
+        pd.DataFrame({"url_hash": ["c"], "embedding": [vectors[0]], "embedding_date": D2}),
+        "upsert",
+    )
     assign = pd.DataFrame({"url_hash": ["a", "b"], "cluster_date": D2, "cluster_id": [0, 1]})
-    write_table(db, "silver.items", DatePartition(D2, assign), "update_partition", "cluster_date",
-                columns=["cluster_date", "cluster_id"])
+    write_table(
+        db,
+        "silver.items",
+        DatePartition(D2, assign),
+        "update_partition",
+        "cluster_date",
+        columns=["cluster_date", "cluster_id"],
+    )
     again = pd.DataFrame({"url_hash": ["b"], "cluster_date": D2, "cluster_id": [0]})
-    write_table(db, "silver.items", DatePartition(D2, again), "update_partition", "cluster_date",
-                columns=["cluster_date", "cluster_id"])
+    write_table(
+        db,
+        "silver.items",
+        DatePartition(D2, again),
+        "update_partition",
+        "cluster_date",
+        columns=["cluster_date", "cluster_id"],
+    )
     items = read_table(db, "silver.items").set_index("url_hash")
     assert len(items) == 3
     assert np.array_equal(items.loc["c", "embedding"], vectors[0]) and items.loc["c", "embedding_date"] == D2
@@ -70,27 +124,50 @@ def test_upsert_and_update_partition(tmp_path):
 
 def test_a_failed_save_leaves_earlier_rows(tmp_path):
     db = tmp_path / "im.duckdb"
-    write_table(db, "bronze.raw_items", DatePartition(D1, _raw(["a"], D1)), "replace_partition", "collection_date")
+    write_table(
+        db, "bronze.raw_items", DatePartition(D1, _raw(["a"], D1)), "replace_partition", "collection_date"
+    )
     broken = _raw(["x"], D1).assign(title=None)  # NOT NULL violated inside the transaction
     with pytest.raises(duckdb.ConstraintException):
         write_table(db, "bronze.raw_items", DatePartition(D1, broken), "replace_partition", "collection_date")
     assert list(read_table(db, "bronze.raw_items")["url_hash"]) == ["a"]
     with pytest.raises(ValueError, match="repeat a key"):
-        write_table(db, "bronze.raw_items", DatePartition(D1, _raw(["a", "a"], D1)), "replace_partition",
-                    "collection_date")
+        write_table(
+            db,
+            "bronze.raw_items",
+            DatePartition(D1, _raw(["a", "a"], D1)),
+            "replace_partition",
+            "collection_date",
+        )
     with pytest.raises(ValueError, match="vectors of 384"):
-        write_table(db, "silver.items", pd.DataFrame({"url_hash": ["z"], "embedding": [np.ones(3)],
-                                                      "embedding_date": D1}), "upsert")
+        write_table(
+            db,
+            "silver.items",
+            pd.DataFrame({"url_hash": ["z"], "embedding": [np.ones(3)], "embedding_date": D1}),
+            "upsert",
+        )
 
 
 def test_dataset_through_the_catalog(tmp_path):
     db = str(tmp_path / "im.duckdb")
-    catalog = DataCatalog.from_config({
-        "raw": {"type": "kycc.mining.datasets.DuckDBTableDataset", "filepath": db, "table": "bronze.raw_items",
-                "save_mode": "replace_partition", "partition_column": "collection_date"},
-        "index": {"type": "kycc.mining.datasets.DuckDBTableDataset", "filepath": db, "table": "bronze.raw_items",
-                  "save_mode": "read_only", "load_args": {"columns": ["url_hash", "collection_date"]}},
-    })
+    catalog = DataCatalog.from_config(
+        {
+            "raw": {
+                "type": "kycc.mining.datasets.DuckDBTableDataset",
+                "filepath": db,
+                "table": "bronze.raw_items",
+                "save_mode": "replace_partition",
+                "partition_column": "collection_date",
+            },
+            "index": {
+                "type": "kycc.mining.datasets.DuckDBTableDataset",
+                "filepath": db,
+                "table": "bronze.raw_items",
+                "save_mode": "read_only",
+                "load_args": {"columns": ["url_hash", "collection_date"]},
+            },
+        }
+    )
     catalog.save("raw", DatePartition(D1, _raw(["a", "b"], D1)))
     assert list(catalog.load("index").columns) == ["url_hash", "collection_date"]
     assert len(catalog.load("raw")) == 2
@@ -98,11 +175,14 @@ def test_dataset_through_the_catalog(tmp_path):
         catalog.save("index", _raw(["c"], D1))
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"table": "bronze.nope"}, "unknown issue_mining table"),
-    ({"table": "bronze.raw_items", "save_mode": "append"}, "save_mode must be one of"),
-    ({"table": "bronze.raw_items", "save_mode": "replace_partition"}, "needs partition_column"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"table": "bronze.nope"}, "unknown issue_mining table"),
+        ({"table": "bronze.raw_items", "save_mode": "append"}, "save_mode must be one of"),
+        ({"table": "bronze.raw_items", "save_mode": "replace_partition"}, "needs partition_column"),
+    ],
+)
 def test_dataset_rejects_bad_configuration(tmp_path, kwargs, message):
     with pytest.raises(DatasetError, match=message):
         DuckDBTableDataset(filepath=str(tmp_path / "x.duckdb"), **kwargs)

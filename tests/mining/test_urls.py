@@ -7,14 +7,23 @@ from hypothesis import strategies as st
 from kycc.mining.urls import normalize_url, url_hash
 
 SAME = [
-    ("https://github.com/acme/ledger/issues/42",
-     "http://www.GitHub.com/Acme/Ledger/issues/42/?utm_source=newsletter#issuecomment-1"),
-    ("https://stackoverflow.com/questions/79411633/fhir-server-returns-422",
-     "https://stackoverflow.com/q/79411633/6884853"),
-    ("https://www.reddit.com/r/fintech/comments/ab12cd/stripe_payouts_never_match/",
-     "https://old.reddit.com/r/FinTech/comments/AB12CD/?utm_source=share&utm_medium=web2x"),
+    (
+        "https://github.com/acme/ledger/issues/42",
+        "http://www.GitHub.com/Acme/Ledger/issues/42/?utm_source=newsletter#issuecomment-1",
+    ),
+    (
+        "https://stackoverflow.com/questions/79411633/fhir-server-returns-422",
+        "https://stackoverflow.com/q/79411633/6884853",
+    ),
+    (
+        "https://www.reddit.com/r/fintech/comments/ab12cd/stripe_payouts_never_match/",
+        "https://old.reddit.com/r/FinTech/comments/AB12CD/?utm_source=share&utm_medium=web2x",
+    ),
     ("https://www.reddit.com/r/fintech/comments/ab12cd/x/", "https://redd.it/ab12cd"),
-    ("https://news.ycombinator.com/item?id=46100123", "http://news.ycombinator.com/item?id=46100123&utm_campaign=x"),
+    (
+        "https://news.ycombinator.com/item?id=46100123",
+        "http://news.ycombinator.com/item?id=46100123&utm_campaign=x",
+    ),
     ("https://example.com/a/b?b=2&a=1", "https://EXAMPLE.com:443/a/b/?a=1&b=2&fbclid=zzz"),
 ]
 
@@ -27,10 +36,16 @@ def test_two_forms_of_one_url_give_one_hash(first, second):
 
 
 def test_different_items_keep_different_hashes():
-    assert url_hash("https://github.com/acme/ledger/issues/42") != url_hash("https://github.com/acme/ledger/issues/43")
-    assert url_hash("https://news.ycombinator.com/item?id=1") != url_hash("https://news.ycombinator.com/item?id=2")
+    assert url_hash("https://github.com/acme/ledger/issues/42") != url_hash(
+        "https://github.com/acme/ledger/issues/43"
+    )
+    assert url_hash("https://news.ycombinator.com/item?id=1") != url_hash(
+        "https://news.ycombinator.com/item?id=2"
+    )
     # query parameters that identify content are kept
-    assert normalize_url("https://example.com/search?q=kyc") != normalize_url("https://example.com/search?q=aml")
+    assert normalize_url("https://example.com/search?q=kyc") != normalize_url(
+        "https://example.com/search?q=aml"
+    )
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "ftp://example.com/x", "not a url", "/relative/path", None])
@@ -39,7 +54,9 @@ def test_invalid_urls_are_rejected_with_a_clear_error(bad):
         normalize_url(bad)
 
 
-@given(st.sampled_from([u for pair in SAME for u in pair]), st.sampled_from(["", "/", "#frag", "?utm_term=x"]))
+@given(
+    st.sampled_from([u for pair in SAME for u in pair]), st.sampled_from(["", "/", "#frag", "?utm_term=x"])
+)
 def test_normalisation_is_idempotent(url, noise):
     once = normalize_url(url + noise if "?" not in url or not noise.startswith("?") else url)
     assert normalize_url(once) == once

@@ -120,9 +120,9 @@ def _convert(raw: ir.StringValue, col: Column) -> ir.Value:
     if col.kind == "text":
         return raw
     if col.kind == "float":
-        return raw.re_replace(r"[_\s]", "").try_cast("float64")
+        return raw.replace("_", "").try_cast("float64")  # text is already trimmed by the raw readers
     if col.kind == "int":
-        number = raw.re_replace(r"[_\s]", "").try_cast("float64")
+        number = raw.replace("_", "").try_cast("float64")
         whole = number == number.floor()
         return ibis.ifelse(whole, number, ibis.null("float64")).cast("int64")
     if col.kind == "date":
@@ -168,14 +168,24 @@ def _row_reason(parsed: ir.Table, schema: SourceSchema, rules: dict[str, Any]) -
 
 
 def _mark_duplicates(parsed: ir.Table, schema: SourceSchema) -> ir.Table:
-    """Quarantine every row after the first of each key (deterministic on every engine)."""
-    order = [ibis.coalesce(parsed[_raw(c)], "") for c in schema.columns if c.raw != "snapshot_date"]
-    order.append(ibis.coalesce(parsed._source_file, ""))
+    """Quarantine every row after the first of each key (deterministic on every engine).
+
+    Only keys that occur more than once are sorted (by the raw text of the row), so the cost of the ordering
+    is paid on the duplicates alone.
+    """
     ok = parsed[QUARANTINE_REASON].isnull()
+    keys = [*schema.key, "_ok"]
+    counted = parsed.mutate(_ok=ok).mutate(
+        _n=lambda t: t.count().over(ibis.window(group_by=[t[k] for k in keys]))
+    )
+    singles = counted.filter(counted._n == 1).mutate(_rank=ibis.literal(0, "int64"))
+    repeated = counted.filter(counted._n > 1)
+    order = [ibis.coalesce(repeated[_raw(c)], "") for c in schema.columns if c.raw != "snapshot_date"]
+    order.append(ibis.coalesce(repeated._source_file, ""))
     # Rank only the rows still eligible, so a malformed twin does not hide the good row.
-    window = ibis.window(group_by=[*[parsed[k] for k in schema.key], ok], order_by=order)
-    ranked = parsed.mutate(_ok=ok, _rank=ibis.row_number().over(window))
+    rank = ibis.row_number().over(ibis.window(group_by=[repeated[k] for k in keys], order_by=order))
+    ranked = singles.union(repeated.mutate(_rank=rank.cast("int64")), distinct=False)
     reason = ibis.ifelse(
         ranked._ok & (ranked._rank > 0), ibis.literal("duplicate_key"), ranked[QUARANTINE_REASON]
     )
-    return ranked.mutate(**{QUARANTINE_REASON: reason}).drop("_ok", "_rank")
+    return ranked.mutate(**{QUARANTINE_REASON: reason}).drop("_ok", "_rank", "_n")

@@ -38,8 +38,15 @@ class ClusterResult:
         return int(self.sizes.shape[0])
 
 
-def cluster_embeddings(embeddings: np.ndarray, *, min_clusters: int = 10, items_per_cluster: int = 100,
-                       random_state: int = 42, batch_size: int = 1024, n_init: int = 3) -> ClusterResult:
+def cluster_embeddings(
+    embeddings: np.ndarray,
+    *,
+    min_clusters: int = 10,
+    items_per_cluster: int = 100,
+    random_state: int = 42,
+    batch_size: int = 1024,
+    n_init: int = 3,
+) -> ClusterResult:
     """Cluster unit vectors with MiniBatchKMeans.
 
     Cluster ids are renumbered by decreasing size (ties by first item), so the largest cluster is 0 and the

@@ -172,7 +172,9 @@ class Collector:
                 logger.warning("%s: %s, retry %d in %.0fs", self.source, last, attempt + 1, delay)
                 self._result.retries += 1
                 self.limiter.defer(delay)
-        raise CollectorError(f"{self.source}: {method} {url} failed after {self.max_retries + 1} attempts: {last}")
+        raise CollectorError(
+            f"{self.source}: {method} {url} failed after {self.max_retries + 1} attempts: {last}"
+        )
 
     # -- public API ----------------------------------------------------------------------------------------
 
@@ -188,9 +190,16 @@ class Collector:
                 self._result.items.extend(page_items)
             if self._result.stopped_reason != "complete":
                 break
-        logger.info("%s: %d items in %d pages, %d requests (%d retries, %.0fs waited) for %s",
-                    self.source, len(self._result.items), self._result.pages, self._result.requests,
-                    self._result.retries, self._result.waited_seconds, day.isoformat())
+        logger.info(
+            "%s: %d items in %d pages, %d requests (%d retries, %.0fs waited) for %s",
+            self.source,
+            len(self._result.items),
+            self._result.pages,
+            self._result.requests,
+            self._result.retries,
+            self._result.waited_seconds,
+            day.isoformat(),
+        )
         return self._result
 
     def _pages(self, query: str, day: date) -> Iterator[list[RawItem]]:
@@ -205,8 +214,11 @@ class GitHubCollector(Collector):
     MAX_RESULTS = 1000
 
     def _headers(self) -> dict[str, str]:
-        headers = {**super()._headers(), "Accept": "application/vnd.github+json",
-                   "X-GitHub-Api-Version": "2022-11-28"}
+        headers = {
+            **super()._headers(),
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
         if self.credentials.get("token"):
             headers["Authorization"] = f"Bearer {self.credentials['token']}"
         return headers
@@ -235,9 +247,11 @@ class GitHubCollector(Collector):
         max_pages = int(self.settings.get("max_pages", 10))
         q = f"{query} created:{day.isoformat()}"
         for page in range(1, max_pages + 1):
-            response = self.request("GET", f"{self.base_url}/search/issues",
-                                    params={"q": q, "sort": "created", "order": "desc",
-                                            "per_page": per_page, "page": page})
+            response = self.request(
+                "GET",
+                f"{self.base_url}/search/issues",
+                params={"q": q, "sort": "created", "order": "desc", "per_page": per_page, "page": page},
+            )
             payload = response.json()
             raw = payload.get("items") or []
             yield [self._parse(item, query) for item in raw]
@@ -256,8 +270,13 @@ class GitHubCollector(Collector):
             body=clean_markdown(item.get("body")),
             created_at=_parse_iso(item.get("created_at")),
             query=query,
-            extra={"comments": item.get("comments"), "state": item.get("state"),
-                   "labels": [label.get("name") for label in item.get("labels") or [] if isinstance(label, dict)]},
+            extra={
+                "comments": item.get("comments"),
+                "state": item.get("state"),
+                "labels": [
+                    label.get("name") for label in item.get("labels") or [] if isinstance(label, dict)
+                ],
+            },
         )
 
 
@@ -294,10 +313,17 @@ class StackExchangeCollector(Collector):
         pagesize = int(self.settings.get("pagesize", 100))
         max_pages = int(self.settings.get("max_pages", 10))
         for page in range(1, max_pages + 1):
-            params: dict[str, Any] = {"site": self.settings.get("site", "stackoverflow"), "q": query,
-                                      "fromdate": start, "todate": end - 1, "sort": "creation",
-                                      "order": "desc", "pagesize": pagesize, "page": page,
-                                      "filter": "withbody"}
+            params: dict[str, Any] = {
+                "site": self.settings.get("site", "stackoverflow"),
+                "q": query,
+                "fromdate": start,
+                "todate": end - 1,
+                "sort": "creation",
+                "order": "desc",
+                "pagesize": pagesize,
+                "page": page,
+                "filter": "withbody",
+            }
             if self.credentials.get("key"):
                 params["key"] = self.credentials["key"]
             payload = self.request("GET", f"{self.base_url}/2.3/search/advanced", params=params).json()
@@ -335,8 +361,10 @@ class RedditCollector(Collector):
         self.token_url = self.settings.get("token_url", self.token_url)
 
     def _headers(self) -> dict[str, str]:
-        headers = {**super()._headers(),
-                   "User-Agent": self.credentials.get("user_agent", "kycc-issue-mining/0.1 (by u/kycc)")}
+        headers = {
+            **super()._headers(),
+            "User-Agent": self.credentials.get("user_agent", "kycc-issue-mining/0.1 (by u/kycc)"),
+        }
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
@@ -344,9 +372,12 @@ class RedditCollector(Collector):
     def _authenticate(self) -> None:
         client_id, secret = self.credentials.get("client_id"), self.credentials.get("client_secret")
         if not client_id or not secret:
-            raise CollectorError("reddit: client_id and client_secret are required (conf/local/credentials.yml)")
-        response = self.request("POST", self.token_url, data={"grant_type": "client_credentials"},
-                                auth=(client_id, secret))
+            raise CollectorError(
+                "reddit: client_id and client_secret are required (conf/local/credentials.yml)"
+            )
+        response = self.request(
+            "POST", self.token_url, data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        )
         self._token = response.json().get("access_token")
         if not self._token:
             raise CollectorError(f"reddit: no access_token in the token reply: {response.text[:200]}")
@@ -373,11 +404,22 @@ class RedditCollector(Collector):
         start, end = day_bounds(day)
         limit = int(self.settings.get("limit", 100))
         max_pages = int(self.settings.get("max_pages", 10))
+        # Reddit's search window must reach back to the day collected (newest first, paged back to it).
+        age_days = (self.clock.time() - start) / 86_400
+        window = (
+            "week" if age_days <= 7 else "month" if age_days <= 31 else "year" if age_days <= 365 else "all"
+        )
         for subreddit in self.settings.get("subreddits") or ["all"]:
             after: str | None = None
             for _ in range(max_pages):
-                params: dict[str, Any] = {"q": query, "sort": "new", "t": "week", "limit": limit,
-                                          "restrict_sr": 1, "raw_json": 1}
+                params: dict[str, Any] = {
+                    "q": query,
+                    "sort": "new",
+                    "t": window,
+                    "limit": limit,
+                    "restrict_sr": 1,
+                    "raw_json": 1,
+                }
                 if after:
                     params["after"] = after
                 path = "/search" if subreddit == "all" else f"/r/{subreddit}/search"
@@ -401,8 +443,11 @@ class RedditCollector(Collector):
             body=clean_markdown(post.get("selftext")),
             created_at=_parse_epoch(post.get("created_utc")),
             query=query,
-            extra={"subreddit": post.get("subreddit"), "score": post.get("score"),
-                   "num_comments": post.get("num_comments")},
+            extra={
+                "subreddit": post.get("subreddit"),
+                "score": post.get("score"),
+                "num_comments": post.get("num_comments"),
+            },
         )
 
 
@@ -418,9 +463,12 @@ class HackerNewsCollector(Collector):
         max_pages = int(self.settings.get("max_pages", 10))
         seen: set[str] = set()
         for _ in range(max_pages):
-            params = {"query": query, "tags": self.settings.get("tags", "story"),
-                      "numericFilters": f"created_at_i>={start},created_at_i<{upper}",
-                      "hitsPerPage": hits_per_page}
+            params = {
+                "query": query,
+                "tags": self.settings.get("tags", "story"),
+                "numericFilters": f"created_at_i>={start},created_at_i<{upper}",
+                "hitsPerPage": hits_per_page,
+            }
             payload = self.request("GET", f"{self.base_url}/api/v1/search_by_date", params=params).json()
             hits = payload.get("hits") or []
             fresh = [hit for hit in hits if str(hit.get("objectID")) not in seen]
@@ -448,7 +496,11 @@ class HackerNewsCollector(Collector):
             body=body,
             created_at=_parse_iso(hit.get("created_at")) or _parse_epoch(hit.get("created_at_i")),
             query=query,
-            extra={"points": hit.get("points"), "num_comments": hit.get("num_comments"), "link": hit.get("url")},
+            extra={
+                "points": hit.get("points"),
+                "num_comments": hit.get("num_comments"),
+                "link": hit.get("url"),
+            },
         )
 
 

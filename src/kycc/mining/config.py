@@ -46,10 +46,12 @@ class _SourceSettings(BaseModel):
 class CollectConfig(_Strict):
     mode: Literal["auto", "live", "samples"] = "auto"
     sources: list[Literal["github", "stackexchange", "reddit", "hackernews"]] = Field(
-        default_factory=lambda: ["github", "stackexchange", "reddit", "hackernews"], min_length=1)
+        default_factory=lambda: ["github", "stackexchange", "reddit", "hackernews"], min_length=1
+    )
     window_seconds: float = Field(60.0, gt=0)
     rate_limits: dict[str, int] = Field(
-        default_factory=lambda: {"github": 30, "stackexchange": 30, "reddit": 60, "hackernews": 100})
+        default_factory=lambda: {"github": 30, "stackexchange": 30, "reddit": 60, "hackernews": 100}
+    )
     max_retries: int = Field(4, ge=0, le=10)
     backoff_seconds: float = Field(2.0, ge=0)
     max_body_chars: int = Field(8000, ge=100)

@@ -55,9 +55,17 @@ class DuckDBTableDataset(AbstractDataset[pd.DataFrame | DatePartition, pd.DataFr
         metadata: Kedro-Viz and other metadata.
     """
 
-    def __init__(self, *, filepath: str, table: str, save_mode: str = "replace_partition",
-                 partition_column: str | None = None, columns: list[str] | None = None,
-                 load_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        table: str,
+        save_mode: str = "replace_partition",
+        partition_column: str | None = None,
+        columns: list[str] | None = None,
+        load_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         if table not in TABLES:
             raise DatasetError(f"unknown issue_mining table {table!r}; known: {sorted(TABLES)}")
         if save_mode not in _SAVE_MODES:
@@ -76,14 +84,19 @@ class DuckDBTableDataset(AbstractDataset[pd.DataFrame | DatePartition, pd.DataFr
         return {"filepath": str(self._filepath), "table": self._table, "save_mode": self._save_mode}
 
     def load(self) -> pd.DataFrame:
-        return read_table(self._filepath, self._table, columns=self._load_args.get("columns"),
-                          where=self._load_args.get("where"))
+        return read_table(
+            self._filepath,
+            self._table,
+            columns=self._load_args.get("columns"),
+            where=self._load_args.get("where"),
+        )
 
     def save(self, data: pd.DataFrame | DatePartition) -> None:
         if self._save_mode == "read_only":
             raise DatasetError(f"{self._table} in {self._filepath} is declared read_only here")
-        write_table(self._filepath, self._table, data, self._save_mode, self._partition_column,
-                    columns=self._columns)
+        write_table(
+            self._filepath, self._table, data, self._save_mode, self._partition_column, columns=self._columns
+        )
 
     def _exists(self) -> bool:
         return self._filepath.exists()
@@ -92,14 +105,18 @@ class DuckDBTableDataset(AbstractDataset[pd.DataFrame | DatePartition, pd.DataFr
 class _AccessDataset(AbstractDataset[None, Any]):
     """Base of the read-only datasets that hand configuration and credentials to a node."""
 
-    def __init__(self, credentials: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, credentials: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         self._credentials = dict(credentials or {})
         self.metadata = metadata
 
     def _section(self, name: str) -> dict[str, Any]:
         section = self._credentials.get(name) or {}
         if not isinstance(section, dict):
-            raise DatasetError(f"credentials issue_mining.{name} must be a mapping, got {type(section).__name__}")
+            raise DatasetError(
+                f"credentials issue_mining.{name} must be a mapping, got {type(section).__name__}"
+            )
         return {k: v for k, v in section.items() if v not in (None, "")}
 
     def save(self, data: Any) -> None:
@@ -121,9 +138,14 @@ class ApiAccessDataset(_AccessDataset):
         timeout_seconds: httpx timeout per request.
     """
 
-    def __init__(self, credentials: dict[str, Any] | None = None, base_urls: dict[str, str] | None = None,
-                 samples_dir: str | None = None, timeout_seconds: float = 20.0,
-                 metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        credentials: dict[str, Any] | None = None,
+        base_urls: dict[str, str] | None = None,
+        samples_dir: str | None = None,
+        timeout_seconds: float = 20.0,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(credentials, metadata)
         self._base_urls = dict(base_urls or {})
         self._samples_dir = samples_dir
@@ -132,7 +154,9 @@ class ApiAccessDataset(_AccessDataset):
     def load(self) -> SourceAccess:
         access = SourceAccess(
             credentials={s: self._section(s) for s in ("github", "stackexchange", "reddit", "hackernews")},
-            base_urls=self._base_urls, timeout_seconds=self._timeout)
+            base_urls=self._base_urls,
+            timeout_seconds=self._timeout,
+        )
         if self._samples_dir:
             access.samples_dir = Path(self._samples_dir)
         return access
@@ -155,16 +179,25 @@ class PocketBaseAccessDataset(_AccessDataset):
         credentials: The ``issue_mining`` credentials; section ``pocketbase`` (``email``, ``password``).
     """
 
-    def __init__(self, url: str = "http://127.0.0.1:8090", timeout: float = 10.0,
-                 credentials: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8090",
+        timeout: float = 10.0,
+        credentials: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(credentials, metadata)
         self._url = url
         self._timeout = float(timeout)
 
     def load(self) -> PocketBaseAccess:
         section = self._section("pocketbase")
-        return PocketBaseAccess(url=section.get("url", self._url), email=section.get("email"),
-                                password=section.get("password"), timeout=self._timeout)
+        return PocketBaseAccess(
+            url=section.get("url", self._url),
+            email=section.get("email"),
+            password=section.get("password"),
+            timeout=self._timeout,
+        )
 
     def _describe(self) -> dict[str, Any]:
         return {"url": self._url, **super()._describe()}
@@ -180,10 +213,20 @@ class EmbeddingModelDataset(AbstractDataset[None, Embedder]):
         threads: torch CPU threads.
     """
 
-    def __init__(self, model_path: str | None = None, max_seq_length: int = 256, encode_batch_size: int = 32,
-                 threads: int | None = None, metadata: dict[str, Any] | None = None) -> None:
-        self._kwargs = {"model_path": model_path, "max_seq_length": int(max_seq_length),
-                        "encode_batch_size": int(encode_batch_size), "threads": threads}
+    def __init__(
+        self,
+        model_path: str | None = None,
+        max_seq_length: int = 256,
+        encode_batch_size: int = 32,
+        threads: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._kwargs = {
+            "model_path": model_path,
+            "max_seq_length": int(max_seq_length),
+            "encode_batch_size": int(encode_batch_size),
+            "threads": threads,
+        }
         self.metadata = metadata
 
     def load(self) -> Embedder:

@@ -46,8 +46,12 @@ def load_sentence_transformer(model_path: str, max_seq_length: int, threads: int
         torch.set_num_threads(int(threads))
     model = SentenceTransformer(model_path, device="cpu")
     model.max_seq_length = int(max_seq_length)
-    logger.info("embedding model loaded from %s in %.1fs (max_seq_length=%d)", model_path,
-                time.perf_counter() - started, max_seq_length)
+    logger.info(
+        "embedding model loaded from %s in %.1fs (max_seq_length=%d)",
+        model_path,
+        time.perf_counter() - started,
+        max_seq_length,
+    )
     return model
 
 
@@ -61,8 +65,13 @@ class Embedder:
         threads: torch CPU threads (``None`` = torch's default).
     """
 
-    def __init__(self, model_path: str | Path | None = None, max_seq_length: int = 256,
-                 encode_batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        max_seq_length: int = 256,
+        encode_batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
         if max_seq_length < 8:
             raise ValueError(f"max_seq_length must be >= 8, got {max_seq_length}")
         self.model_path = str(model_path) if model_path else None
@@ -85,13 +94,22 @@ class Embedder:
         chunks = []
         started = time.perf_counter()
         for start in range(0, len(texts), batch_size):
-            chunk = [t if t.strip() else "(empty)" for t in texts[start:start + batch_size]]
-            vectors = model.encode(chunk, batch_size=self.encode_batch_size, convert_to_numpy=True,
-                                   normalize_embeddings=True, show_progress_bar=False)
+            chunk = [t if t.strip() else "(empty)" for t in texts[start : start + batch_size]]
+            vectors = model.encode(
+                chunk,
+                batch_size=self.encode_batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
             chunks.append(np.asarray(vectors, dtype=np.float32))
             done = start + len(chunk)
-            logger.info("embedded %d/%d items (%.1f items/s)", done, len(texts),
-                        done / max(time.perf_counter() - started, 1e-9))
+            logger.info(
+                "embedded %d/%d items (%.1f items/s)",
+                done,
+                len(texts),
+                done / max(time.perf_counter() - started, 1e-9),
+            )
         result = np.vstack(chunks)
         if result.shape[1] != EMBEDDING_DIM:
             raise ValueError(f"model returned {result.shape[1]}-d vectors, expected {EMBEDDING_DIM}")

@@ -27,8 +27,17 @@ __all__ = [
     "utc_naive",
 ]
 
-BRONZE_COLUMNS = ["url_hash", "source", "collection_date", "url", "title", "body", "created_at", "external_id",
-                  "query"]
+BRONZE_COLUMNS = [
+    "url_hash",
+    "source",
+    "collection_date",
+    "url",
+    "title",
+    "body",
+    "created_at",
+    "external_id",
+    "query",
+]
 QUARANTINE_COLUMNS = ["collection_date", "source", "external_id", "reason", "payload"]
 SOURCES = ("github", "stackexchange", "reddit", "hackernews")
 MAX_TITLE_CHARS = 300
@@ -153,9 +162,15 @@ def to_bronze_rows(
     for item in items:
         reason = _reason(item)
         if reason is not None:
-            quarantined.append({"collection_date": collection_date, "source": item.source,
-                                "external_id": str(item.external_id), "reason": reason,
-                                "payload": item.to_payload()})
+            quarantined.append(
+                {
+                    "collection_date": collection_date,
+                    "source": item.source,
+                    "external_id": str(item.external_id),
+                    "reason": reason,
+                    "payload": item.to_payload(),
+                }
+            )
             counts["quarantined"] += 1
             continue
         key = url_hash(item.url)  # type: ignore[arg-type]
@@ -166,16 +181,18 @@ def to_bronze_rows(
         if key in seen_elsewhere:
             counts["already_seen"] += 1
             continue
-        rows.append({
-            "url_hash": key,
-            "source": item.source,
-            "collection_date": collection_date,
-            "url": normalize_url(item.url),  # type: ignore[arg-type]
-            "title": item.title.strip()[:MAX_TITLE_CHARS],  # type: ignore[union-attr]
-            "body": (item.body or "")[:max_body_chars],
-            "created_at": utc_naive(item.created_at),  # type: ignore[arg-type]
-            "external_id": str(item.external_id),
-            "query": item.query,
-        })
+        rows.append(
+            {
+                "url_hash": key,
+                "source": item.source,
+                "collection_date": collection_date,
+                "url": normalize_url(item.url),  # type: ignore[arg-type]
+                "title": item.title.strip()[:MAX_TITLE_CHARS],  # type: ignore[union-attr]
+                "body": (item.body or "")[:max_body_chars],
+                "created_at": utc_naive(item.created_at),  # type: ignore[arg-type]
+                "external_id": str(item.external_id),
+                "query": item.query,
+            }
+        )
         counts["stored"] += 1
     return rows, quarantined, counts

@@ -60,9 +60,13 @@ class IssueLabel(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    canonical_title: str = Field(min_length=3, max_length=120, description="Short neutral name of the problem")
+    canonical_title: str = Field(
+        min_length=3, max_length=120, description="Short neutral name of the problem"
+    )
     category: Category = Field(description="One of: " + ", ".join(CATEGORIES))
-    description: str = Field(min_length=10, max_length=600, description="1-2 sentences describing the problem")
+    description: str = Field(
+        min_length=10, max_length=600, description="1-2 sentences describing the problem"
+    )
     would_pay_signal: bool = Field(description="Do people say they would pay for a solution?")
     impact_level: Impact = Field(description="low, medium or high")
 
@@ -134,8 +138,10 @@ SYSTEM_PROMPT = (
 def build_messages(prompt: ClusterPrompt) -> list[dict[str, str]]:
     """Chat messages for one cluster."""
     titles = "\n".join(f"- {t}" for t in prompt.titles[:10])
-    user = (f"Cluster of {prompt.cluster_size} items.\n\nSample titles:\n{titles}\n\n"
-            f"Summary:\n{prompt.summary or '(no summary)'}")
+    user = (
+        f"Cluster of {prompt.cluster_size} items.\n\nSample titles:\n{titles}\n\n"
+        f"Summary:\n{prompt.summary or '(no summary)'}"
+    )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
@@ -166,33 +172,146 @@ def parse_reply(content: str | None) -> IssueLabel:
 
 # Word-start patterns per category ("reconcil" matches reconcile/reconciliation); short words end with \b.
 _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
-    "ai": ("llms?\\b", "rag\\b", "gpt", "openai", "models?\\b", "prompt", "embedding", "fine-tun", "hallucinat",
-           "tokens?\\b", "agents?\\b", "chatbot", "cuda\\b", "gpus?\\b", "lora\\b", "langchain", "inference",
-           "machine learning"),
-    "finance": ("reconcil", "payouts?\\b", "invoic", "ledger", "accounting", "currenc", "fx\\b", "payments?\\b",
-                "bank", "credit", "lenders?\\b", "loans?\\b", "financ", "stripe", "rounding", "accounts payable"),
-    "compliance": ("kyc\\b", "aml\\b", "gdpr", "soc ?2", "audit", "regulat", "sanction", "compliance",
-                   "verification", "identity", "privacy", "erasure", "screening", "anti-money"),
-    "logistics": ("shipments?\\b", "shipping", "carriers?\\b", "tracking", "customs", "warehouse", "3pl",
-                  "parcels?\\b", "deliver", "hs codes?\\b", "tariff", "freight", "logistic", "routes?\\b"),
-    "healthtech": ("fhir", "hl7", "hipaa", "patients?\\b", "ehrs?\\b", "clinic", "hospital", "prior auth",
-                   "payers?\\b", "health", "medical", "phi\\b", "baa\\b"),
-    "devtools": ("ci\\b", "flaky", "docker", "builds?\\b", "dependenc", "pipelines?\\b", "github actions",
-                 "pytest", "secrets?\\b", "logs?\\b", "logging", "tests?\\b", "semver", "deploy", "kubernetes"),
-    "ecommerce": ("shopify", "amazon", "etsy", "ebay", "storefront", "skus?\\b", "oversold", "overselling",
-                  "returns?\\b", "refund", "catalog", "product feed", "merchant", "sellers?\\b", "cart\\b",
-                  "orders?\\b"),
+    "ai": (
+        "llms?\\b",
+        "rag\\b",
+        "gpt",
+        "openai",
+        "models?\\b",
+        "prompt",
+        "embedding",
+        "fine-tun",
+        "hallucinat",
+        "tokens?\\b",
+        "agents?\\b",
+        "chatbot",
+        "cuda\\b",
+        "gpus?\\b",
+        "lora\\b",
+        "langchain",
+        "inference",
+        "machine learning",
+    ),
+    "finance": (
+        "reconcil",
+        "payouts?\\b",
+        "invoic",
+        "ledger",
+        "accounting",
+        "currenc",
+        "fx\\b",
+        "payments?\\b",
+        "bank",
+        "credit",
+        "lenders?\\b",
+        "loans?\\b",
+        "financ",
+        "stripe",
+        "rounding",
+        "accounts payable",
+    ),
+    "compliance": (
+        "kyc\\b",
+        "aml\\b",
+        "gdpr",
+        "soc ?2",
+        "audit",
+        "regulat",
+        "sanction",
+        "compliance",
+        "verification",
+        "identity",
+        "privacy",
+        "erasure",
+        "screening",
+        "anti-money",
+    ),
+    "logistics": (
+        "shipments?\\b",
+        "shipping",
+        "carriers?\\b",
+        "tracking",
+        "customs",
+        "warehouse",
+        "3pl",
+        "parcels?\\b",
+        "deliver",
+        "hs codes?\\b",
+        "tariff",
+        "freight",
+        "logistic",
+        "routes?\\b",
+    ),
+    "healthtech": (
+        "fhir",
+        "hl7",
+        "hipaa",
+        "patients?\\b",
+        "ehrs?\\b",
+        "clinic",
+        "hospital",
+        "prior auth",
+        "payers?\\b",
+        "health",
+        "medical",
+        "phi\\b",
+        "baa\\b",
+    ),
+    "devtools": (
+        "ci\\b",
+        "flaky",
+        "docker",
+        "builds?\\b",
+        "dependenc",
+        "pipelines?\\b",
+        "github actions",
+        "pytest",
+        "secrets?\\b",
+        "logs?\\b",
+        "logging",
+        "tests?\\b",
+        "semver",
+        "deploy",
+        "kubernetes",
+    ),
+    "ecommerce": (
+        "shopify",
+        "amazon",
+        "etsy",
+        "ebay",
+        "storefront",
+        "skus?\\b",
+        "oversold",
+        "overselling",
+        "returns?\\b",
+        "refund",
+        "catalog",
+        "product feed",
+        "merchant",
+        "sellers?\\b",
+        "cart\\b",
+        "orders?\\b",
+    ),
 }
-_CATEGORY_PATTERNS = {c: re.compile(r"\b(?:" + "|".join(words) + ")", re.IGNORECASE)
-                      for c, words in _CATEGORY_WORDS.items()}
-_PAY = re.compile(r"\b(would|will|happy to|happily|gladly|willing to) (gladly |happily )?pay\b|\bpay (for|per)\b|"
-                  r"\bbudget\b|\bpaid (tool|plan|tier|service|app)|\bpricing\b|\bworth (paying|it)\b|"
-                  r"\bpay for itself\b|\bswitch vendors\b", re.IGNORECASE)
-_URGENT = re.compile(r"\b(production|outage|data loss|regulators?|auditors?|fines?|security|leak(ed|s)?|revenue|"
-                     r"churn|oversold|overselling|blocked|cannot ship|compliance|angry|burning out|crash(es|ed)?)\b",
-                     re.IGNORECASE)
-_TITLE_PREFIX = re.compile(r"^\s*(\[[^\]]{1,20}\]\s*|ask hn:\s*|show hn:\s*|rant:\s*|question:\s*|"
-                           r"feature request:\s*)+", re.IGNORECASE)
+_CATEGORY_PATTERNS = {
+    c: re.compile(r"\b(?:" + "|".join(words) + ")", re.IGNORECASE) for c, words in _CATEGORY_WORDS.items()
+}
+_PAY = re.compile(
+    r"\b(would|will|happy to|happily|gladly|willing to) (gladly |happily )?pay\b|\bpay (for|per)\b|"
+    r"\bbudget\b|\bpaid (tool|plan|tier|service|app)|\bpricing\b|\bworth (paying|it)\b|"
+    r"\bpay for itself\b|\bswitch vendors\b",
+    re.IGNORECASE,
+)
+_URGENT = re.compile(
+    r"\b(production|outage|data loss|regulators?|auditors?|fines?|security|leak(ed|s)?|revenue|"
+    r"churn|oversold|overselling|blocked|cannot ship|compliance|angry|burning out|crash(es|ed)?)\b",
+    re.IGNORECASE,
+)
+_TITLE_PREFIX = re.compile(
+    r"^\s*(\[[^\]]{1,20}\]\s*|ask hn:\s*|show hn:\s*|rant:\s*|question:\s*|"
+    r"feature request:\s*)+",
+    re.IGNORECASE,
+)
 
 
 _TITLE_SUFFIX = re.compile(r"(\s*(\([^()]{1,40}\)|\[[^\]]{1,20}\]|\s-\s[^-]{1,30}))+\s*$")
@@ -218,12 +337,15 @@ class OfflineLabeller:
         # The canonical title: among the titles, the most on-topic for the category, then the most central.
         texts = [*prompt.texts, *[""] * len(titles)]
         pattern = _CATEGORY_PATTERNS.get(category)
-        topical = [len(pattern.findall(f"{t} {texts[i]}".lower())) if pattern else 0 for i, t in enumerate(titles)]
+        topical = [
+            len(pattern.findall(f"{t} {texts[i]}".lower())) if pattern else 0 for i, t in enumerate(titles)
+        ]
         bags = [_words(t) for t in titles]
 
         def rank(i: int) -> tuple[int, float, int, str]:
-            overlap = sum(len(bags[i] & bags[j]) / max(len(bags[i] | bags[j]), 1)
-                          for j in range(len(bags)) if j != i)
+            overlap = sum(
+                len(bags[i] & bags[j]) / max(len(bags[i] | bags[j]), 1) for j in range(len(bags)) if j != i
+            )
             return (-topical[i], -overlap, len(titles[i]), titles[i])
 
         central = titles[min(range(len(titles)), key=rank)]
@@ -251,8 +373,13 @@ class OfflineLabeller:
             impact = "medium"
         else:
             impact = "low"
-        return IssueLabel(canonical_title=title, category=category, description=description,
-                          would_pay_signal=would_pay, impact_level=impact)
+        return IssueLabel(
+            canonical_title=title,
+            category=category,
+            description=description,
+            would_pay_signal=would_pay,
+            impact_level=impact,
+        )
 
 
 # -- LiteLLM --------------------------------------------------------------------------------------------------
@@ -284,15 +411,28 @@ class LiteLLMLabeller:
         backoff_seconds, max_backoff_seconds: Exponential back-off when the reply has no ``Retry-After``.
     """
 
-    def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None,
-                 timeout: float = 30.0, num_retries: int = 2, max_invalid_retries: int = 2,
-                 response_format: str = "json_schema", temperature: float = 0.0, max_tokens: int = 400,
-                 completion: Callable[..., Any] | None = None, backoff_seconds: float = 1.0,
-                 max_backoff_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        num_retries: int = 2,
+        max_invalid_retries: int = 2,
+        response_format: str = "json_schema",
+        temperature: float = 0.0,
+        max_tokens: int = 400,
+        completion: Callable[..., Any] | None = None,
+        backoff_seconds: float = 1.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
         if not model:
             raise ValueError("model is required (e.g. 'groq/llama-3.1-8b-instant')")
         if response_format not in {"json_schema", "json_object", "none"}:
-            raise ValueError(f"response_format must be json_schema, json_object or none, got {response_format!r}")
+            raise ValueError(
+                f"response_format must be json_schema, json_object or none, got {response_format!r}"
+            )
         self.model = model
         self.api_base = api_base
         self.api_key = api_key
@@ -312,8 +452,13 @@ class LiteLLMLabeller:
             self._completion = import_litellm().completion
         return self._completion
 
-    def _call(self, complete: Callable[..., Any], messages: list[dict[str, str]], kwargs: dict[str, Any],
-              prompt: ClusterPrompt) -> tuple[Any, int]:
+    def _call(
+        self,
+        complete: Callable[..., Any],
+        messages: list[dict[str, str]],
+        kwargs: dict[str, Any],
+        prompt: ClusterPrompt,
+    ) -> tuple[Any, int]:
         """One completion, retrying transient API errors; returns the response and the calls made."""
         transient = _transient_errors()
         for attempt in range(self.num_retries + 1):
@@ -321,11 +466,21 @@ class LiteLLMLabeller:
                 return complete(messages=messages, **kwargs), attempt + 1
             except transient as exc:
                 if attempt >= self.num_retries:
-                    raise LabelFailure("api_error", f"{type(exc).__name__}: {exc}"[:1000], attempt + 1) from exc
+                    raise LabelFailure(
+                        "api_error", f"{type(exc).__name__}: {exc}"[:1000], attempt + 1
+                    ) from exc
                 delay = _retry_after(exc)
-                delay = min(self.backoff_seconds * 2**attempt if delay is None else delay, self.max_backoff_seconds)
-                logger.warning("cluster %s/%s: %s, retry %d in %.1fs", prompt.cluster_date, prompt.cluster_id,
-                               type(exc).__name__, attempt + 1, delay)
+                delay = min(
+                    self.backoff_seconds * 2**attempt if delay is None else delay, self.max_backoff_seconds
+                )
+                logger.warning(
+                    "cluster %s/%s: %s, retry %d in %.1fs",
+                    prompt.cluster_date,
+                    prompt.cluster_id,
+                    type(exc).__name__,
+                    attempt + 1,
+                    delay,
+                )
                 time.sleep(delay)
             except Exception as exc:  # noqa: BLE001 - any other provider error is a recorded failure
                 raise LabelFailure("api_error", f"{type(exc).__name__}: {exc}"[:1000], attempt + 1) from exc
@@ -339,8 +494,13 @@ class LiteLLMLabeller:
         """
         complete = self._complete()
         messages = build_messages(prompt)
-        kwargs: dict[str, Any] = {"model": self.model, "timeout": self.timeout, "max_retries": 0,
-                                  "temperature": self.temperature, "max_tokens": self.max_tokens}
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "timeout": self.timeout,
+            "max_retries": 0,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key:
@@ -363,25 +523,46 @@ class LiteLLMLabeller:
                 return parse_reply(content)
             except (ValueError, ValidationError) as exc:
                 last_error = str(exc)[:1000]
-                logger.warning("cluster %s/%s: invalid reply (attempt %d): %s", prompt.cluster_date,
-                               prompt.cluster_id, attempts, last_error.splitlines()[0])
-                messages = [*messages, {"role": "assistant", "content": content or ""},
-                            {"role": "user", "content": "That reply was invalid: " + last_error +
-                             "\nReply again with only the JSON object, following the rules exactly."}]
+                logger.warning(
+                    "cluster %s/%s: invalid reply (attempt %d): %s",
+                    prompt.cluster_date,
+                    prompt.cluster_id,
+                    attempts,
+                    last_error.splitlines()[0],
+                )
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": content or ""},
+                    {
+                        "role": "user",
+                        "content": "That reply was invalid: "
+                        + last_error
+                        + "\nReply again with only the JSON object, following the rules exactly.",
+                    },
+                ]
         raise LabelFailure("invalid_reply", last_error, attempts)
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
     litellm = import_litellm()
-    names = ("RateLimitError", "Timeout", "APIConnectionError", "InternalServerError", "ServiceUnavailableError",
-             "BadGatewayError")
+    names = (
+        "RateLimitError",
+        "Timeout",
+        "APIConnectionError",
+        "InternalServerError",
+        "ServiceUnavailableError",
+        "BadGatewayError",
+    )
     return tuple(getattr(litellm, n) for n in names if hasattr(litellm, n))
 
 
 def _retry_after(exc: BaseException) -> float | None:
     """Seconds from the provider's ``Retry-After`` header, when LiteLLM kept the reply headers."""
-    for headers in (getattr(exc, "litellm_response_headers", None), getattr(exc, "headers", None),
-                    getattr(getattr(exc, "response", None), "headers", None)):
+    for headers in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(exc, "headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
         value = headers.get("retry-after") if headers else None
         if value is not None:
             try:
@@ -394,8 +575,9 @@ def _retry_after(exc: BaseException) -> float | None:
 # -- running a day's clusters ---------------------------------------------------------------------------------
 
 
-def label_clusters(prompts: Sequence[ClusterPrompt], labeller: Labeller, max_concurrency: int = MAX_CONCURRENCY
-                   ) -> tuple[dict[tuple[str, int], IssueLabel], dict[tuple[str, int], LabelFailure]]:
+def label_clusters(
+    prompts: Sequence[ClusterPrompt], labeller: Labeller, max_concurrency: int = MAX_CONCURRENCY
+) -> tuple[dict[tuple[str, int], IssueLabel], dict[tuple[str, int], LabelFailure]]:
     """Label every cluster with at most ``max_concurrency`` (capped at 8) calls in flight.
 
     Returns:
@@ -427,8 +609,14 @@ def label_clusters(prompts: Sequence[ClusterPrompt], labeller: Labeller, max_con
         for done, future in enumerate(as_completed(futures), start=1):
             future.result()
             if done % 10 == 0 or done == len(futures):
-                logger.info("labelled %d/%d clusters with %s (%d failed, %.1fs)", done, len(futures),
-                            labeller.name, len(failures), time.perf_counter() - started)
+                logger.info(
+                    "labelled %d/%d clusters with %s (%d failed, %.1fs)",
+                    done,
+                    len(futures),
+                    labeller.name,
+                    len(failures),
+                    time.perf_counter() - started,
+                )
     return labels, failures
 
 
@@ -469,16 +657,29 @@ def build_labeller(config: Any, access: LLMAccess | None) -> Labeller:
         return OfflineLabeller()
     if not config.model:
         if config.mode == "llm":
-            raise ValueError("issue_mining.labelling.mode is 'llm' but no labelling.model is set "
-                             "(e.g. groq/llama-3.1-8b-instant)")
+            raise ValueError(
+                "issue_mining.labelling.mode is 'llm' but no labelling.model is set "
+                "(e.g. groq/llama-3.1-8b-instant)"
+            )
         return OfflineLabeller()
-    if config.mode == "auto" and not (access.api_key or api_base or access.completion
-                                      or _provider_key_in_env(config.model)):
-        logger.warning("labelling.model %s is set but no API key was found (credentials issue_mining.llm.api_key "
-                       "or the provider's environment variable): using the offline labeller", config.model)
+    if config.mode == "auto" and not (
+        access.api_key or api_base or access.completion or _provider_key_in_env(config.model)
+    ):
+        logger.warning(
+            "labelling.model %s is set but no API key was found (credentials issue_mining.llm.api_key "
+            "or the provider's environment variable): using the offline labeller",
+            config.model,
+        )
         return OfflineLabeller()
-    return LiteLLMLabeller(config.model, api_base=api_base, api_key=access.api_key,
-                           timeout=config.timeout_seconds, num_retries=config.num_retries,
-                           max_invalid_retries=config.max_invalid_retries, response_format=config.response_format,
-                           temperature=config.temperature, max_tokens=config.max_tokens,
-                           completion=access.completion)
+    return LiteLLMLabeller(
+        config.model,
+        api_base=api_base,
+        api_key=access.api_key,
+        timeout=config.timeout_seconds,
+        num_retries=config.num_retries,
+        max_invalid_retries=config.max_invalid_retries,
+        response_format=config.response_format,
+        temperature=config.temperature,
+        max_tokens=config.max_tokens,
+        completion=access.completion,
+    )

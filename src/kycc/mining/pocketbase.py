@@ -44,7 +44,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ISSUE_FIELDS = ("canonical_title", "category", "description", "would_pay_signal", "impact_level", "cluster_size")
+ISSUE_FIELDS = (
+    "canonical_title",
+    "category",
+    "description",
+    "would_pay_signal",
+    "impact_level",
+    "cluster_size",
+)
 EVIDENCE_FIELDS = ("url_hash", "source", "url", "title", "posted_at")
 
 
@@ -79,24 +86,41 @@ def record_id(*parts: Any) -> str:
     return digest[:15]
 
 
-def collection_schemas(issues: str = "kycc_issues", evidence: str = "kycc_issue_evidence",
-                       issues_collection_id: str | None = None) -> dict[str, dict[str, Any]]:
+def collection_schemas(
+    issues: str = "kycc_issues",
+    evidence: str = "kycc_issue_evidence",
+    issues_collection_id: str | None = None,
+) -> dict[str, dict[str, Any]]:
     """The two collections: issues (unique cluster_date + cluster_id) and their evidence (relation to issue)."""
     from kycc.mining.labelling import CATEGORIES, IMPACT_LEVELS
 
-    autodates = [{"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
-                 {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True}]
+    autodates = [
+        {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
+        {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
+    ]
     issue_schema = {
-        "name": issues, "type": "base",
+        "name": issues,
+        "type": "base",
         "fields": [
             {"name": "cluster_date", "type": "text", "required": True, "max": 10},
             {"name": "cluster_id", "type": "number", "onlyInt": True},
             {"name": "canonical_title", "type": "text", "required": True, "max": 120},
-            {"name": "category", "type": "select", "values": list(CATEGORIES), "maxSelect": 1, "required": True},
+            {
+                "name": "category",
+                "type": "select",
+                "values": list(CATEGORIES),
+                "maxSelect": 1,
+                "required": True,
+            },
             {"name": "description", "type": "text", "max": 1000},
             {"name": "would_pay_signal", "type": "bool"},
-            {"name": "impact_level", "type": "select", "values": list(IMPACT_LEVELS), "maxSelect": 1,
-             "required": True},
+            {
+                "name": "impact_level",
+                "type": "select",
+                "values": list(IMPACT_LEVELS),
+                "maxSelect": 1,
+                "required": True,
+            },
             {"name": "cluster_size", "type": "number", "onlyInt": True},
             {"name": "evidence_count", "type": "number", "onlyInt": True},
             *autodates,
@@ -104,10 +128,17 @@ def collection_schemas(issues: str = "kycc_issues", evidence: str = "kycc_issue_
         "indexes": [f"CREATE UNIQUE INDEX idx_{issues}_key ON {issues} (cluster_date, cluster_id)"],
     }
     evidence_schema = {
-        "name": evidence, "type": "base",
+        "name": evidence,
+        "type": "base",
         "fields": [
-            {"name": "issue", "type": "relation", "collectionId": issues_collection_id or issues, "maxSelect": 1,
-             "cascadeDelete": True, "required": True},
+            {
+                "name": "issue",
+                "type": "relation",
+                "collectionId": issues_collection_id or issues,
+                "maxSelect": 1,
+                "cascadeDelete": True,
+                "required": True,
+            },
             {"name": "cluster_date", "type": "text", "required": True, "max": 10},
             {"name": "cluster_id", "type": "number", "onlyInt": True},
             {"name": "url_hash", "type": "text", "required": True, "max": 64},
@@ -117,7 +148,9 @@ def collection_schemas(issues: str = "kycc_issues", evidence: str = "kycc_issue_
             {"name": "posted_at", "type": "date"},
             *autodates,
         ],
-        "indexes": [f"CREATE UNIQUE INDEX idx_{evidence}_key ON {evidence} (cluster_date, cluster_id, url_hash)"],
+        "indexes": [
+            f"CREATE UNIQUE INDEX idx_{evidence}_key ON {evidence} (cluster_date, cluster_id, url_hash)"
+        ],
     }
     return {"issues": issue_schema, "evidence": evidence_schema}
 
@@ -132,8 +165,14 @@ class PocketBaseClient:
         transport: Optional httpx transport (tests).
     """
 
-    def __init__(self, url: str, email: str | None, password: str | None, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        email: str | None,
+        password: str | None,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.email = email
         self.password = password
@@ -150,11 +189,15 @@ class PocketBaseClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, expected: Iterable[int] = (200, 204), **kwargs: Any) -> httpx.Response:
+    def _call(
+        self, method: str, path: str, expected: Iterable[int] = (200, 204), **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": self._token} if self._token else {}
         response = self._http.request(method, path, headers=headers, **kwargs)
         if response.status_code not in tuple(expected):
-            raise PocketBaseError(f"PocketBase {method} {path} -> HTTP {response.status_code}: {response.text[:500]}")
+            raise PocketBaseError(
+                f"PocketBase {method} {path} -> HTTP {response.status_code}: {response.text[:500]}"
+            )
         return response
 
     def healthy(self) -> bool:
@@ -166,10 +209,15 @@ class PocketBaseClient:
 
     def authenticate(self) -> None:
         if not self.email or not self.password:
-            raise PocketBaseError("PocketBase superuser email/password missing: set issue_mining.pocketbase.email "
-                                  "and .password in conf/local/credentials.yml")
-        response = self._call("POST", "/api/collections/_superusers/auth-with-password",
-                              json={"identity": self.email, "password": self.password})
+            raise PocketBaseError(
+                "PocketBase superuser email/password missing: set issue_mining.pocketbase.email "
+                "and .password in conf/local/credentials.yml"
+            )
+        response = self._call(
+            "POST",
+            "/api/collections/_superusers/auth-with-password",
+            json={"identity": self.email, "password": self.password},
+        )
         self._token = response.json()["token"]
 
     def get_collection(self, name: str) -> dict[str, Any] | None:
@@ -180,37 +228,55 @@ class PocketBaseClient:
         """Create the issue and evidence collections when missing (existing ones are left as they are)."""
         existing = self.get_collection(issues)
         if existing is None:
-            existing = self._call("POST", "/api/collections",
-                                  json=collection_schemas(issues, evidence)["issues"]).json()
+            existing = self._call(
+                "POST", "/api/collections", json=collection_schemas(issues, evidence)["issues"]
+            ).json()
             logger.info("PocketBase: created collection %s", issues)
         if self.get_collection(evidence) is None:
-            self._call("POST", "/api/collections",
-                       json=collection_schemas(issues, evidence, existing["id"])["evidence"])
+            self._call(
+                "POST",
+                "/api/collections",
+                json=collection_schemas(issues, evidence, existing["id"])["evidence"],
+            )
             logger.info("PocketBase: created collection %s", evidence)
 
     def enable_batch(self, max_requests: int = 200) -> None:
         settings = self._call("GET", "/api/settings").json().get("batch") or {}
         if not settings.get("enabled") or int(settings.get("maxRequests", 0)) < max_requests:
-            self._call("PATCH", "/api/settings",
-                       json={"batch": {"enabled": True, "maxRequests": max_requests,
-                                       "timeout": max(int(settings.get("timeout", 3)), 10)}})
+            self._call(
+                "PATCH",
+                "/api/settings",
+                json={
+                    "batch": {
+                        "enabled": True,
+                        "maxRequests": max_requests,
+                        "timeout": max(int(settings.get("timeout", 3)), 10),
+                    }
+                },
+            )
         self._batch_max = max_requests
 
     def batch(self, requests: Sequence[Mapping[str, Any]]) -> None:
         """Run requests in batch transactions of at most ``maxRequests`` each."""
         for start in range(0, len(requests), self._batch_max):
-            chunk = list(requests[start:start + self._batch_max])
+            chunk = list(requests[start : start + self._batch_max])
             self._call("POST", "/api/batch", json={"requests": chunk})
 
     def upsert(self, collection: str, records: Sequence[Mapping[str, Any]]) -> None:
         """Create-or-update records by their ``id`` (batch ``PUT``)."""
-        self.batch([{"method": "PUT", "url": f"/api/collections/{collection}/records", "body": dict(r)}
-                    for r in records])
+        self.batch(
+            [
+                {"method": "PUT", "url": f"/api/collections/{collection}/records", "body": dict(r)}
+                for r in records
+            ]
+        )
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         self.batch([{"method": "DELETE", "url": f"/api/collections/{collection}/records/{i}"} for i in ids])
 
-    def list_records(self, collection: str, filter: str | None = None, fields: str | None = None) -> list[dict]:  # noqa: A002
+    def list_records(
+        self, collection: str, filter: str | None = None, fields: str | None = None
+    ) -> list[dict]:  # noqa: A002
         """Every record matching ``filter`` (all pages)."""
         records: list[dict] = []
         page = 1
@@ -252,9 +318,17 @@ def _iso(value: Any) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S.000Z")
 
 
-def sync_issues(client: PocketBaseClient, cluster_date: str, issues: pd.DataFrame, evidence: pd.DataFrame,
-                state: pd.DataFrame, *, issues_collection: str = "kycc_issues",
-                evidence_collection: str = "kycc_issue_evidence", now: datetime | None = None) -> SyncResult:
+def sync_issues(
+    client: PocketBaseClient,
+    cluster_date: str,
+    issues: pd.DataFrame,
+    evidence: pd.DataFrame,
+    state: pd.DataFrame,
+    *,
+    issues_collection: str = "kycc_issues",
+    evidence_collection: str = "kycc_issue_evidence",
+    now: datetime | None = None,
+) -> SyncResult:
     """Sync one date's issues and evidence to PocketBase.
 
     Args:
@@ -274,8 +348,10 @@ def sync_issues(client: PocketBaseClient, cluster_date: str, issues: pd.DataFram
     client.ensure_collections(issues_collection, evidence_collection)
     client.enable_batch()
 
-    remote_ids = {r["id"] for r in client.list_records(issues_collection, filter=f"cluster_date='{cluster_date}'",
-                                                       fields="id")}
+    remote_ids = {
+        r["id"]
+        for r in client.list_records(issues_collection, filter=f"cluster_date='{cluster_date}'", fields="id")
+    }
     previous = {int(r.cluster_id): r for r in state.itertuples(index=False)} if len(state) else {}
     result = SyncResult(state=pd.DataFrame())
     rows: list[dict[str, Any]] = []
@@ -289,40 +365,89 @@ def sync_issues(client: PocketBaseClient, cluster_date: str, issues: pd.DataFram
         content = _content_hash(issue, items)
         before = previous.get(cluster_id)
         if before is not None and before.content_hash == content and issue_id in remote_ids:
-            rows.append({"cluster_date": cluster_date, "cluster_id": cluster_id, "issue_id": issue_id,
-                         "synced_at": before.synced_at, "content_hash": content,
-                         "evidence_count": int(before.evidence_count or 0)})
+            rows.append(
+                {
+                    "cluster_date": cluster_date,
+                    "cluster_id": cluster_id,
+                    "issue_id": issue_id,
+                    "synced_at": before.synced_at,
+                    "content_hash": content,
+                    "evidence_count": int(before.evidence_count or 0),
+                }
+            )
             result.unchanged += 1
             continue
         wanted = {record_id(cluster_date, cluster_id, h) for h in items["url_hash"]}
-        stale = [r["id"] for r in client.list_records(evidence_collection, filter=f"issue='{issue_id}'", fields="id")
-                 if r["id"] not in wanted] if before is not None or issue_id in remote_ids else []
+        stale = (
+            [
+                r["id"]
+                for r in client.list_records(evidence_collection, filter=f"issue='{issue_id}'", fields="id")
+                if r["id"] not in wanted
+            ]
+            if before is not None or issue_id in remote_ids
+            else []
+        )
         # One batch (one transaction while under maxRequests): the issue, stale evidence out, evidence in.
-        requests: list[dict[str, Any]] = [{
-            "method": "PUT", "url": f"/api/collections/{issues_collection}/records", "body": {
-                "id": issue_id, "cluster_date": cluster_date, "cluster_id": cluster_id,
-                "canonical_title": issue["canonical_title"], "category": issue["category"],
-                "description": issue["description"], "would_pay_signal": bool(issue["would_pay_signal"]),
-                "impact_level": issue["impact_level"], "cluster_size": int(issue["cluster_size"]),
-                "evidence_count": len(items)}}]
-        requests += [{"method": "DELETE", "url": f"/api/collections/{evidence_collection}/records/{i}"}
-                     for i in stale]
-        requests += [{"method": "PUT", "url": f"/api/collections/{evidence_collection}/records", "body": {
-            "id": record_id(cluster_date, cluster_id, e["url_hash"]), "issue": issue_id,
-            "cluster_date": cluster_date, "cluster_id": cluster_id, "url_hash": e["url_hash"],
-            "source": e.get("source", ""), "url": e.get("url", ""), "title": str(e.get("title") or "")[:1000],
-            "posted_at": _iso(e.get("posted_at"))}} for e in items.to_dict("records")]
+        requests: list[dict[str, Any]] = [
+            {
+                "method": "PUT",
+                "url": f"/api/collections/{issues_collection}/records",
+                "body": {
+                    "id": issue_id,
+                    "cluster_date": cluster_date,
+                    "cluster_id": cluster_id,
+                    "canonical_title": issue["canonical_title"],
+                    "category": issue["category"],
+                    "description": issue["description"],
+                    "would_pay_signal": bool(issue["would_pay_signal"]),
+                    "impact_level": issue["impact_level"],
+                    "cluster_size": int(issue["cluster_size"]),
+                    "evidence_count": len(items),
+                },
+            }
+        ]
+        requests += [
+            {"method": "DELETE", "url": f"/api/collections/{evidence_collection}/records/{i}"} for i in stale
+        ]
+        requests += [
+            {
+                "method": "PUT",
+                "url": f"/api/collections/{evidence_collection}/records",
+                "body": {
+                    "id": record_id(cluster_date, cluster_id, e["url_hash"]),
+                    "issue": issue_id,
+                    "cluster_date": cluster_date,
+                    "cluster_id": cluster_id,
+                    "url_hash": e["url_hash"],
+                    "source": e.get("source", ""),
+                    "url": e.get("url", ""),
+                    "title": str(e.get("title") or "")[:1000],
+                    "posted_at": _iso(e.get("posted_at")),
+                },
+            }
+            for e in items.to_dict("records")
+        ]
         client.batch(requests)
         result.created_or_updated += 1
         result.evidence_written += len(items)
-        rows.append({"cluster_date": cluster_date, "cluster_id": cluster_id, "issue_id": issue_id,
-                     "synced_at": now, "content_hash": content, "evidence_count": len(items)})
+        rows.append(
+            {
+                "cluster_date": cluster_date,
+                "cluster_id": cluster_id,
+                "issue_id": issue_id,
+                "synced_at": now,
+                "content_hash": content,
+                "evidence_count": len(items),
+            }
+        )
     gone = sorted(remote_ids - current_ids)
     if gone:  # clusters of an earlier run of this date that no longer exist (evidence cascades)
         client.delete(issues_collection, gone)
         result.deleted = len(gone)
-    result.state = pd.DataFrame(rows, columns=["cluster_date", "cluster_id", "issue_id", "synced_at",
-                                               "content_hash", "evidence_count"])
+    result.state = pd.DataFrame(
+        rows,
+        columns=["cluster_date", "cluster_id", "issue_id", "synced_at", "content_hash", "evidence_count"],
+    )
     return result
 
 
@@ -350,8 +475,13 @@ class LocalPocketBase:
     Use as a context manager: ``with LocalPocketBase() as pb: pb.url, pb.email, pb.password``.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, port: int | None = None,
-                 email: str = "admin@kycc.local", password: str = "kycc-local-password") -> None:  # noqa: S107
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        port: int | None = None,
+        email: str = "admin@kycc.local",
+        password: str = "kycc-local-password",
+    ) -> None:  # noqa: S107
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="kycc-pb-")
         self.data_dir = Path(data_dir or self._tmp.name)  # type: ignore[union-attr]
         self.port = port or free_port()
@@ -368,21 +498,38 @@ class LocalPocketBase:
         # Everything inside data_dir: by default PocketBase reads and (automigrate) writes migration files in
         # <dir>/../pb_migrations, which servers sharing a parent folder would then replay against each other.
         root = self.data_dir
-        return ["--dir", str(root / "pb_data"), "--migrationsDir", str(root / "pb_migrations"),
-                "--hooksDir", str(root / "pb_hooks"), "--publicDir", str(root / "pb_public"), "--automigrate=false"]
+        return [
+            "--dir",
+            str(root / "pb_data"),
+            "--migrationsDir",
+            str(root / "pb_migrations"),
+            "--hooksDir",
+            str(root / "pb_hooks"),
+            "--publicDir",
+            str(root / "pb_public"),
+            "--automigrate=false",
+        ]
 
     def start(self, timeout: float = 15.0) -> LocalPocketBase:
         binary = str(pocketbase_binary())
-        subprocess.run([binary, "superuser", "upsert", self.email, self.password, *self._flags()],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [binary, "superuser", "upsert", self.email, self.password, *self._flags()],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         self._log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([binary, "serve", "--http", f"127.0.0.1:{self.port}", *self._flags()],
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [binary, "serve", "--http", f"127.0.0.1:{self.port}", *self._flags()],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise PocketBaseError(f"pocketbase exited with {self.process.returncode}; see "
-                                      f"{self.data_dir / 'server.log'}")
+                raise PocketBaseError(
+                    f"pocketbase exited with {self.process.returncode}; see {self.data_dir / 'server.log'}"
+                )
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1.0).status_code == 200:
                     logger.info("PocketBase running at %s (pid %d)", self.url, self.process.pid)

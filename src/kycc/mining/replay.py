@@ -85,9 +85,14 @@ def load_recording(path: Path | str) -> Recording:
     _require(isinstance(payload["exchanges"], list), path, "field 'exchanges' must be a list")
     for i, exchange in enumerate(payload["exchanges"]):
         request, response = exchange.get("request"), exchange.get("response")
-        _require(isinstance(request, dict) and "path" in request, path, f"exchanges[{i}].request.path missing")
-        _require(isinstance(response, dict) and isinstance(response.get("status"), int), path,
-                 f"exchanges[{i}].response.status missing or not an integer")
+        _require(
+            isinstance(request, dict) and "path" in request, path, f"exchanges[{i}].request.path missing"
+        )
+        _require(
+            isinstance(response, dict) and isinstance(response.get("status"), int),
+            path,
+            f"exchanges[{i}].response.status missing or not an integer",
+        )
     return Recording(str(payload["source"]), day, payload["settings"], payload["exchanges"], path)
 
 
@@ -146,16 +151,28 @@ class Replay:
         self.requests.append(request)
         params = _params(request.url)
         candidates = [
-            i for i, exchange in enumerate(self.recording.exchanges)
+            i
+            for i, exchange in enumerate(self.recording.exchanges)
             if exchange["request"].get("method", "GET").upper() == request.method
             and exchange["request"]["path"] == request.url.path
-            and {k: str(v) for k, v in (exchange["request"].get("params") or {}).items()
-                 if k not in IGNORED_PARAMS} == params
+            and {
+                k: str(v)
+                for k, v in (exchange["request"].get("params") or {}).items()
+                if k not in IGNORED_PARAMS
+            }
+            == params
         ]
         if not candidates:
             return httpx.Response(
-                404, json={"error": "not recorded", "method": request.method, "path": request.url.path,
-                           "params": params, "recording": str(self.recording.path)})
+                404,
+                json={
+                    "error": "not recorded",
+                    "method": request.method,
+                    "path": request.url.path,
+                    "params": params,
+                    "recording": str(self.recording.path),
+                },
+            )
         unused = [i for i in candidates if i not in self.served]
         index = unused[0] if unused else candidates[-1]
         self.served.append(index)
@@ -184,25 +201,53 @@ class RecordingTransport(httpx.BaseTransport):
             body: dict[str, Any] = {"json": response.json()}
         except ValueError:
             body = {"text": response.text}
-        self.exchanges.append({
-            "request": {"method": request.method, "path": request.url.path, "params": _params(request.url)},
-            "response": {"status": response.status_code,
-                         "headers": {k: v for k, v in response.headers.items()
-                                     if k.lower() not in _REDACTED_HEADERS
-                                     and (k.lower().startswith(("x-ratelimit", "retry-after", "link"))
-                                          or k.lower() == "content-type")},
-                         **body},
-        })
-        headers = [(k, v) for k, v in response.headers.multi_items()
-                   if k.lower() not in {"content-encoding", "transfer-encoding", "content-length"}]
-        return httpx.Response(response.status_code, headers=headers, content=response.content, request=request)
+        self.exchanges.append(
+            {
+                "request": {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "params": _params(request.url),
+                },
+                "response": {
+                    "status": response.status_code,
+                    "headers": {
+                        k: v
+                        for k, v in response.headers.items()
+                        if k.lower() not in _REDACTED_HEADERS
+                        and (
+                            k.lower().startswith(("x-ratelimit", "retry-after", "link"))
+                            or k.lower() == "content-type"
+                        )
+                    },
+                    **body,
+                },
+            }
+        )
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in {"content-encoding", "transfer-encoding", "content-length"}
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=response.content, request=request
+        )
 
     def save(self, path: Path | str, source: str, day: date, settings: dict[str, Any]) -> Path:
         """Write the exchanges as a recording file."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"source": source, "recorded_for": day.isoformat(), "settings": settings,
-                                    "exchanges": self.exchanges}, indent=1, ensure_ascii=False),
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {
+                    "source": source,
+                    "recorded_for": day.isoformat(),
+                    "settings": settings,
+                    "exchanges": self.exchanges,
+                },
+                indent=1,
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         logger.info("recorded %d exchanges to %s", len(self.exchanges), path)
         return path

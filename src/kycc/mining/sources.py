@@ -79,24 +79,36 @@ def _settings(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     return settings
 
 
-def _collect_samples(access: SourceAccess, source: str, day: date, params: Mapping[str, Any]) -> tuple[
-        CollectionResult, dict[str, Any]]:
+def _collect_samples(
+    access: SourceAccess, source: str, day: date, params: Mapping[str, Any]
+) -> tuple[CollectionResult, dict[str, Any]]:
     recording, exact = pick_recording(access.samples_dir, source, day)
     if not exact:
-        logger.warning("%s: no recording for %s, replaying the one of %s", source, day, recording.recorded_for)
+        logger.warning(
+            "%s: no recording for %s, replaying the one of %s", source, day, recording.recorded_for
+        )
     recorded = recording.recorded_for
-    clock = FakeClock(start_epoch=datetime(recorded.year, recorded.month, recorded.day, tzinfo=UTC).timestamp()
-                      + 30 * 3600)
+    clock = FakeClock(
+        start_epoch=datetime(recorded.year, recorded.month, recorded.day, tzinfo=UTC).timestamp() + 30 * 3600
+    )
     replay = Replay(recording)
     limiter = RateLimiter(int(params["rate_limits"][source]), float(params.get("window_seconds", 60)), clock)
     with httpx.Client(transport=replay.transport()) as client:
-        collector = COLLECTORS[source](client, limiter, settings=recording.settings,
-                                      credentials=access.credentials.get(source) or _replay_credentials(source),
-                                      clock=clock, max_retries=int(params.get("max_retries", 4)),
-                                      backoff_seconds=float(params.get("backoff_seconds", 2.0)))
+        collector = COLLECTORS[source](
+            client,
+            limiter,
+            settings=recording.settings,
+            credentials=access.credentials.get(source) or _replay_credentials(source),
+            clock=clock,
+            max_retries=int(params.get("max_retries", 4)),
+            backoff_seconds=float(params.get("backoff_seconds", 2.0)),
+        )
         result = collector.collect(recorded)
-    return result, {"recording": recording.path.name if recording.path else None, "recorded_for": str(recorded),
-                    "exact": exact}
+    return result, {
+        "recording": recording.path.name if recording.path else None,
+        "recorded_for": str(recorded),
+        "exact": exact,
+    }
 
 
 def _replay_credentials(source: str) -> dict[str, str]:
@@ -104,21 +116,29 @@ def _replay_credentials(source: str) -> dict[str, str]:
     return {"client_id": "replay", "client_secret": "replay"} if source == "reddit" else {}
 
 
-def _collect_live(access: SourceAccess, source: str, day: date, params: Mapping[str, Any]) -> CollectionResult:
+def _collect_live(
+    access: SourceAccess, source: str, day: date, params: Mapping[str, Any]
+) -> CollectionResult:
     clock = access.clock or SystemClock()
     limiter = RateLimiter(int(params["rate_limits"][source]), float(params.get("window_seconds", 60)), clock)
     transport = access.transport_factory(source) if access.transport_factory else None
     with httpx.Client(transport=transport, timeout=access.timeout_seconds, follow_redirects=True) as client:
-        collector = COLLECTORS[source](client, limiter, settings=_settings(params, source),
-                                      credentials=access.credentials.get(source), clock=clock,
-                                      base_url=access.base_urls.get(source),
-                                      max_retries=int(params.get("max_retries", 4)),
-                                      backoff_seconds=float(params.get("backoff_seconds", 2.0)))
+        collector = COLLECTORS[source](
+            client,
+            limiter,
+            settings=_settings(params, source),
+            credentials=access.credentials.get(source),
+            clock=clock,
+            base_url=access.base_urls.get(source),
+            max_retries=int(params.get("max_retries", 4)),
+            backoff_seconds=float(params.get("backoff_seconds", 2.0)),
+        )
         return collector.collect(day)
 
 
-def collect_sources(access: SourceAccess, day: date, params: Mapping[str, Any]) -> tuple[
-        list[RawItem], dict[str, dict[str, Any]]]:
+def collect_sources(
+    access: SourceAccess, day: date, params: Mapping[str, Any]
+) -> tuple[list[RawItem], dict[str, dict[str, Any]]]:
     """Collect every configured source for ``day``.
 
     Args:
@@ -153,9 +173,14 @@ def collect_sources(access: SourceAccess, day: date, params: Mapping[str, Any]) 
         else:
             result, extra = _collect_samples(access, source, day, params)
         items.extend(result.items)
-        report[source] = {"mode": chosen, "items": len(result.items), "requests": result.requests,
-                          "pages": result.pages, "retries": result.retries,
-                          "waited_seconds": round(result.waited_seconds, 1), "stopped": result.stopped_reason,
-                          **extra}
+        report[source] = {
+            "mode": chosen,
+            "items": len(result.items),
+            "requests": result.requests,
+            "pages": result.pages,
+            "retries": result.retries,
+            "waited_seconds": round(result.waited_seconds, 1),
+            "stopped": result.stopped_reason,
+            **extra,
+        }
     return items, report
-

@@ -29,52 +29,104 @@ EMBEDDING_DIM = 384
 
 TABLES: dict[str, dict[str, Any]] = {
     "bronze.raw_items": {
-        "columns": {"url_hash": "VARCHAR NOT NULL", "source": "VARCHAR NOT NULL", "collection_date": "DATE NOT NULL",
-                    "url": "VARCHAR NOT NULL", "title": "VARCHAR NOT NULL", "body": "VARCHAR",
-                    "created_at": "TIMESTAMP", "external_id": "VARCHAR", "query": "VARCHAR"},
+        "columns": {
+            "url_hash": "VARCHAR NOT NULL",
+            "source": "VARCHAR NOT NULL",
+            "collection_date": "DATE NOT NULL",
+            "url": "VARCHAR NOT NULL",
+            "title": "VARCHAR NOT NULL",
+            "body": "VARCHAR",
+            "created_at": "TIMESTAMP",
+            "external_id": "VARCHAR",
+            "query": "VARCHAR",
+        },
         "key": ["url_hash"],
     },
     "bronze.quarantine": {
-        "columns": {"collection_date": "DATE NOT NULL", "source": "VARCHAR NOT NULL", "external_id": "VARCHAR",
-                    "reason": "VARCHAR NOT NULL", "payload": "VARCHAR"},
+        "columns": {
+            "collection_date": "DATE NOT NULL",
+            "source": "VARCHAR NOT NULL",
+            "external_id": "VARCHAR",
+            "reason": "VARCHAR NOT NULL",
+            "payload": "VARCHAR",
+        },
         "key": [],
     },
     "silver.items": {
-        "columns": {"url_hash": "VARCHAR NOT NULL", "embedding": f"FLOAT[{EMBEDDING_DIM}] NOT NULL",
-                    "embedding_date": "DATE NOT NULL", "cluster_date": "DATE", "cluster_id": "INTEGER"},
+        "columns": {
+            "url_hash": "VARCHAR NOT NULL",
+            "embedding": f"FLOAT[{EMBEDDING_DIM}] NOT NULL",
+            "embedding_date": "DATE NOT NULL",
+            "cluster_date": "DATE",
+            "cluster_id": "INTEGER",
+        },
         "key": ["url_hash"],
     },
     "silver.clusters": {
-        "columns": {"cluster_date": "DATE NOT NULL", "cluster_id": "INTEGER NOT NULL",
-                    "cluster_size": "INTEGER NOT NULL", "confidence": "DOUBLE", "summary": "VARCHAR"},
+        "columns": {
+            "cluster_date": "DATE NOT NULL",
+            "cluster_id": "INTEGER NOT NULL",
+            "cluster_size": "INTEGER NOT NULL",
+            "confidence": "DOUBLE",
+            "summary": "VARCHAR",
+        },
         "key": ["cluster_date", "cluster_id"],
     },
     "gold.issues": {
-        "columns": {"cluster_date": "DATE NOT NULL", "cluster_id": "INTEGER NOT NULL",
-                    "canonical_title": "VARCHAR NOT NULL", "category": "VARCHAR NOT NULL",
-                    "description": "VARCHAR NOT NULL", "would_pay_signal": "BOOLEAN NOT NULL",
-                    "impact_level": "VARCHAR NOT NULL", "cluster_size": "INTEGER NOT NULL",
-                    "labeller": "VARCHAR", "labelled_at": "TIMESTAMP"},
+        "columns": {
+            "cluster_date": "DATE NOT NULL",
+            "cluster_id": "INTEGER NOT NULL",
+            "canonical_title": "VARCHAR NOT NULL",
+            "category": "VARCHAR NOT NULL",
+            "description": "VARCHAR NOT NULL",
+            "would_pay_signal": "BOOLEAN NOT NULL",
+            "impact_level": "VARCHAR NOT NULL",
+            "cluster_size": "INTEGER NOT NULL",
+            "labeller": "VARCHAR",
+            "labelled_at": "TIMESTAMP",
+        },
         "key": ["cluster_date", "cluster_id"],
-        "checks": ["CHECK (category IN ('ai','finance','compliance','logistics','healthtech','devtools',"
-                   "'ecommerce','other'))", "CHECK (impact_level IN ('low','medium','high'))",
-                   "CHECK (length(canonical_title) <= 120)"],
+        "checks": [
+            "CHECK (category IN ('ai','finance','compliance','logistics','healthtech','devtools',"
+            "'ecommerce','other'))",
+            "CHECK (impact_level IN ('low','medium','high'))",
+            "CHECK (length(canonical_title) <= 120)",
+        ],
     },
     "gold.issue_evidence": {
-        "columns": {"cluster_date": "DATE NOT NULL", "cluster_id": "INTEGER NOT NULL", "url_hash": "VARCHAR NOT NULL",
-                    "source": "VARCHAR NOT NULL", "url": "VARCHAR NOT NULL", "title": "VARCHAR", "body": "VARCHAR",
-                    "posted_at": "TIMESTAMP"},
+        "columns": {
+            "cluster_date": "DATE NOT NULL",
+            "cluster_id": "INTEGER NOT NULL",
+            "url_hash": "VARCHAR NOT NULL",
+            "source": "VARCHAR NOT NULL",
+            "url": "VARCHAR NOT NULL",
+            "title": "VARCHAR",
+            "body": "VARCHAR",
+            "posted_at": "TIMESTAMP",
+        },
         "key": ["cluster_date", "cluster_id", "url_hash"],
     },
     "gold.label_failures": {
-        "columns": {"cluster_date": "DATE NOT NULL", "cluster_id": "INTEGER NOT NULL", "labeller": "VARCHAR",
-                    "error_kind": "VARCHAR NOT NULL", "error": "VARCHAR", "attempts": "INTEGER",
-                    "failed_at": "TIMESTAMP"},
+        "columns": {
+            "cluster_date": "DATE NOT NULL",
+            "cluster_id": "INTEGER NOT NULL",
+            "labeller": "VARCHAR",
+            "error_kind": "VARCHAR NOT NULL",
+            "error": "VARCHAR",
+            "attempts": "INTEGER",
+            "failed_at": "TIMESTAMP",
+        },
         "key": ["cluster_date", "cluster_id"],
     },
     "gold.live_issues": {
-        "columns": {"cluster_date": "DATE NOT NULL", "cluster_id": "INTEGER NOT NULL", "issue_id": "VARCHAR NOT NULL",
-                    "synced_at": "TIMESTAMP", "content_hash": "VARCHAR", "evidence_count": "INTEGER"},
+        "columns": {
+            "cluster_date": "DATE NOT NULL",
+            "cluster_id": "INTEGER NOT NULL",
+            "issue_id": "VARCHAR NOT NULL",
+            "synced_at": "TIMESTAMP",
+            "content_hash": "VARCHAR",
+            "evidence_count": "INTEGER",
+        },
         "key": ["cluster_date", "cluster_id"],
     },
 }
@@ -145,15 +197,29 @@ def _arrow(frame: pd.DataFrame, table: str, columns: Sequence[str]):  # noqa: AN
         if kind.startswith("FLOAT["):
             matrix = np.asarray([np.asarray(v, dtype=np.float32) for v in values], dtype=np.float32)
             if len(values) and matrix.shape != (len(values), EMBEDDING_DIM):
-                raise ValueError(f"{table}.{name}: expected vectors of {EMBEDDING_DIM} floats, got {matrix.shape}")
+                raise ValueError(
+                    f"{table}.{name}: expected vectors of {EMBEDDING_DIM} floats, got {matrix.shape}"
+                )
             flat = pa.array(matrix.reshape(-1), type=pa.float32())
             arrays.append(pa.FixedSizeListArray.from_arrays(flat, EMBEDDING_DIM))
         elif kind == "DATE":
-            arrays.append(pa.array([None if pd.isna(v) else pd.Timestamp(v).date() for v in values], type=pa.date32()))
+            arrays.append(
+                pa.array([None if pd.isna(v) else pd.Timestamp(v).date() for v in values], type=pa.date32())
+            )
         elif kind == "TIMESTAMP":
-            arrays.append(pa.array([None if pd.isna(v) else pd.Timestamp(v).tz_localize(None).to_pydatetime()
-                                    if pd.Timestamp(v).tzinfo else pd.Timestamp(v).to_pydatetime() for v in values],
-                                   type=pa.timestamp("us")))
+            arrays.append(
+                pa.array(
+                    [
+                        None
+                        if pd.isna(v)
+                        else pd.Timestamp(v).tz_localize(None).to_pydatetime()
+                        if pd.Timestamp(v).tzinfo
+                        else pd.Timestamp(v).to_pydatetime()
+                        for v in values
+                    ],
+                    type=pa.timestamp("us"),
+                )
+            )
         elif kind == "INTEGER":
             arrays.append(pa.array([None if pd.isna(v) else int(v) for v in values], type=pa.int32()))
         elif kind == "DOUBLE":
@@ -161,13 +227,18 @@ def _arrow(frame: pd.DataFrame, table: str, columns: Sequence[str]):  # noqa: AN
         elif kind == "BOOLEAN":
             arrays.append(pa.array([None if pd.isna(v) else bool(v) for v in values], type=pa.bool_()))
         else:
-            arrays.append(pa.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                                    for v in values], type=pa.string()))
+            arrays.append(
+                pa.array(
+                    [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values],
+                    type=pa.string(),
+                )
+            )
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
-def read_table(filepath: str | Path, table: str, columns: Sequence[str] | None = None,
-               where: str | None = None) -> pd.DataFrame:
+def read_table(
+    filepath: str | Path, table: str, columns: Sequence[str] | None = None, where: str | None = None
+) -> pd.DataFrame:
     """All rows (or ``where``) of ``table`` as a DataFrame; embeddings as float32 numpy arrays."""
     spec = _spec(table)
     cols = list(columns or spec["columns"])
@@ -206,8 +277,15 @@ def _dedupe(frame: pd.DataFrame, key: Sequence[str], table: str) -> pd.DataFrame
     return frame
 
 
-def write_table(filepath: str | Path, table: str, data: pd.DataFrame | DatePartition, mode: str,
-                partition_column: str | None = None, *, columns: Sequence[str] | None = None) -> int:
+def write_table(
+    filepath: str | Path,
+    table: str,
+    data: pd.DataFrame | DatePartition,
+    mode: str,
+    partition_column: str | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+) -> int:
     """Write rows to ``table`` in one transaction (see the module docstring for ``mode``).
 
     Returns:
@@ -248,8 +326,10 @@ def write_table(filepath: str | Path, table: str, data: pd.DataFrame | DateParti
             conflict = ", ".join(f'"{k}"' for k in key)
             action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
             if len(frame):
-                con.execute(f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM incoming "
-                            f"ON CONFLICT ({conflict}) {action}")
+                con.execute(
+                    f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM incoming "
+                    f"ON CONFLICT ({conflict}) {action}"
+                )
         else:
             value_cols = [c for c in cols if c not in key]
             nulls = ", ".join(f'"{c}" = NULL' for c in value_cols)

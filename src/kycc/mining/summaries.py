@@ -47,14 +47,16 @@ def _prose(text: str) -> str:
     return text
 
 
-def lexrank_summary(texts: Sequence[str], sentences: int = 3, max_sentences: int = 200,
-                    max_chars: int = 30_000) -> str:
+def lexrank_summary(
+    texts: Sequence[str], sentences: int = 3, max_sentences: int = 200, max_chars: int = 30_000
+) -> str:
     """``lexrank_sentences`` joined by spaces ("" for no input)."""
     return " ".join(lexrank_sentences(texts, sentences, max_sentences, max_chars))
 
 
-def lexrank_sentences(texts: Sequence[str], sentences: int = 3, max_sentences: int = 200,
-                      max_chars: int = 30_000) -> list[str]:
+def lexrank_sentences(
+    texts: Sequence[str], sentences: int = 3, max_sentences: int = 200, max_chars: int = 30_000
+) -> list[str]:
     """An extractive summary: the ``sentences`` most central sentences of ``texts``, in document order.
 
     Args:

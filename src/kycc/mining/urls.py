@@ -15,8 +15,26 @@ __all__ = ["normalize_url", "url_hash"]
 
 # Query parameters that never identify content.
 _TRACKING_PARAMS = frozenset(
-    {"ref", "ref_src", "ref_url", "source", "share", "share_id", "context", "fbclid", "gclid", "igshid",
-     "mc_cid", "mc_eid", "si", "sort", "answertab", "noredirect", "rdt", "correlation_id"}
+    {
+        "ref",
+        "ref_src",
+        "ref_url",
+        "source",
+        "share",
+        "share_id",
+        "context",
+        "fbclid",
+        "gclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "si",
+        "sort",
+        "answertab",
+        "noredirect",
+        "rdt",
+        "correlation_id",
+    }
 )
 _TRACKING_PREFIXES = ("utm_", "__")
 _HOST_ALIASES = {
@@ -71,7 +89,9 @@ def normalize_url(url: str) -> str:
         if key.lower() not in _TRACKING_PARAMS and not key.lower().startswith(_TRACKING_PREFIXES)
     ]
 
-    if host in {"stackoverflow.com", "superuser.com", "serverfault.com"} or host.endswith(".stackexchange.com"):
+    if host in {"stackoverflow.com", "superuser.com", "serverfault.com"} or host.endswith(
+        ".stackexchange.com"
+    ):
         match = _SO_QUESTION.match(path)
         if match:  # /questions/123/slug, /q/123/456 (share link with user id) -> /questions/123
             path, query = f"/questions/{match.group(1)}", []

@@ -38,8 +38,9 @@ def _flatten_params(params: dict[str, Any], prefix: str = "params:") -> dict[str
     return feed
 
 
-def make_catalog(data_root: Path, run_date: str, pocketbase: LocalPocketBase | None = None,
-                 **overrides: Any) -> DataCatalog:
+def make_catalog(
+    data_root: Path, run_date: str, pocketbase: LocalPocketBase | None = None, **overrides: Any
+) -> DataCatalog:
     """The project's issue_mining catalog and parameters (env ``test``), every file under ``data_root``."""
     import os
 
@@ -50,22 +51,37 @@ def make_catalog(data_root: Path, run_date: str, pocketbase: LocalPocketBase | N
     previous = os.environ.get("KYCC_DATA_ROOT")
     os.environ["KYCC_DATA_ROOT"] = str(data_root)
     loader = OmegaConfigLoader(
-        conf_source=str(PROJECT_ROOT / "conf"), env="test", base_env="base", default_run_env="local",
+        conf_source=str(PROJECT_ROOT / "conf"),
+        env="test",
+        base_env="base",
+        default_run_env="local",
         merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"],
         custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
-        config_patterns={"catalog": ["catalog_issue_mining*"], "parameters": ["parameters_issue_mining*"],
-                         "credentials": ["credentials_issue_mining*"]})
+        config_patterns={
+            "catalog": ["catalog_issue_mining*"],
+            "parameters": ["parameters_issue_mining*"],
+            "credentials": ["credentials_issue_mining*"],
+        },
+    )
     try:
-        catalog_conf, credentials, params = dict(loader["catalog"]), dict(loader["credentials"]), loader["parameters"]
+        catalog_conf, credentials, params = (
+            dict(loader["catalog"]),
+            dict(loader["credentials"]),
+            loader["parameters"],
+        )
     finally:  # other tests in this process must not inherit the data root
         if previous is None:
             os.environ.pop("KYCC_DATA_ROOT", None)
         else:
             os.environ["KYCC_DATA_ROOT"] = previous
     if pocketbase is not None:
-        catalog_conf["issue_mining.pocketbase_access"] = {**catalog_conf["issue_mining.pocketbase_access"],
-                                                          "url": pocketbase.url}
-        credentials["issue_mining"] = {"pocketbase": {"email": pocketbase.email, "password": pocketbase.password}}
+        catalog_conf["issue_mining.pocketbase_access"] = {
+            **catalog_conf["issue_mining.pocketbase_access"],
+            "url": pocketbase.url,
+        }
+        credentials["issue_mining"] = {
+            "pocketbase": {"email": pocketbase.email, "password": pocketbase.password}
+        }
     params["issue_mining"]["run_date"] = run_date
     params["issue_mining"]["collect"]["mode"] = "samples"
     params["issue_mining"]["pocketbase"]["enabled"] = pocketbase is not None
@@ -78,7 +94,9 @@ def make_catalog(data_root: Path, run_date: str, pocketbase: LocalPocketBase | N
 
 
 def counts(data_root: Path) -> dict[str, int]:
-    con = duckdb.connect(str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    con = duckdb.connect(
+        str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True
+    )
     try:
         return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
     finally:
@@ -117,7 +135,11 @@ def test_end_to_end_rerun_is_idempotent_and_syncs_to_pocketbase(seeded, data_roo
     assert first["gold.issue_evidence"] == 66 and first["gold.live_issues"] == 0  # PocketBase disabled
     assert summary["collection"]["sources"]["github"]["mode"] == "samples"
     assert {s: i["stored"] for s, i in summary["collection"]["sources"].items()} == {
-        "github": 18, "stackexchange": 16, "reddit": 18, "hackernews": 14}
+        "github": 18,
+        "stackexchange": 16,
+        "reddit": 18,
+        "hackernews": 14,
+    }
     assert summary["embedding"] == {"items": 66, "embedded": 66, "cached": 0}
     assert summary["labelling"]["labeller"] == "offline" and summary["sync"]["status"] == "disabled"
 
@@ -133,14 +155,25 @@ def test_end_to_end_rerun_is_idempotent_and_syncs_to_pocketbase(seeded, data_roo
         assert len(client.list_records("kycc_issues", filter=f"cluster_date='{DAY}'")) == 10
         assert len(client.list_records("kycc_issue_evidence", filter=f"cluster_date='{DAY}'")) == 66
 
-    con = duckdb.connect(str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    con = duckdb.connect(
+        str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True
+    )
     issues = con.execute("SELECT * FROM gold.issues").df()
     clusters = con.execute("SELECT * FROM silver.clusters ORDER BY cluster_id").df()
-    norms = con.execute("SELECT "
-                        "sqrt(list_dot_product(embedding::FLOAT[], embedding::FLOAT[])) AS n FROM silver.items").df()
+    norms = con.execute(
+        "SELECT sqrt(list_dot_product(embedding::FLOAT[], embedding::FLOAT[])) AS n FROM silver.items"
+    ).df()
     con.close()
-    assert set(issues["category"]) <= {"ai", "finance", "compliance", "logistics", "healthtech", "devtools",
-                                       "ecommerce", "other"}
+    assert set(issues["category"]) <= {
+        "ai",
+        "finance",
+        "compliance",
+        "logistics",
+        "healthtech",
+        "devtools",
+        "ecommerce",
+        "other",
+    }
     assert issues["canonical_title"].str.len().max() <= 120 and set(issues["labeller"]) == {"offline"}
     assert clusters["cluster_size"].sum() == 66 and clusters["summary"].str.len().min() > 0
     assert np.allclose(norms["n"], 1.0, atol=1e-4)
@@ -151,10 +184,16 @@ def test_dates_accumulate_and_bad_items_are_quarantined(data_root):
     totals = counts(data_root)
     assert summary["collection"]["quarantined"] == 1 and totals["bronze.quarantine"] == 1
     assert totals["bronze.raw_items"] == 66 + summary["collection"]["stored"]
-    assert summary["collection"]["fetched"] == (summary["collection"]["stored"] + summary["collection"]["duplicates"]
-                                                + summary["collection"]["already_seen"] + 1)
+    assert summary["collection"]["fetched"] == (
+        summary["collection"]["stored"]
+        + summary["collection"]["duplicates"]
+        + summary["collection"]["already_seen"]
+        + 1
+    )
     assert totals["silver.clusters"] == 20 and summary["sync"]["status"] == "disabled"
-    con = duckdb.connect(str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    con = duckdb.connect(
+        str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True
+    )
     reason = con.execute("SELECT reason FROM bronze.quarantine").fetchone()[0]
     con.close()
     assert reason == "missing title"
@@ -182,10 +221,21 @@ def test_llm_failures_are_recorded_not_dropped(data_root):
 
 # -- nodes: clear errors on bad input -----------------------------------------------------------------------------
 
+
 def _raw(day: date, hashes: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"url_hash": hashes, "source": "github", "collection_date": day, "url": "u",
-                         "title": "t", "body": "b", "created_at": pd.Timestamp("2026-11-20 08:00"),
-                         "external_id": "1", "query": "q"})
+    return pd.DataFrame(
+        {
+            "url_hash": hashes,
+            "source": "github",
+            "collection_date": day,
+            "url": "u",
+            "title": "t",
+            "body": "b",
+            "created_at": pd.Timestamp("2026-11-20 08:00"),
+            "external_id": "1",
+            "query": "q",
+        }
+    )
 
 
 def test_cluster_node_refuses_items_without_embeddings():
@@ -197,23 +247,32 @@ def test_cluster_node_refuses_items_without_embeddings():
 
 def test_nodes_handle_a_day_without_items():
     empty = _raw(date(2026, 11, 20), [])
-    assignments, clusters, report = nodes.cluster_items(empty, pd.DataFrame(columns=["url_hash", "embedding"]),
-                                                        DAY, {})
+    assignments, clusters, report = nodes.cluster_items(
+        empty, pd.DataFrame(columns=["url_hash", "embedding"]), DAY, {}
+    )
     assert isinstance(clusters, DatePartition) and len(clusters) == 0 and report["clusters"] == 0
     summaries, _ = nodes.summarise_clusters(empty, assignments.frame, clusters.frame, DAY, {})
-    issues, failures, report = nodes.label_issues(raw_items=empty, item_clusters=assignments.frame,
-                                                  clusters=clusters.frame, llm_access=LLMAccess(), run_date=DAY,
-                                                  labelling={})
+    issues, failures, report = nodes.label_issues(
+        raw_items=empty,
+        item_clusters=assignments.frame,
+        clusters=clusters.frame,
+        llm_access=LLMAccess(),
+        run_date=DAY,
+        labelling={},
+    )
     assert len(summaries) == len(issues) == len(failures) == 0 and report["labeller"] == "offline"
 
 
-@pytest.mark.parametrize(("run_date", "collect", "message"), [
-    ("20-11-2026", None, "YYYY-MM-DD"),
-    (DAY, {"mode": "sometimes"}, "mode"),
-    (DAY, {"rate_limits": {"github": 0}}, "rate_limits.github"),
-    (DAY, {"github": {"queries": []}}, "queries"),
-    (DAY, {"unknown_key": 1}, "unknown_key"),
-])
+@pytest.mark.parametrize(
+    ("run_date", "collect", "message"),
+    [
+        ("20-11-2026", None, "YYYY-MM-DD"),
+        (DAY, {"mode": "sometimes"}, "mode"),
+        (DAY, {"rate_limits": {"github": 0}}, "rate_limits.github"),
+        (DAY, {"github": {"queries": []}}, "queries"),
+        (DAY, {"unknown_key": 1}, "unknown_key"),
+    ],
+)
 def test_collect_node_rejects_bad_parameters(tmp_path, run_date, collect, message):
     catalog = make_catalog(tmp_path, DAY)
     params = {**catalog.load("params:issue_mining.collect"), **(collect or {})}
@@ -232,8 +291,17 @@ def test_pipeline_shape():
 def test_kedro_session_smoke(data_root):
     from tests.kedro_run import run_kedro
 
-    run_kedro(data_root, ["issue_mining"], params={"issue_mining": {
-        "run_date": DAY, "collect": {"mode": "samples"}, "pocketbase": {"enabled": False}}})
+    run_kedro(
+        data_root,
+        ["issue_mining"],
+        params={
+            "issue_mining": {
+                "run_date": DAY,
+                "collect": {"mode": "samples"},
+                "pocketbase": {"enabled": False},
+            }
+        },
+    )
     assert counts(data_root)["gold.issues"] == 10
     summary = json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
     assert summary["run_date"] == DAY and summary["embedding"]["cached"] == 66
@@ -244,8 +312,9 @@ def test_sync_is_skipped_without_server_or_credentials():
 
     empty = pd.DataFrame(columns=["cluster_date", "cluster_id"])
     kwargs = {"issues": empty, "evidence": empty, "live_state": empty, "run_date": DAY}
-    state, report = nodes.sync_live_issues(access=PocketBaseAccess(url="http://127.0.0.1:9"), pocketbase={},
-                                           **kwargs)
+    state, report = nodes.sync_live_issues(
+        access=PocketBaseAccess(url="http://127.0.0.1:9"), pocketbase={}, **kwargs
+    )
     assert report["status"] == "no credentials" and len(state) == 0
     unreachable = PocketBaseAccess(url="http://127.0.0.1:9", email="a@b.c", password="pw", timeout=0.5)
     assert nodes.sync_live_issues(access=unreachable, pocketbase={}, **kwargs)[1]["status"] == "unreachable"

@@ -65,8 +65,9 @@ def _day_assignments(item_clusters: pd.DataFrame, run_date: Any) -> pd.DataFrame
 # -- bronze -----------------------------------------------------------------------------------------------------
 
 
-def collect_raw_items(access: SourceAccess, stored_index: pd.DataFrame, run_date: Any,
-                      collect: dict[str, Any]) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
+def collect_raw_items(
+    access: SourceAccess, stored_index: pd.DataFrame, run_date: Any, collect: dict[str, Any]
+) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
     """Collect the day's items from every source, normalise URLs, validate, deduplicate.
 
     Args:
@@ -81,7 +82,9 @@ def collect_raw_items(access: SourceAccess, stored_index: pd.DataFrame, run_date
     day = parse_run_date(run_date)
     config = CollectConfig.model_validate(collect)
     items, sources = collect_sources(access, day, config.model_dump())
-    stored_dates = pd.to_datetime(stored_index["collection_date"]).dt.date if len(stored_index) else pd.Series([])
+    stored_dates = (
+        pd.to_datetime(stored_index["collection_date"]).dt.date if len(stored_index) else pd.Series([])
+    )
     seen_elsewhere = set(stored_index.loc[stored_dates != day, "url_hash"]) if len(stored_index) else set()
     rows, quarantined, counts = to_bronze_rows(items, day, seen_elsewhere, config.max_body_chars)
     frame = pd.DataFrame(rows, columns=BRONZE_COLUMNS)
@@ -89,21 +92,36 @@ def collect_raw_items(access: SourceAccess, stored_index: pd.DataFrame, run_date
     for source, info in sources.items():
         info["stored"] = int(per_source.get(source, 0))
     for reason in quarantined:
-        logger.warning("quarantined %s item %s: %s", reason["source"], reason["external_id"], reason["reason"])
-    logger.info("collected %d items for %s: %d stored, %d duplicates, %d seen on earlier dates, %d quarantined",
-                counts["fetched"], day, counts["stored"], counts["duplicates"], counts["already_seen"],
-                counts["quarantined"])
+        logger.warning(
+            "quarantined %s item %s: %s", reason["source"], reason["external_id"], reason["reason"]
+        )
+    logger.info(
+        "collected %d items for %s: %d stored, %d duplicates, %d seen on earlier dates, %d quarantined",
+        counts["fetched"],
+        day,
+        counts["stored"],
+        counts["duplicates"],
+        counts["already_seen"],
+        counts["quarantined"],
+    )
     report = {"run_date": day.isoformat(), **counts, "sources": sources}
-    return (DatePartition(day, frame),
-            DatePartition(day, pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS)),
-            report)
+    return (
+        DatePartition(day, frame),
+        DatePartition(day, pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS)),
+        report,
+    )
 
 
 # -- silver -----------------------------------------------------------------------------------------------------
 
 
-def embed_new_items(raw_items: pd.DataFrame, embedded_index: pd.DataFrame, embedder: Embedder, run_date: Any,
-                    embedding: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+def embed_new_items(
+    raw_items: pd.DataFrame,
+    embedded_index: pd.DataFrame,
+    embedder: Embedder,
+    run_date: Any,
+    embedding: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Embed title + body of the day's items that have no embedding yet (cached by url_hash).
 
     Returns:
@@ -119,18 +137,25 @@ def embed_new_items(raw_items: pd.DataFrame, embedded_index: pd.DataFrame, embed
     todo = items.loc[~items["url_hash"].isin(done)]
     texts = [item_text(t, b, config.max_text_chars) for t, b in zip(todo["title"], todo["body"], strict=True)]
     vectors = embedder.embed(texts, batch_size=config.batch_size) if texts else np.zeros((0, EMBEDDING_DIM))
-    if len(vectors) and (not np.isfinite(vectors).all()
-                         or not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)):
+    if len(vectors) and (
+        not np.isfinite(vectors).all() or not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    ):
         raise ValueError("embedding model returned non-finite or non-unit vectors")
-    rows = pd.DataFrame({"url_hash": todo["url_hash"].tolist(), "embedding": list(vectors.astype(np.float32)),
-                         "embedding_date": [day] * len(todo)})
+    rows = pd.DataFrame(
+        {
+            "url_hash": todo["url_hash"].tolist(),
+            "embedding": list(vectors.astype(np.float32)),
+            "embedding_date": [day] * len(todo),
+        }
+    )
     report = {"items": len(items), "embedded": len(todo), "cached": len(items) - len(todo)}
     logger.info("embeddings for %s: %d new, %d cached", day, report["embedded"], report["cached"])
     return rows, report
 
 
-def cluster_items(raw_items: pd.DataFrame, silver_items: pd.DataFrame, run_date: Any,
-                  clustering: dict[str, Any]) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
+def cluster_items(
+    raw_items: pd.DataFrame, silver_items: pd.DataFrame, run_date: Any, clustering: dict[str, Any]
+) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
     """Cluster the day's items with MiniBatchKMeans (``n_clusters = max(10, n // 100)``, at most n).
 
     Returns:
@@ -142,36 +167,69 @@ def cluster_items(raw_items: pd.DataFrame, silver_items: pd.DataFrame, run_date:
     config = ClusteringConfig.model_validate(clustering)
     day = parse_run_date(run_date)
     items = _day_items(raw_items, day)
-    vectors_by_hash = dict(zip(silver_items["url_hash"], silver_items["embedding"], strict=True)) \
-        if len(silver_items) else {}
+    vectors_by_hash = (
+        dict(zip(silver_items["url_hash"], silver_items["embedding"], strict=True))
+        if len(silver_items)
+        else {}
+    )
     missing = [h for h in items["url_hash"] if h not in vectors_by_hash]
     if missing:
-        raise ValueError(f"{len(missing)} items of {day} have no embedding in silver.items (e.g. {missing[0]}): "
-                         "run the embedding step first")
-    matrix = np.asarray([vectors_by_hash[h] for h in items["url_hash"]], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
-    result = cluster_embeddings(matrix, min_clusters=config.min_clusters,
-                                items_per_cluster=config.items_per_cluster, random_state=config.random_state,
-                                batch_size=config.batch_size, n_init=config.n_init)
-    assignments = pd.DataFrame({"url_hash": items["url_hash"], "cluster_date": [day] * len(items),
-                                "cluster_id": result.labels.astype(int)})
-    clusters = pd.DataFrame({"cluster_date": [day] * result.n_clusters,
-                             "cluster_id": np.arange(result.n_clusters, dtype=int),
-                             "cluster_size": result.sizes.astype(int), "confidence": result.confidence,
-                             "summary": [None] * result.n_clusters}, columns=_CLUSTER_COLUMNS)
-    report = {"items": len(items), "clusters": result.n_clusters,
-              "largest": int(result.sizes.max()) if result.n_clusters else 0}
+        raise ValueError(
+            f"{len(missing)} items of {day} have no embedding in silver.items (e.g. {missing[0]}): "
+            "run the embedding step first"
+        )
+    matrix = np.asarray([vectors_by_hash[h] for h in items["url_hash"]], dtype=np.float32).reshape(
+        -1, EMBEDDING_DIM
+    )
+    result = cluster_embeddings(
+        matrix,
+        min_clusters=config.min_clusters,
+        items_per_cluster=config.items_per_cluster,
+        random_state=config.random_state,
+        batch_size=config.batch_size,
+        n_init=config.n_init,
+    )
+    assignments = pd.DataFrame(
+        {
+            "url_hash": items["url_hash"],
+            "cluster_date": [day] * len(items),
+            "cluster_id": result.labels.astype(int),
+        }
+    )
+    clusters = pd.DataFrame(
+        {
+            "cluster_date": [day] * result.n_clusters,
+            "cluster_id": np.arange(result.n_clusters, dtype=int),
+            "cluster_size": result.sizes.astype(int),
+            "confidence": result.confidence,
+            "summary": [None] * result.n_clusters,
+        },
+        columns=_CLUSTER_COLUMNS,
+    )
+    report = {
+        "items": len(items),
+        "clusters": result.n_clusters,
+        "largest": int(result.sizes.max()) if result.n_clusters else 0,
+    }
     return DatePartition(day, assignments), DatePartition(day, clusters), report
 
 
-def _texts_by_cluster(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, run_date: Any) -> dict[int, pd.DataFrame]:
+def _texts_by_cluster(
+    raw_items: pd.DataFrame, item_clusters: pd.DataFrame, run_date: Any
+) -> dict[int, pd.DataFrame]:
     items = _day_items(raw_items, run_date)
     assignments = _day_assignments(item_clusters, run_date)
     merged = items.merge(assignments[["url_hash", "cluster_id"]], on="url_hash", how="inner")
     return {int(k): v.sort_values("url_hash") for k, v in merged.groupby("cluster_id")}
 
 
-def summarise_clusters(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, clusters: pd.DataFrame,
-                       run_date: Any, summaries: dict[str, Any]) -> tuple[DatePartition, dict[str, Any]]:
+def summarise_clusters(
+    raw_items: pd.DataFrame,
+    item_clusters: pd.DataFrame,
+    clusters: pd.DataFrame,
+    run_date: Any,
+    summaries: dict[str, Any],
+) -> tuple[DatePartition, dict[str, Any]]:
     """A 3-sentence LexRank summary per cluster of the day, from up to 10 sampled items.
 
     Returns:
@@ -180,7 +238,9 @@ def summarise_clusters(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, clu
     config = SummariesConfig.model_validate(summaries)
     day = parse_run_date(run_date)
     groups = _texts_by_cluster(raw_items, item_clusters, day)
-    day_clusters = clusters.loc[pd.to_datetime(clusters["cluster_date"]).dt.date == day] if len(clusters) else clusters
+    day_clusters = (
+        clusters.loc[pd.to_datetime(clusters["cluster_date"]).dt.date == day] if len(clusters) else clusters
+    )
     rows = []
     for cluster_id in sorted(int(c) for c in day_clusters["cluster_id"]):
         group = groups.get(cluster_id, pd.DataFrame(columns=BRONZE_COLUMNS))
@@ -191,16 +251,24 @@ def summarise_clusters(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, clu
         if len(rows) % 25 == 0:
             logger.info("summarised %d/%d clusters", len(rows), len(day_clusters))
     frame = pd.DataFrame(rows, columns=["cluster_date", "cluster_id", "summary"])
-    return DatePartition(day, frame), {"clusters": len(frame),
-                                       "empty": int((frame["summary"] == "").sum()) if len(frame) else 0}
+    return DatePartition(day, frame), {
+        "clusters": len(frame),
+        "empty": int((frame["summary"] == "").sum()) if len(frame) else 0,
+    }
 
 
 # -- gold -------------------------------------------------------------------------------------------------------
 
 
-def label_issues(*, raw_items: pd.DataFrame, item_clusters: pd.DataFrame, clusters: pd.DataFrame,
-                 llm_access: LLMAccess, run_date: Any, labelling: dict[str, Any]
-                 ) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
+def label_issues(
+    *,
+    raw_items: pd.DataFrame,
+    item_clusters: pd.DataFrame,
+    clusters: pd.DataFrame,
+    llm_access: LLMAccess,
+    run_date: Any,
+    labelling: dict[str, Any],
+) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
     """Label each cluster of the day (LLM through LiteLLM, or the offline labeller).
 
     Returns:
@@ -210,35 +278,76 @@ def label_issues(*, raw_items: pd.DataFrame, item_clusters: pd.DataFrame, cluste
     day = parse_run_date(run_date)
     labeller = build_labeller(config, llm_access)
     groups = _texts_by_cluster(raw_items, item_clusters, day)
-    day_clusters = clusters.loc[pd.to_datetime(clusters["cluster_date"]).dt.date == day] if len(clusters) else clusters
+    day_clusters = (
+        clusters.loc[pd.to_datetime(clusters["cluster_date"]).dt.date == day] if len(clusters) else clusters
+    )
     prompts = []
     for row in day_clusters.sort_values("cluster_id").itertuples(index=False):
         group = groups.get(int(row.cluster_id), pd.DataFrame(columns=BRONZE_COLUMNS))
         picked = sample_items(group["url_hash"].tolist(), config.max_titles, int(row.cluster_id))
-        prompts.append(ClusterPrompt(
-            cluster_date=day.isoformat(), cluster_id=int(row.cluster_id), cluster_size=int(row.cluster_size),
-            titles=[str(group.iloc[i]["title"]) for i in picked],
-            summary=str(row.summary or ""),
-            texts=[str(group.iloc[i]["body"] or "")[:1000] for i in picked]))
+        prompts.append(
+            ClusterPrompt(
+                cluster_date=day.isoformat(),
+                cluster_id=int(row.cluster_id),
+                cluster_size=int(row.cluster_size),
+                titles=[str(group.iloc[i]["title"]) for i in picked],
+                summary=str(row.summary or ""),
+                texts=[str(group.iloc[i]["body"] or "")[:1000] for i in picked],
+            )
+        )
     labels, failures = label_clusters(prompts, labeller, config.max_concurrency)
     now = _now()
     sizes = {p.cluster_id: p.cluster_size for p in prompts}
-    issues = pd.DataFrame([{"cluster_date": day, "cluster_id": cid, **label.model_dump(),
-                            "cluster_size": sizes[cid], "labeller": labeller.name, "labelled_at": now}
-                           for (_, cid), label in sorted(labels.items())], columns=_ISSUE_COLUMNS)
-    failed = pd.DataFrame([{"cluster_date": day, "cluster_id": cid, "labeller": labeller.name,
-                            "error_kind": failure.kind, "error": failure.message, "attempts": failure.attempts,
-                            "failed_at": now} for (_, cid), failure in sorted(failures.items())],
-                          columns=_FAILURE_COLUMNS)
+    issues = pd.DataFrame(
+        [
+            {
+                "cluster_date": day,
+                "cluster_id": cid,
+                **label.model_dump(),
+                "cluster_size": sizes[cid],
+                "labeller": labeller.name,
+                "labelled_at": now,
+            }
+            for (_, cid), label in sorted(labels.items())
+        ],
+        columns=_ISSUE_COLUMNS,
+    )
+    failed = pd.DataFrame(
+        [
+            {
+                "cluster_date": day,
+                "cluster_id": cid,
+                "labeller": labeller.name,
+                "error_kind": failure.kind,
+                "error": failure.message,
+                "attempts": failure.attempts,
+                "failed_at": now,
+            }
+            for (_, cid), failure in sorted(failures.items())
+        ],
+        columns=_FAILURE_COLUMNS,
+    )
     for row in failed.itertuples(index=False):
-        logger.warning("cluster %s/%d not labelled (%s after %d attempts): %s", day, row.cluster_id, row.error_kind,
-                       row.attempts, str(row.error).splitlines()[0] if row.error else "")
-    report = {"labeller": labeller.name, "clusters": len(prompts), "labelled": len(issues), "failed": len(failed)}
+        logger.warning(
+            "cluster %s/%d not labelled (%s after %d attempts): %s",
+            day,
+            row.cluster_id,
+            row.error_kind,
+            row.attempts,
+            str(row.error).splitlines()[0] if row.error else "",
+        )
+    report = {
+        "labeller": labeller.name,
+        "clusters": len(prompts),
+        "labelled": len(issues),
+        "failed": len(failed),
+    }
     return DatePartition(day, issues), DatePartition(day, failed), report
 
 
-def build_issue_evidence(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, issues: pd.DataFrame,
-                         run_date: Any) -> DatePartition:
+def build_issue_evidence(
+    raw_items: pd.DataFrame, item_clusters: pd.DataFrame, issues: pd.DataFrame, run_date: Any
+) -> DatePartition:
     """Link every item of a labelled cluster to its issue (``gold.issue_evidence``)."""
     day = parse_run_date(run_date)
     groups = _texts_by_cluster(raw_items, item_clusters, day)
@@ -246,15 +355,30 @@ def build_issue_evidence(raw_items: pd.DataFrame, item_clusters: pd.DataFrame, i
     rows = []
     for cluster_id in sorted(int(c) for c in labelled["cluster_id"]):
         for item in groups.get(cluster_id, pd.DataFrame(columns=BRONZE_COLUMNS)).to_dict("records"):
-            rows.append({"cluster_date": day, "cluster_id": cluster_id, "url_hash": item["url_hash"],
-                         "source": item["source"], "url": item["url"], "title": item["title"],
-                         "body": item["body"], "posted_at": item["created_at"]})
+            rows.append(
+                {
+                    "cluster_date": day,
+                    "cluster_id": cluster_id,
+                    "url_hash": item["url_hash"],
+                    "source": item["source"],
+                    "url": item["url"],
+                    "title": item["title"],
+                    "body": item["body"],
+                    "posted_at": item["created_at"],
+                }
+            )
     return DatePartition(day, pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS))
 
 
-def sync_live_issues(*, issues: pd.DataFrame, evidence: pd.DataFrame, live_state: pd.DataFrame,
-                     access: PocketBaseAccess, run_date: Any, pocketbase: dict[str, Any]
-                     ) -> tuple[DatePartition, dict[str, Any]]:
+def sync_live_issues(
+    *,
+    issues: pd.DataFrame,
+    evidence: pd.DataFrame,
+    live_state: pd.DataFrame,
+    access: PocketBaseAccess,
+    run_date: Any,
+    pocketbase: dict[str, Any],
+) -> tuple[DatePartition, dict[str, Any]]:
     """Upsert the day's issues and evidence into PocketBase; return the day's sync state (``gold.live_issues``).
 
     An unreachable server leaves the earlier state of the date untouched (and fails the run only when
@@ -272,46 +396,106 @@ def sync_live_issues(*, issues: pd.DataFrame, evidence: pd.DataFrame, live_state
         logger.info("PocketBase sync disabled (issue_mining.pocketbase.enabled: false)")
         return keep, {"status": "disabled", "synced": 0, "unchanged": 0, "deleted": 0}
     if not (access.email and access.password):
-        message = "PocketBase superuser not configured (issue_mining.pocketbase.email/password in credentials)"
+        message = (
+            "PocketBase superuser not configured (issue_mining.pocketbase.email/password in credentials)"
+        )
         if config.required:
             raise PocketBaseError(message)
         logger.warning("%s: %d issues of %s left unsynced", message, len(of_day(issues)), day)
-        return keep, {"status": "no credentials", "synced": 0, "unchanged": 0, "deleted": 0,
-                      "pending": len(of_day(issues))}
+        return keep, {
+            "status": "no credentials",
+            "synced": 0,
+            "unchanged": 0,
+            "deleted": 0,
+            "pending": len(of_day(issues)),
+        }
     with access.client() as client:
         if not client.healthy():
             message = f"PocketBase not reachable at {access.url}"
             if config.required:
                 raise PocketBaseError(message + " (issue_mining.pocketbase.required is true)")
-            logger.warning("%s: %d issues of %s left unsynced; start the server and re-run the date",
-                           message, len(of_day(issues)), day)
-            return keep, {"status": "unreachable", "synced": 0, "unchanged": 0, "deleted": 0,
-                          "pending": len(of_day(issues))}
-        result = sync_issues(client, day.isoformat(), of_day(issues), of_day(evidence), state,
-                             issues_collection=config.issues_collection,
-                             evidence_collection=config.evidence_collection, now=_now())
-    report = {"status": result.status, "synced": result.created_or_updated, "unchanged": result.unchanged,
-              "deleted": result.deleted, "evidence": result.evidence_written, "url": access.url}
-    logger.info("PocketBase %s: %d issues written, %d unchanged, %d deleted", access.url,
-                result.created_or_updated, result.unchanged, result.deleted)
+            logger.warning(
+                "%s: %d issues of %s left unsynced; start the server and re-run the date",
+                message,
+                len(of_day(issues)),
+                day,
+            )
+            return keep, {
+                "status": "unreachable",
+                "synced": 0,
+                "unchanged": 0,
+                "deleted": 0,
+                "pending": len(of_day(issues)),
+            }
+        result = sync_issues(
+            client,
+            day.isoformat(),
+            of_day(issues),
+            of_day(evidence),
+            state,
+            issues_collection=config.issues_collection,
+            evidence_collection=config.evidence_collection,
+            now=_now(),
+        )
+    report = {
+        "status": result.status,
+        "synced": result.created_or_updated,
+        "unchanged": result.unchanged,
+        "deleted": result.deleted,
+        "evidence": result.evidence_written,
+        "url": access.url,
+    }
+    logger.info(
+        "PocketBase %s: %d issues written, %d unchanged, %d deleted",
+        access.url,
+        result.created_or_updated,
+        result.unchanged,
+        result.deleted,
+    )
     return DatePartition(day, result.state), report
 
 
-def summarise_run(*, collection: dict[str, Any], embedding: dict[str, Any], clustering: dict[str, Any],
-                  summaries: dict[str, Any], labelling: dict[str, Any], sync: dict[str, Any]) -> dict[str, Any]:
+def summarise_run(
+    *,
+    collection: dict[str, Any],
+    embedding: dict[str, Any],
+    clustering: dict[str, Any],
+    summaries: dict[str, Any],
+    labelling: dict[str, Any],
+    sync: dict[str, Any],
+) -> dict[str, Any]:
     """Log one summary line of the run and return the run summary (``issue_mining.run_summary``)."""
     # No square brackets: Kedro's rich log handler would read them as markup.
-    per_source = ", ".join(f"{s} {info.get('stored', 0)} ({info['mode']})"
-                           for s, info in collection.get("sources", {}).items())
+    per_source = ", ".join(
+        f"{s} {info.get('stored', 0)} ({info['mode']})" for s, info in collection.get("sources", {}).items()
+    )
     logger.info(
         "issue_mining %s: collected %d items (%s); %d quarantined, %d duplicates, %d seen earlier; "
         "embedded %d new, %d cached; %d clusters; labelled %d with %s, %d failures; PocketBase %s: %d synced, "
         "%d unchanged",
-        collection.get("run_date"), collection.get("stored", 0), per_source, collection.get("quarantined", 0),
-        collection.get("duplicates", 0), collection.get("already_seen", 0), embedding.get("embedded", 0),
-        embedding.get("cached", 0), clustering.get("clusters", 0), labelling.get("labelled", 0),
-        labelling.get("labeller"), labelling.get("failed", 0), sync.get("status"), sync.get("synced", 0),
-        sync.get("unchanged", 0))
-    return {"run_date": collection.get("run_date"), "finished_at": _now().isoformat(timespec="seconds"),
-            "collection": collection, "embedding": embedding, "clustering": clustering, "summaries": summaries,
-            "labelling": labelling, "sync": sync}
+        collection.get("run_date"),
+        collection.get("stored", 0),
+        per_source,
+        collection.get("quarantined", 0),
+        collection.get("duplicates", 0),
+        collection.get("already_seen", 0),
+        embedding.get("embedded", 0),
+        embedding.get("cached", 0),
+        clustering.get("clusters", 0),
+        labelling.get("labelled", 0),
+        labelling.get("labeller"),
+        labelling.get("failed", 0),
+        sync.get("status"),
+        sync.get("synced", 0),
+        sync.get("unchanged", 0),
+    )
+    return {
+        "run_date": collection.get("run_date"),
+        "finished_at": _now().isoformat(timespec="seconds"),
+        "collection": collection,
+        "embedding": embedding,
+        "clustering": clustering,
+        "summaries": summaries,
+        "labelling": labelling,
+        "sync": sync,
+    }
