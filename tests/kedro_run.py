@@ -18,11 +18,19 @@ def run_kedro(
     data_root: Path, pipelines: list[str], params: dict[str, Any] | None = None, env: str = "test"
 ) -> None:
     """``kedro run --env <env> --pipelines … --params …`` with every dataset under ``data_root``."""
+    saved = {k: os.environ.get(k) for k in ("KYCC_DATA_ROOT", "KYCC_MLFLOW_URI")}
     os.environ["KYCC_DATA_ROOT"] = str(data_root)
     os.environ["KYCC_MLFLOW_URI"] = f"sqlite:///{data_root / 'mlflow.db'}"
-    bootstrap_project(PROJECT_ROOT)
-    with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {}) as session:
-        session.run(pipeline_names=pipelines)
+    try:
+        bootstrap_project(PROJECT_ROOT)
+        with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {}) as session:
+            session.run(pipeline_names=pipelines)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def read_table(path: Path) -> pd.DataFrame:
