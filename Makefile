@@ -12,7 +12,7 @@ DATA_ROOT ?= data
 GENERATE_ARGS ?=
 export KYCC_DATA_ROOT := $(DATA_ROOT)
 
-.PHONY: install run data test test-fast bench lint viz clean-data
+.PHONY: install run data test test-fast bench lint viz mlflow-ui clean-data
 
 # torch first and exactly 2.13.0: the CPU wheel on this machine (any other version pulls a multi-GB CUDA build).
 $(BIN)/.installed: pyproject.toml
@@ -49,6 +49,10 @@ lint: install
 
 viz: install
 	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+# The MLflow UI on the project's tracking store (sqlite), http://127.0.0.1:5000
+mlflow-ui: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
 clean-data:
 	find data -mindepth 2 ! -name .gitkeep -delete

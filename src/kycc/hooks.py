@@ -29,6 +29,21 @@ class SparkHooks:
         spark_session(engine_conf.get("spark", {}))
 
 
+class MlflowRunHooks:
+    """End an MLflow run a previous session in this process left open.
+
+    kedro-mlflow 2.0.3 does not end its run after a session; a second session in the same process (``kycc
+    backfill``, a notebook, tests) would otherwise log into the first one's run.
+    """
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        import mlflow
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+
+
 class RunSummaryHooks:
     """Log progress per node and a short summary of what a run did and where its outputs are."""
 

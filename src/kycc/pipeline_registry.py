@@ -5,7 +5,7 @@ from kedro.pipeline import Pipeline
 
 # Pipelines run by ``kedro run`` with no --pipelines, in data order. issue_mining is a separate domain and is
 # run on its own.
-DEFAULT_PIPELINES = ("label_store", "feature_store")
+DEFAULT_PIPELINES = ("label_store", "feature_store", "model_input")
 
 
 def register_pipelines() -> dict[str, Pipeline]:

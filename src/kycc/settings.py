@@ -5,9 +5,9 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from kycc.hooks import RunSummaryHooks, SparkHooks
+from kycc.hooks import MlflowRunHooks, RunSummaryHooks, SparkHooks
 
-HOOKS = (SparkHooks(), RunSummaryHooks())
+HOOKS = (MlflowRunHooks(), SparkHooks(), RunSummaryHooks())
 
 
 def _env(name: str, default: str | None = None) -> str | None:

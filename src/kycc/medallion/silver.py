@@ -53,9 +53,10 @@ def build_silver(
     rows = bronze.filter(window.contains(bronze.snapshot_date) | bronze.snapshot_date.isnull())
     rows = rows.rename({_raw(c): c.raw for c in schema.columns if c.raw != "snapshot_date"})
     parsed = _parse(rows, schema, rules)
-    parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
-    # Materialise once: silver and quarantine are two filters of the same rows (and on Spark this keeps the
-    # optimiser from inlining every parsed expression into both writes).
+    # Materialised twice: once parsed (the deduplication reads it in two branches), once deduplicated (silver
+    # and quarantine are two filters of it). On Spark this also keeps the optimiser from inlining every parsed
+    # expression into each branch, which exhausts the driver's memory on wide tables.
+    parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)}).cache()
     parsed = _mark_duplicates(parsed, schema).cache()
     silver_cols = [c.silver for c in schema.columns if c.raw != "snapshot_date"]
     silver = parsed.filter(parsed[QUARANTINE_REASON].isnull()).select(
