@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
+export COLUMNS ?= 150
 
 # DATA_ROOT moves every dataset (KYCC_DATA_ROOT); GENERATE_ARGS are passed to `kycc generate`.
 DATA_ROOT ?= data
@@ -30,9 +31,11 @@ data: install
 		$(BIN)/kycc generate --output $(DATA_ROOT)/01_raw $(GENERATE_ARGS); \
 	else echo "$(DATA_ROOT)/01_raw already has data: not generating"; fi
 
-# The main job end to end: label store and feature store (catch-up over every month in data/01_raw).
+# The main job end to end: label store, feature store and model input (catch-up over every month in
+# data/01_raw), then training at the last month.
 run: data
 	$(BIN)/kedro run
+	$(BIN)/kedro run --pipelines training
 
 test: install
 	$(BIN)/pytest -q -n 2 --dist loadgroup

@@ -152,7 +152,18 @@ class CreditPreprocessor(TransformerMixin, BaseEstimator):
                     handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
                 ).fit(data[categorical])
             self.transformer_ = encoder
-            self.feature_names_out_ = list(self.features)
+            # A column with fewer than two distinct values in the training window carries no information and
+            # breaks histogram binning (e.g. prior-loan history when almost nobody has an earlier loan).
+            constant = [c for c in self.features if data[c].nunique(dropna=True) < 2]
+            if constant:
+                logger.warning(
+                    "Dropping %d feature(s) constant or empty on the training data: %s",
+                    len(constant),
+                    constant,
+                )
+            self.feature_names_out_ = [c for c in self.features if c not in set(constant)] or list(
+                self.features
+            )
         self.feature_names_in_ = np.asarray(self.features, dtype=object)
         self.n_features_in_ = len(self.features)
         return self
