@@ -318,7 +318,7 @@ def _json_safe(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(_json_safe(value), sort_keys=True, allow_nan=False, default=str)
+    return json.dumps(_json_safe(value), allow_nan=False, default=str)
 
 
 def default_actor() -> str:

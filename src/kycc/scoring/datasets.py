@@ -1,0 +1,98 @@
+"""Kedro datasets over the scorecard version store, so that the scorecard pipeline's nodes stay free of I/O.
+
+``ScorecardVersionsDataset`` (``mdl_scorecard_versions``)
+    *save*: the versions declared in configuration (``{"versions": {...}, "initial_version": "v1"}``) are stored
+    when missing, and the initial version activated in a new store. *load*: a snapshot of the store —
+    ``{"active": name, "versions": {name: record}}`` — which the pipeline picks the base version from.
+
+``ScorecardDraftDataset`` (``mdl_scorecard_draft``)
+    *save*: a refinement proposal (the blended definition, its calibration, its comparison with the base, the
+    model's provenance) becomes the draft ``ml_vN`` in one transaction, with its audit entries. *load*: that
+    draft's record and its comparison (so the report carries the version name the store gave it).
+
+Both take the store's SQLAlchemy ``url`` (``catalog_scorecard.yml``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+
+from kycc.scoring.store import ScorecardStore, redact_url, versions_table
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ScorecardDraftDataset", "ScorecardVersionsDataset"]
+
+
+class _StoreDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+    def __init__(self, url: str, metadata: dict[str, Any] | None = None) -> None:
+        if not url:
+            raise DatasetError("The scorecard store needs a SQLAlchemy url, e.g. sqlite:///data/06_models/scorecard/scorecard.db")
+        self._url = str(url)
+        self.metadata = metadata
+
+    def _store(self) -> ScorecardStore:
+        return ScorecardStore(self._url)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"url": redact_url(self._url)}
+
+
+class ScorecardVersionsDataset(_StoreDataset):
+    """Declare configuration versions in the store (save); snapshot of the store (load)."""
+
+    def save(self, data: dict[str, Any]) -> None:
+        if not isinstance(data, dict) or "versions" not in data:
+            raise DatasetError("ScorecardVersionsDataset saves {'versions': {...}, 'initial_version': name}")
+        with self._store() as store:
+            store.sync_config_versions(
+                data["versions"], data.get("initial_version", "v1"), actor=data.get("actor") or "config"
+            )
+
+    def load(self) -> dict[str, Any]:
+        with self._store() as store:
+            records = store.list_versions()
+        active = next((r.version for r in records if r.status == "active"), None)
+        return {"active": active, "versions": {r.version: r.to_dict() for r in records}}
+
+    def _exists(self) -> bool:
+        try:
+            with self._store() as store:
+                return bool(store.counts()[versions_table.name])
+        except Exception:  # noqa: BLE001 - an unreachable store does not exist for Kedro
+            return False
+
+
+class ScorecardDraftDataset(_StoreDataset):
+    """Store a refinement as a draft version (save); that draft and its comparison (load)."""
+
+    def __init__(self, url: str, metadata: dict[str, Any] | None = None) -> None:
+        super().__init__(url, metadata)
+        self._saved: tuple[str, int | None] | None = None
+
+    def save(self, data: dict[str, Any]) -> None:
+        if not isinstance(data, dict) or "definition" not in data or "base_version" not in data:
+            raise DatasetError("ScorecardDraftDataset saves a refinement proposal (definition, base_version, …)")
+        with self._store() as store:
+            record, comparison_id = store.save_refinement(data)
+        self._saved = (record.version, comparison_id)
+
+    def load(self) -> dict[str, Any]:
+        with self._store() as store:
+            if self._saved is not None:
+                name, comparison_id = self._saved
+            else:  # a later run: the newest draft created by a refinement
+                drafts = [r for r in store.list_versions() if r.source == "refinement"]
+                if not drafts:
+                    raise DatasetError("No refined scorecard version in the store yet: run the scorecard pipeline")
+                name, comparison_id = drafts[-1].version, None
+            record = store.get(name)
+            if comparison_id is not None:
+                comparison = store.comparison(comparison_id)
+            else:
+                comparison = store.latest_comparison(record.base_version or "", name)
+            base = store.get(record.base_version).to_dict() if record.base_version else None
+        return {"version": record.to_dict(), "base": base, "comparison": comparison}
