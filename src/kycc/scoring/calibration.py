@@ -132,4 +132,6 @@ def pd_to_score(pd_value: float, calibration: Mapping[str, Any]) -> float:
     """The score at which the calibrated PD equals ``pd_value`` (for reports)."""
     if not 0 < pd_value < 1:
         raise ValueError("pd_value must be in (0, 1)")
-    return (math.log(pd_value / (1 - pd_value)) - float(calibration["intercept"])) / float(calibration["slope"])
+    return (math.log(pd_value / (1 - pd_value)) - float(calibration["intercept"])) / float(
+        calibration["slope"]
+    )

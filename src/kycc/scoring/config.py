@@ -30,9 +30,12 @@ DEFAULT_STORE_PATH = "data/06_models/scorecard/scorecard.db"
 
 
 def find_project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder (from ``start`` or the working directory upwards) with a Kedro ``pyproject.toml``."""
+    """The Kedro project: the nearest folder with a Kedro ``pyproject.toml`` from ``start`` (default: the working
+    directory) upwards, else the source tree this package is installed from."""
     here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
+    # then the source tree of the installed package (an editable install: `kycc` works from any folder)
+    package_tree = Path(__file__).resolve().parents[3]
+    for candidate in (here, *here.parents, package_tree):
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file() and "[tool.kedro]" in pyproject.read_text(encoding="utf-8"):
             return candidate
@@ -75,12 +78,15 @@ def load_scorecard_config(env: str | None = None, project_root: Path | None = No
         logger.debug("No Kedro project found: scorecard store %s", url)
         return ScorecardConfig({}, url, None, env)
     from kedro.config import OmegaConfigLoader
-    from kedro.framework.project import settings
-    from kedro.framework.startup import bootstrap_project
 
-    bootstrap_project(root)
+    # the project's own settings module (its resolvers and merge strategy) without configuring a Kedro session:
+    # importing kedro.framework.project would reconfigure logging and print a line for every CLI command
+    from kycc import settings as project_settings
+
     loader = OmegaConfigLoader(
-        conf_source=str(root / settings.CONF_SOURCE), env=env, **dict(settings.CONFIG_LOADER_ARGS or {})
+        conf_source=str(root / getattr(project_settings, "CONF_SOURCE", "conf")),
+        env=env,
+        **dict(getattr(project_settings, "CONFIG_LOADER_ARGS", None) or {}),
     )
     params = dict(loader["parameters"].get("scorecard") or {})
     entry = loader["catalog"].get(STORE_DATASET) or {}

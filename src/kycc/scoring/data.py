@@ -41,22 +41,23 @@ def _is_ibis(table: Any) -> bool:
 
 
 def _max_date(table: Any, column: str) -> pd.Timestamp | None:
-    if _is_ibis(table):
-        value = table[column].max().execute()
-    else:
-        value = pd.to_datetime(table[column]).max()
+    value = table[column].max().execute() if _is_ibis(table) else pd.to_datetime(table[column]).max()
     return None if value is None or pd.isna(value) else pd.Timestamp(value)
 
 
 def _between(table: Any, column: str, start: pd.Timestamp, end_exclusive: pd.Timestamp) -> pd.DataFrame:
     if _is_ibis(table):
         col = table[column]
-        frame = table.filter((col >= start.to_pydatetime()) & (col < end_exclusive.to_pydatetime())).to_pandas()
+        frame = table.filter(
+            (col >= start.to_pydatetime()) & (col < end_exclusive.to_pydatetime())
+        ).to_pandas()
     else:
         dates = pd.to_datetime(table[column])
         frame = table.loc[(dates >= start) & (dates < end_exclusive)].copy()
     frame[column] = pd.to_datetime(frame[column])
-    return frame.sort_values([column, *[c for c in ("loan_id",) if c in frame.columns]]).reset_index(drop=True)
+    return frame.sort_values([column, *[c for c in ("loan_id",) if c in frame.columns]]).reset_index(
+        drop=True
+    )
 
 
 def select_reference_batch(

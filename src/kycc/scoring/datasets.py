@@ -30,7 +30,9 @@ __all__ = ["ScorecardDraftDataset", "ScorecardVersionsDataset"]
 class _StoreDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     def __init__(self, url: str, metadata: dict[str, Any] | None = None) -> None:
         if not url:
-            raise DatasetError("The scorecard store needs a SQLAlchemy url, e.g. sqlite:///data/06_models/scorecard/scorecard.db")
+            raise DatasetError(
+                "The scorecard store needs a SQLAlchemy url, e.g. sqlite:///data/06_models/scorecard/scorecard.db"
+            )
         self._url = str(url)
         self.metadata = metadata
 
@@ -75,7 +77,9 @@ class ScorecardDraftDataset(_StoreDataset):
 
     def save(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict) or "definition" not in data or "base_version" not in data:
-            raise DatasetError("ScorecardDraftDataset saves a refinement proposal (definition, base_version, …)")
+            raise DatasetError(
+                "ScorecardDraftDataset saves a refinement proposal (definition, base_version, …)"
+            )
         with self._store() as store:
             record, comparison_id = store.save_refinement(data)
         self._saved = (record.version, comparison_id)
@@ -87,7 +91,9 @@ class ScorecardDraftDataset(_StoreDataset):
             else:  # a later run: the newest draft created by a refinement
                 drafts = [r for r in store.list_versions() if r.source == "refinement"]
                 if not drafts:
-                    raise DatasetError("No refined scorecard version in the store yet: run the scorecard pipeline")
+                    raise DatasetError(
+                        "No refined scorecard version in the store yet: run the scorecard pipeline"
+                    )
                 name, comparison_id = drafts[-1].version, None
             record = store.get(name)
             if comparison_id is not None:

@@ -60,22 +60,20 @@ class ScorecardDefinitionError(ValueError):
 
 def category_key(value: Any) -> str | None:
     """The text a categorical value is matched on (``1``, ``1.0`` and ``"1"`` are the same; None for missing)."""
-    if value is None:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return str(int(value))
-    if isinstance(value, int | np.integer):
+    if isinstance(value, bool | np.bool_ | int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating):
-        if math.isnan(value):
+        number = float(value)
+        if math.isnan(number):
             return None
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value).strip()
+        return str(int(number)) if number.is_integer() else repr(number)
+    missing = value is None
+    if not missing:
+        try:
+            missing = bool(pd.isna(value))
+        except (TypeError, ValueError):  # list-like values are not missing
+            missing = False
+    return None if missing else str(value).strip()
 
 
 def _number(value: Any, where: str) -> float:
@@ -179,7 +177,9 @@ class FeatureRule:
         allowed = {"group", "weight", "edges", "points", "categories", "missing", "other", "description"}
         unknown = sorted(set(spec) - allowed)
         if unknown:
-            raise ScorecardDefinitionError(f"{where} has unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+            raise ScorecardDefinitionError(
+                f"{where} has unknown key(s) {unknown}; allowed: {sorted(allowed)}"
+            )
         if "weight" not in spec:
             raise ScorecardDefinitionError(f"{where} needs a weight")
         weight = _number(spec["weight"], f"{where}: weight")
@@ -210,7 +210,9 @@ class FeatureRule:
                 raise ScorecardDefinitionError(f"{where}: 'edges' and 'points' must both be lists")
             edges_f = tuple(_number(e, f"{where}: edges[{i}]") for i, e in enumerate(edges))
             if any(b <= a for a, b in zip(edges_f, edges_f[1:], strict=False)):
-                raise ScorecardDefinitionError(f"{where}: edges must be strictly increasing, got {list(edges)}")
+                raise ScorecardDefinitionError(
+                    f"{where}: edges must be strictly increasing, got {list(edges)}"
+                )
             if len(points) != len(edges_f) + 1:
                 raise ScorecardDefinitionError(
                     f"{where}: 'points' needs len(edges) + 1 = {len(edges_f) + 1} values (one per bin), "
@@ -220,7 +222,9 @@ class FeatureRule:
             return cls(edges=edges_f, points=points_f, **common)
         categories = spec["categories"]
         if not isinstance(categories, Mapping) or not categories:
-            raise ScorecardDefinitionError(f"{where}: 'categories' must be a non-empty mapping category: points")
+            raise ScorecardDefinitionError(
+                f"{where}: 'categories' must be a non-empty mapping category: points"
+            )
         mapped: dict[str, float] = {}
         for key, value in categories.items():
             text = category_key(key)
@@ -271,10 +275,9 @@ class ScorecardDefinition:
             data: The definition mapping.
             version: Its name (default: ``data["version"]``).
         """
-        if version is not None:
-            name = version
-        else:
-            name = data.get("version") if isinstance(data, Mapping) else None
+        name = version
+        if name is None and isinstance(data, Mapping):
+            name = data.get("version")
         where = f"scorecard {name!r}" if name else "scorecard"
         if not isinstance(data, Mapping):
             raise ScorecardDefinitionError(f"{where} must be a mapping, got {type(data).__name__}")
@@ -285,7 +288,9 @@ class ScorecardDefinition:
         allowed = {"version", "description", "score_range", "bands", "features"}
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise ScorecardDefinitionError(f"{where} has unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+            raise ScorecardDefinitionError(
+                f"{where} has unknown key(s) {unknown}; allowed: {sorted(allowed)}"
+            )
         for key in ("score_range", "bands", "features"):
             if key not in data:
                 raise ScorecardDefinitionError(f"{where} needs {key!r}")
@@ -303,7 +308,9 @@ class ScorecardDefinition:
 
         bands_in = data["bands"]
         if not isinstance(bands_in, Mapping) or len(bands_in) < 2:
-            raise ScorecardDefinitionError(f"{where}: bands must map at least two band names to their lowest score")
+            raise ScorecardDefinitionError(
+                f"{where}: bands must map at least two band names to their lowest score"
+            )
         bands = tuple(
             sorted(
                 (Band(str(b), _number(s, f"{where}: bands.{b}")) for b, s in bands_in.items()),

@@ -151,7 +151,9 @@ def extract_model_coefficients(model: Any, preprocessing: Any = None) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def check_model_metadata(metadata: Mapping[str, Any] | None, require_quality_gate: bool = True) -> dict[str, Any]:
+def check_model_metadata(
+    metadata: Mapping[str, Any] | None, require_quality_gate: bool = True
+) -> dict[str, Any]:
     """The model's provenance for the new version; refuses a model that failed its quality gates.
 
     Args:
@@ -222,7 +224,9 @@ def ml_weights_table(
             "note": "",
         }
         if rule.name not in coefs.index:
-            row["note"] = "not used by the model (dropped for a low information value, or not a model feature)"
+            row["note"] = (
+                "not used by the model (dropped for a low information value, or not a model feature)"
+            )
         else:
             c = coefs.loc[rule.name]
             row["coefficient"] = float(c["coefficient"])
@@ -248,9 +252,15 @@ def ml_weights_table(
     return table
 
 
-def blend_weights(base: Mapping[str, float], ml: Mapping[str, float], blend_factor: float) -> dict[str, float]:
+def blend_weights(
+    base: Mapping[str, float], ml: Mapping[str, float], blend_factor: float
+) -> dict[str, float]:
     """``(1 − blend_factor) · base + blend_factor · ML`` per feature (0 → base exactly, 1 → ML exactly)."""
-    if isinstance(blend_factor, bool) or not isinstance(blend_factor, int | float) or not 0 <= blend_factor <= 1:
+    if (
+        isinstance(blend_factor, bool)
+        or not isinstance(blend_factor, int | float)
+        or not 0 <= blend_factor <= 1
+    ):
         raise RefinementError(f"blend_factor must be a number between 0 and 1, got {blend_factor!r}")
     if set(base) != set(ml):
         raise RefinementError(

@@ -12,7 +12,14 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["render_html", "render_markdown", "render_text", "report_filename", "text_table"]
+__all__ = [
+    "format_check_value",
+    "render_html",
+    "render_markdown",
+    "render_text",
+    "report_filename",
+    "text_table",
+]
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
@@ -49,7 +56,7 @@ def _change(row: Mapping[str, Any]) -> str:
     return f"{row['change_pct']:+.1f} %"
 
 
-def _check_value(check: Mapping[str, Any]) -> str:
+def format_check_value(check: Mapping[str, Any]) -> str:
     value = check.get("value")
     if value is None:
         return "n/a" if check["check"] != "weight_change" else "+inf"
@@ -81,7 +88,7 @@ def _header_lines(comparison: Mapping[str, Any]) -> list[str]:
 
 def _check_rows(comparison: Mapping[str, Any]) -> list[list[str]]:
     return [
-        [c["check"], c["rule"], _check_value(c), "PASS" if c["passed"] else "FAIL", c.get("detail", "")]
+        [c["check"], c["rule"], format_check_value(c), "PASS" if c["passed"] else "FAIL", c.get("detail", "")]
         for c in comparison["checks"]
     ]
 
@@ -169,7 +176,8 @@ def _provenance_lines(record: Mapping[str, Any] | None) -> list[str]:
     model = prov.get("model") or {}
     lines = [
         f"{record['version']}: status {record['status']}, source {record['source']}, created {record['created_at']} "
-        f"by {record['created_by']}" + (f", base {record['base_version']}" if record.get("base_version") else ""),
+        f"by {record['created_by']}"
+        + (f", base {record['base_version']}" if record.get("base_version") else ""),
     ]
     if prov.get("blend_factor") is not None:
         lines.append(
@@ -316,7 +324,10 @@ def _h(value: Any) -> str:
 
 
 def _html_table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None, classes: Sequence[str] = ()
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    align: str | None = None,
+    classes: Sequence[str] = (),
 ) -> str:
     align = align or "l" * len(headers)
     out = ["<table><tr>" + "".join(f"<th>{_h(h)}</th>" for h in headers) + "</tr>"]
@@ -343,8 +354,13 @@ def render_html(
     head = _header_lines(comparison)
     ok = comparison["passed"]
     checks = [
-        [c["check"], c["rule"], _check_value(c), ("PASS" if c["passed"] else "FAIL", "pass" if c["passed"] else "fail"),
-         c.get("detail", "")]
+        [
+            c["check"],
+            c["rule"],
+            format_check_value(c),
+            ("PASS" if c["passed"] else "FAIL", "pass" if c["passed"] else "fail"),
+            c.get("detail", ""),
+        ]
         for c in comparison["checks"]
     ]
     checks = [[r[0], r[1], r[2], (_h(r[3][0]), r[3][1]), r[4]] for r in checks]
@@ -356,10 +372,14 @@ def render_html(
             f'<span class="bar" style="width:{b["old_share"] * 300:.0f}px"></span> {_h(_pct(b["old_share"]))}<br>'
             f'<span class="bar new" style="width:{b["new_share"] * 300:.0f}px"></span> {_h(_pct(b["new_share"]))}'
         )
-        bands.append([b["band"], _pct(b["old_share"]), _pct(b["new_share"]), f"{b['change_pp']:+.1f}", (bars, "")])
+        bands.append(
+            [b["band"], _pct(b["old_share"]), _pct(b["new_share"]), f"{b['change_pp']:+.1f}", (bars, "")]
+        )
     migration = [
         [band, *counts]
-        for band, counts in zip(comparison["migration"]["bands"], comparison["migration"]["counts"], strict=True)
+        for band, counts in zip(
+            comparison["migration"]["bands"], comparison["migration"]["counts"], strict=True
+        )
     ]
     body = [
         f"<h1>{_h(head[0])}</h1>",
@@ -384,7 +404,11 @@ def render_html(
         f"<p>{comparison['band_shift']['moved_share']:.1%} of applications change band; total variation distance "
         f"{comparison['band_shift']['total_variation_pp']:.1f} pp.</p>",
         f"<p>Migration (rows: {_h(o)} band, columns: {_h(n)} band)</p>",
-        _html_table(["", *comparison["migration"]["bands"]], migration, "l" + "r" * len(comparison["migration"]["bands"])),
+        _html_table(
+            ["", *comparison["migration"]["bands"]],
+            migration,
+            "l" + "r" * len(comparison["migration"]["bands"]),
+        ),
     ]
     for record in (old, new):
         if not record:
@@ -395,7 +419,9 @@ def render_html(
         rows = _calibration_rows(record)
         if rows:
             body.append(
-                _html_table(["band", "scores", "rows", "observed default rate", "mean PD", "PD range"], rows, "llrrrr")
+                _html_table(
+                    ["band", "scores", "rows", "observed default rate", "mean PD", "PD range"], rows, "llrrrr"
+                )
             )
     body += [
         "<h2>Governance</h2>",
@@ -406,6 +432,8 @@ def render_html(
         "the audit log (<code>kycc scorecard history</code>).</p>",
     ]
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{_h(head[0])}</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_h(head[0])}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
     )

@@ -231,7 +231,12 @@ class ActivationBlockedError(ScorecardStoreError):
     """
 
     def __init__(
-        self, message: str, version: str, active: str | None, failed: list[dict[str, Any]], comparison_id: int | None
+        self,
+        message: str,
+        version: str,
+        active: str | None,
+        failed: list[dict[str, Any]],
+        comparison_id: int | None,
     ) -> None:
         super().__init__(message)
         self.version = version
@@ -411,16 +416,16 @@ class ScorecardStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(kycc_sqlite_begin="IMMEDIATE")
+        with self._engine.connect() as raw:
+            conn = raw.execution_options(kycc_sqlite_begin="IMMEDIATE")
             with conn.begin():
                 # other databases: serialise writers on the lock row (sqlite is already locked by BEGIN IMMEDIATE)
                 conn.execute(select(lock_table.c.id).where(lock_table.c.id == 1).with_for_update()).first()
                 yield conn
 
     def _ensure_schema(self) -> None:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(kycc_sqlite_begin="IMMEDIATE")
+        with self._engine.connect() as raw:
+            conn = raw.execution_options(kycc_sqlite_begin="IMMEDIATE")
             with conn.begin():
                 metadata.create_all(conn, checkfirst=True)
                 if conn.execute(select(lock_table.c.id)).first() is None:
@@ -439,7 +444,9 @@ class ScorecardStore:
     # -- reading -------------------------------------------------------------------------------------------
     @staticmethod
     def _names(conn: Connection) -> list[str]:
-        return [r[0] for r in conn.execute(select(versions_table.c.version).order_by(versions_table.c.created_at))]
+        return [
+            r[0] for r in conn.execute(select(versions_table.c.version).order_by(versions_table.c.created_at))
+        ]
 
     @staticmethod
     def _latest_calibration(conn: Connection, version: str) -> dict[str, Any] | None:
@@ -480,7 +487,9 @@ class ScorecardStore:
 
     @staticmethod
     def _active_name(conn: Connection) -> str | None:
-        row = conn.execute(select(versions_table.c.version).where(versions_table.c.status == "active")).first()
+        row = conn.execute(
+            select(versions_table.c.version).where(versions_table.c.status == "active")
+        ).first()
         return row[0] if row else None
 
     def get(self, version: str) -> VersionRecord:
@@ -588,7 +597,12 @@ class ScorecardStore:
             raise ValueError(f"unknown audit action {action!r}")
         conn.execute(
             insert(audit_table).values(
-                at=at or _now(), actor=actor, action=action, version=version, details=_dumps(details), reason=reason
+                at=at or _now(),
+                actor=actor,
+                action=action,
+                version=version,
+                details=_dumps(details),
+                reason=reason,
             )
         )
 
@@ -632,7 +646,9 @@ class ScorecardStore:
             reason,
         )
 
-    def _insert_calibration(self, conn: Connection, version: str, calibration: Mapping[str, Any], actor: str) -> None:
+    def _insert_calibration(
+        self, conn: Connection, version: str, calibration: Mapping[str, Any], actor: str
+    ) -> None:
         conn.execute(
             insert(calibrations_table).values(
                 version=version, created_at=_now(), created_by=actor, calibration=_dumps(calibration)
@@ -679,15 +695,21 @@ class ScorecardStore:
                 "new_version": result["new_version"],
                 "reference": result.get("reference"),
                 "passed": bool(result["passed"]),
-                "checks": {c["check"]: {"value": c["value"], "passed": c["passed"]} for c in result["checks"]},
+                "checks": {
+                    c["check"]: {"value": c["value"], "passed": c["passed"]} for c in result["checks"]
+                },
             },
             reason,
         )
         return comparison_id
 
-    def _set_active(self, conn: Connection, version: str, previous: str | None, reviewer: str, at: str) -> None:
+    def _set_active(
+        self, conn: Connection, version: str, previous: str | None, reviewer: str, at: str
+    ) -> None:
         if previous is not None:
-            conn.execute(update(versions_table).where(versions_table.c.version == previous).values(status="retired"))
+            conn.execute(
+                update(versions_table).where(versions_table.c.version == previous).values(status="retired")
+            )
         conn.execute(
             update(versions_table)
             .where(versions_table.c.version == version)
@@ -722,7 +744,9 @@ class ScorecardStore:
         Returns:
             The names created.
         """
-        parsed = {name: ScorecardDefinition.from_dict(d, version=name) for name, d in (definitions or {}).items()}
+        parsed = {
+            name: ScorecardDefinition.from_dict(d, version=name) for name, d in (definitions or {}).items()
+        }
         created = []
         with self._write() as conn:
             names = set(self._names(conn))
@@ -770,7 +794,13 @@ class ScorecardStore:
                     )
                 )
                 self._audit(
-                    conn, BOOTSTRAP_REVIEWER, "activate", initial_version, {"previous_version": None}, reason, at
+                    conn,
+                    BOOTSTRAP_REVIEWER,
+                    "activate",
+                    initial_version,
+                    {"previous_version": None},
+                    reason,
+                    at,
                 )
                 logger.info("Scorecard store set up: %s is the active version", initial_version)
         if created:
@@ -794,7 +824,9 @@ class ScorecardStore:
             if definition.version == "draft":
                 definition = definition.renamed(next_ml_version(self._names(conn)))
             elif definition.version in set(self._names(conn)):
-                raise ScorecardStoreError(f"Version {definition.version!r} already exists; versions are immutable")
+                raise ScorecardStoreError(
+                    f"Version {definition.version!r} already exists; versions are immutable"
+                )
             self._insert_version(
                 conn,
                 definition,
@@ -859,7 +891,9 @@ class ScorecardStore:
             self._get(conn, version)
             self._insert_calibration(conn, version, calibration, actor or default_actor())
 
-    def record_comparison(self, result: Mapping[str, Any], actor: str | None = None, reason: str | None = None) -> int:
+    def record_comparison(
+        self, result: Mapping[str, Any], actor: str | None = None, reason: str | None = None
+    ) -> int:
         """Store a comparison result (from :func:`kycc.scoring.comparison.compare_scorecards`); returns its id."""
         with self._write() as conn:
             return self._insert_comparison(conn, result, actor or default_actor(), reason)
@@ -922,7 +956,9 @@ class ScorecardStore:
                     else None,
                 )
                 if p
-            ) or (f"all checks of comparison #{comparison_id} passed" if comparison_id else "no active version")
+            ) or (
+                f"all checks of comparison #{comparison_id} passed" if comparison_id else "no active version"
+            )
             at = _now()
             self._set_active(conn, version, active, reviewer, at)
             conn.execute(
@@ -952,7 +988,13 @@ class ScorecardStore:
                 why,
                 at,
             )
-        logger.info("Scorecard %s activated by %s (previous: %s)%s", version, reviewer, active, " OVERRIDE" if override else "")
+        logger.info(
+            "Scorecard %s activated by %s (previous: %s)%s",
+            version,
+            reviewer,
+            active,
+            " OVERRIDE" if override else "",
+        )
         return ActivationResult("activate", version, active, reviewer, why, override, comparison_id, at)
 
     def rollback(self, reviewer: str | None, reason: str | None) -> ActivationResult:
@@ -966,8 +1008,9 @@ class ScorecardStore:
             stack = self._activation_stack(conn)
             if active is None or len(stack) < 2:
                 raise NothingToRollBackError(
-                    f"Nothing to roll back to: {active or 'no version'} is the only version that has been active "
-                    "since the store was set up (activate another version instead)"
+                    f"Nothing to roll back to: no version was active before {active or 'the current one'} "
+                    "(each rollback restores the version active before the current one's activation; "
+                    "activate another version instead)"
                 )
             if stack[-1] != active:  # pragma: no cover - guarded by the transactions above
                 raise ScorecardStoreError(
@@ -1000,5 +1043,11 @@ class ScorecardStore:
         with self._read() as conn:
             return {
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-                for t in (versions_table, calibrations_table, comparisons_table, activations_table, audit_table)
+                for t in (
+                    versions_table,
+                    calibrations_table,
+                    comparisons_table,
+                    activations_table,
+                    audit_table,
+                )
             }

@@ -128,7 +128,9 @@ def derive_ml_weights(
     }
 
 
-def refine_scorecard(base: dict[str, Any], ml_weights: dict[str, Any], refinement: dict[str, Any]) -> dict[str, Any]:
+def refine_scorecard(
+    base: dict[str, Any], ml_weights: dict[str, Any], refinement: dict[str, Any]
+) -> dict[str, Any]:
     """The base version with weights ``(1 − blend_factor) · base + blend_factor · ML`` (a draft definition)."""
     options = _refinement_options(refinement)
     definition = ScorecardDefinition.from_dict(base["definition"], version=base["version"])
