@@ -128,5 +128,7 @@ def generate(
     print(f"Dirty cells/rows planted: {planted}")
     print(f"{total_rows:,} CSV rows written to {summary.output_dir} (manifest: {summary.manifest_path})")
 
+
 from kycc.scoring.cli import scorecard  # noqa: E402
+
 main.add_command(scorecard)

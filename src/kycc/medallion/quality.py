@@ -67,6 +67,13 @@ def quality_report(
     for source, (bronze, silver, quarantine) in sources.items():
         counts = source_quality(source, bronze, silver, quarantine, window)
         report["sources"][source] = counts
+        if counts["rows_in"] == 0:
+            logger.warning(
+                "%s: no raw rows for %s. Have this month's files arrived in data/01_raw (CSV rows or "
+                "batches/BATCH_YYYY_MM_*.json)?",
+                source,
+                window,
+            )
         lines.append(
             f"  {source:<14}{counts['rows_in']:>10}{counts['rows_out']:>10}{counts['rows_quarantined']:>13}"
         )
