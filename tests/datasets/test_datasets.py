@@ -96,3 +96,14 @@ def test_empty_table_loads_with_its_schema(tmp_path):
 def test_load_before_any_save_explains(tmp_path):
     with pytest.raises(DatasetError, match="no data yet"):
         MonthPartitionedIbisDataset(str(tmp_path / "t")).load()
+
+
+def test_monthly_table_empties_months_left_without_rows(tmp_path):
+    from kycc.datasets import MonthlyTable
+
+    ds = MonthPartitionedIbisDataset(str(tmp_path / "q"))
+    ds.save(_table([(dt.date(2024, 1, 1), 1), (dt.date(2024, 2, 1), 2)]))
+    # February re-run: its bad rows were fixed upstream, nothing is quarantined any more
+    ds.save(MonthlyTable(_table([(dt.date(2024, 2, 1), 0)]).limit(0), ("2024-02",)))
+    assert ds.months() == ["2024-01"]
+    assert list(ds.load().execute()["x"]) == [1]

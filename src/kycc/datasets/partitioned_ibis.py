@@ -2,7 +2,8 @@
 
 The same dataset serves both engines (DuckDB and PySpark) and both run modes:
 
-* **save** replaces exactly the months present in the saved table (dynamic partition overwrite) and leaves
+* **save** replaces exactly the months present in the saved table (or, for a ``MonthlyTable``, the months
+  it names, emptying those without rows) (dynamic partition overwrite) and leaves
   every other month untouched, so a catch-up run over a range and month-by-month incremental runs build the
   same table. Each month is written to a staging folder first and swapped in with a rename: a failure
   mid-write never leaves a half-written month in place of good data.
@@ -19,7 +20,7 @@ import shutil
 import uuid
 from copy import deepcopy
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from kedro.io import AbstractDataset, DatasetError
 from kedro_datasets._utils import ConnectionMixin
@@ -29,11 +30,29 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PARTITION_COLUMN", "UNDATED", "MonthPartitionedIbisDataset"]
+__all__ = ["PARTITION_COLUMN", "UNDATED", "MonthPartitionedIbisDataset", "MonthlyTable", "month_key"]
 
 PARTITION_COLUMN = "batch_month"
 UNDATED = "undated"
 _SCHEMA_FILE = "_schema.parquet"
+
+
+class MonthlyTable(NamedTuple):
+    """A table together with the months it stands for (``YYYY-MM`` or ``undated``).
+
+    Saving it replaces exactly those months: a month without rows in ``table`` is emptied, so re-running a
+    month whose bad rows were fixed upstream leaves no stale quarantine (or silver, gold) rows behind.
+    """
+
+    table: ir.Table
+    months: tuple[str, ...]
+
+
+def month_key(date) -> str:
+    """Partition key of a date: ``YYYY-MM`` (``undated`` for a missing date)."""
+    import pandas as pd
+
+    return UNDATED if date is None or pd.isna(date) else f"{date.year:04d}-{date.month:02d}"
 
 
 class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "ir.Table"]):
@@ -118,9 +137,12 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
         # DuckDB infers the hive partition column from the folder names, Spark does not: drop it on both.
         return table.drop(PARTITION_COLUMN) if PARTITION_COLUMN in table.columns else table
 
-    def save(self, data: ir.Table) -> None:
+    def save(self, data: ir.Table | MonthlyTable) -> None:
         import ibis
 
+        months: tuple[str, ...] = ()
+        if isinstance(data, MonthlyTable):
+            data, months = data.table, tuple(data.months)
         if self._date_column not in data.columns:
             raise DatasetError(f"{self._path}: the table to save has no {self._date_column!r} column")
         if PARTITION_COLUMN in data.columns:
@@ -139,6 +161,10 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
             written = sorted(p for p in staging.glob(f"{PARTITION_COLUMN}=*") if p.is_dir())
             for part in written:
                 self._swap_in(part)
+            emptied = {f"{PARTITION_COLUMN}={m}" for m in months} - {p.name for p in written}
+            for name in sorted(emptied):
+                if (self._path / name).exists():
+                    self._swap_in(None, name)
             # An empty file with the table's schema, so an empty table (e.g. no quarantined row yet) loads.
             schema_args = {k: v for k, v in self._save_args.items() if k == "mode"}
             self._connection.to_parquet(data.limit(0), str(staging / _SCHEMA_FILE), **schema_args)
@@ -147,12 +173,15 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _swap_in(self, part: Path) -> None:
-        target = self._path / part.name
-        old = self._path / f".old-{part.name}-{uuid.uuid4().hex[:8]}"
+    def _swap_in(self, part: Path | None, name: str | None = None) -> None:
+        """Replace ``<path>/<name>`` by ``part`` (``None``: remove it), by renames."""
+        name = name or part.name
+        target = self._path / name
+        old = self._path / f".old-{name}-{uuid.uuid4().hex[:8]}"
         if target.exists():
             target.rename(old)
-        part.rename(target)
+        if part is not None:
+            part.rename(target)
         if old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
         elif old.exists():

@@ -86,3 +86,12 @@ def enforce_schema(table: ir.Table, schema: dict[str, str]) -> ir.Table:
     return table.select(
         *(ops.Cast(table[name], to=dt.dtype(dtype)).to_expr().name(name) for name, dtype in schema.items())
     )
+
+
+def months_in(table: ir.Table, window: RunWindow, date_column: str = "snapshot_date") -> tuple[str, ...]:
+    """The partition months (``YYYY-MM``, ``undated``) of ``table``'s rows in the run window."""
+    from kycc.datasets.partitioned_ibis import month_key
+
+    rows = table.filter(window.contains(table[date_column]) | table[date_column].isnull())
+    dates = rows.select(date_column).distinct().execute()[date_column]
+    return tuple(sorted({month_key(d) for d in dates}))

@@ -14,9 +14,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from kedro.pipeline import Node, Pipeline
 
+from kycc.datasets.partitioned_ibis import MonthlyTable
 from kycc.medallion.bronze import batch_rows, build_bronze
 from kycc.medallion.silver import build_silver
-from kycc.medallion.window import RunWindow
+from kycc.medallion.window import RunWindow, months_in
 
 
 def ingest_bronze(raw: pa.Table, batches: dict[str, dict], run: dict[str, Any], source: str) -> ir.Table:
@@ -33,9 +34,16 @@ def ingest_bronze(raw: pa.Table, batches: dict[str, dict], run: dict[str, Any], 
 
 def clean_silver(
     bronze: ir.Table, run: dict[str, Any], rules: dict[str, Any], source: str
-) -> tuple[ir.Table, ir.Table]:
-    """Typed, validated, deduplicated silver rows and the quarantined rows with their reason."""
-    return build_silver(source, bronze, RunWindow.from_params(run), rules)
+) -> tuple[MonthlyTable, MonthlyTable]:
+    """Typed, validated, deduplicated silver rows and the quarantined rows with their reason.
+
+    Both stand for every month of the window present in bronze, so a month left without quarantined rows
+    after a fix upstream is emptied rather than keeping stale rows.
+    """
+    window = RunWindow.from_params(run)
+    silver, quarantine = build_silver(source, bronze, window, rules)
+    months = months_in(bronze, window)
+    return MonthlyTable(silver, months), MonthlyTable(quarantine, months)
 
 
 def _bind(func, source: str):

@@ -7,9 +7,10 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from kycc.datasets.partitioned_ibis import MonthlyTable
 from kycc.features.point_in_time import build_gold_features
 from kycc.medallion.quality import quality_report
-from kycc.medallion.window import RunWindow
+from kycc.medallion.window import RunWindow, months_in
 
 logger = logging.getLogger(__name__)
 
@@ -24,11 +25,13 @@ def build_feature_table(
     relationships: ir.Table,
     run: dict[str, Any],
     options: dict[str, Any],
-) -> ir.Table:
+) -> MonthlyTable:
     """Gold features of the run window's applications, each as known at the application date."""
-    return build_gold_features(
-        silver_lms, attributes, financials, clickstream, relationships, RunWindow.from_params(run), options
+    window = RunWindow.from_params(run)
+    features = build_gold_features(
+        silver_lms, attributes, financials, clickstream, relationships, window, options
     )
+    return MonthlyTable(features, months_in(silver_lms, window))
 
 
 def report_feature_quality(run: dict[str, Any], features: ir.Table, *tables: ir.Table) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from kycc.datasets.partitioned_ibis import MonthlyTable
 from kycc.labels.rules import label_loans
 from kycc.medallion.quality import quality_report
 from kycc.medallion.window import RunWindow
@@ -14,7 +15,7 @@ from kycc.medallion.window import RunWindow
 logger = logging.getLogger(__name__)
 
 
-def build_gold_labels(silver_lms: ir.Table, run: dict[str, Any], options: dict[str, Any]) -> ir.Table:
+def build_gold_labels(silver_lms: ir.Table, run: dict[str, Any], options: dict[str, Any]) -> MonthlyTable:
     """Gold labels for the loans reaching ``options['mob']`` months on book in the run window.
 
     Args:
