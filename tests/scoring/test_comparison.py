@@ -49,13 +49,12 @@ def test_moving_one_weight_by_60_percent_fails_the_weight_check_and_names_the_fe
 
 
 def test_a_change_of_exactly_50_percent_fails_and_just_under_passes(small, sample):
-    half = small.with_weights(with_weights(small, age=0.075, net_degree=0.175), version="v2")  # −50 %, +75 %
-    assert not _checks(compare_scorecards(small, half, sample))["weight_change"]["passed"]
-    under = small.with_weights(
-        with_weights(small, age=0.0751, net_degree=0.1, interest_rate=0.3 + 0.0749), version="v3"
-    )
-    result = compare_scorecards(small, under, sample)
-    assert _checks(result)["weight_change"]["passed"], result["weights"]
+    half = small.with_weights(with_weights(small, age=0.075, interest_rate=0.375), version="v2")  # −50 %, +25 %
+    weight = _checks(compare_scorecards(small, half, sample))["weight_change"]
+    assert weight["value"] == 50.0 and not weight["passed"]
+    under = small.with_weights(with_weights(small, age=0.0751, interest_rate=0.3749), version="v3")
+    weight = _checks(compare_scorecards(small, under, sample))["weight_change"]
+    assert weight["value"] == pytest.approx(49.933333) and weight["passed"]
 
 
 def test_band_shift_is_the_largest_change_of_a_band_share_in_percentage_points(small, sample):

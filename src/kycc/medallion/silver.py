@@ -53,10 +53,12 @@ def build_silver(
     rows = bronze.filter(window.contains(bronze.snapshot_date) | bronze.snapshot_date.isnull())
     rows = rows.rename({_raw(c): c.raw for c in schema.columns if c.raw != "snapshot_date"})
     parsed = _parse(rows, schema, rules)
-    # Materialised twice: once parsed (the deduplication reads it in two branches), once deduplicated (silver
-    # and quarantine are two filters of it). On Spark this also keeps the optimiser from inlining every parsed
-    # expression into each branch, which exhausts the driver's memory on wide tables.
-    parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)}).cache()
+    parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
+    if _backend_name(parsed) == "pyspark":
+        # Spark's optimiser inlines every parsed expression into both branches of the deduplication and
+        # exhausts the driver's memory on wide tables: materialise the parsed rows first.
+        parsed = parsed.cache()
+    # Materialised once deduplicated: silver and quarantine are two filters of the same rows.
     parsed = _mark_duplicates(parsed, schema).cache()
     silver_cols = [c.silver for c in schema.columns if c.raw != "snapshot_date"]
     silver = parsed.filter(parsed[QUARANTINE_REASON].isnull()).select(
@@ -71,6 +73,13 @@ def build_silver(
         QUARANTINE_REASON,
     )
     return silver, quarantine
+
+
+def _backend_name(table: ir.Table) -> str:
+    try:
+        return table.get_backend().name
+    except Exception:  # noqa: BLE001 - an unbound memtable runs on the default backend (DuckDB)
+        return "duckdb"
 
 
 def _raw(col: Column) -> str:
