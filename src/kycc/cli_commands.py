@@ -132,3 +132,33 @@ def generate(
 from kycc.scoring.cli import scorecard  # noqa: E402
 
 main.add_command(scorecard)
+
+
+@main.command()
+@click.option("--start", default=None, help="First month (YYYY-MM-01). Default: the first month of the data.")
+@click.option("--end", default=None, help="Last month (YYYY-MM-01), inclusive. Default: the last month of the data.")
+@click.option("--env", "-e", default=None, help="Kedro environment (conf/<env>).")
+@click.option("--params", default="", help='Runtime parameters for every step, as `kedro run --params`: "a.b=1,c=x".')
+@click.option("--no-data", is_flag=True, help="Skip the data pipelines (the gold tables are already built).")
+def backfill(start: str | None, end: str | None, env: str | None, params: str, no_data: bool) -> None:
+    """Run the monthly cycle over a range of months (catch-up), or one month (incremental).
+
+    Per month: label store, feature store, training (on its schedule), inference, monitoring, actions; then the
+    reporting. Each unmet condition is a logged skip. See docs/monitoring.md.
+    """
+    from omegaconf import OmegaConf
+
+    from kycc.cycle import run_backfill
+
+    items = [p.strip() for p in params.split(",") if p.strip()]
+    bad = [p for p in items if "=" not in p]
+    if bad:
+        raise click.UsageError(f"--params items must be key=value, got {bad}")
+    runtime = OmegaConf.to_container(OmegaConf.from_dotlist(items)) if items else {}
+    try:
+        report = run_backfill(start, end, env=env, params=runtime, run_data=not no_data)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"\nMonthly cycle: {len(report.months)} month(s) in {report.seconds:.0f} s")
+    click.echo(report.table())
+    click.echo(f"\nDashboard: {report.dashboard}")

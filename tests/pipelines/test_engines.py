@@ -17,6 +17,11 @@ def test_duckdb_and_pyspark_agree_on_values_and_schema(tmp_path):
     generate(
         tmp_path / "01_raw", n_customers=150, start="2023-01-01", end="2023-08-01", seed=5, json_months=1
     )
+    # padded values (trimmed in silver) with the letters f and v at the edges, which a naive Spark trim eats
+    with (tmp_path / "01_raw" / "features_attributes.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            " CUS_0xpadf ,Name v, 41 ,123-45-6789,\tEngineer ,True,individual,KE,2023-01-01, 2023-02-01\n"
+        )
     run_kedro(tmp_path, ["label_store", "feature_store"])
     run_kedro(tmp_path, ["label_store", "feature_store"], env="spark")
     assert (tmp_path / "04_feature" / "spark" / "gold_features").is_dir()  # engines never share outputs
@@ -26,6 +31,9 @@ def test_duckdb_and_pyspark_agree_on_values_and_schema(tmp_path):
         assert list(duck.columns) == list(spark.columns)
         assert dict(duck.dtypes) == dict(spark.dtypes), name
         pd.testing.assert_frame_equal(duck, spark, check_exact=False, rtol=1e-9)
+    padded = read_table(tmp_path / "03_primary" / "spark" / "silver_attributes").set_index("customer_id")
+    assert padded.loc["CUS_0xpadf", "name"] == "Name v" and padded.loc["CUS_0xpadf", "age"] == 41
+    assert padded.loc["CUS_0xpadf", "occupation"] == "Engineer"
     # silver agrees too (row sets of every source)
     for source in ("lms", "attributes", "financials", "clickstream", "relationships"):
         duck = read_table(tmp_path / "03_primary" / "duckdb" / f"silver_{source}")

@@ -41,8 +41,20 @@ SMALL = {
             "categories": {"Good": 100, "Standard": 60, "Bad": 10},
             "missing": 40,
         },
-        "age": {"group": "kyc", "weight": 0.15, "edges": [25, 35, 50], "points": [30, 60, 85, 90], "missing": 40},
-        "net_degree": {"group": "network", "weight": 0.1, "edges": [0, 2], "points": [60, 80, 100], "missing": 50},
+        "age": {
+            "group": "kyc",
+            "weight": 0.15,
+            "edges": [25, 35, 50],
+            "points": [30, 60, 85, 90],
+            "missing": 40,
+        },
+        "net_degree": {
+            "group": "network",
+            "weight": 0.1,
+            "edges": [0, 2],
+            "points": [60, 80, 100],
+            "missing": 50,
+        },
     },
 }
 
@@ -86,11 +98,44 @@ def sample():
     return make_model_input(3000, start="2024-01-01", n_months=6, seed=3)
 
 
-def with_weights(definition: ScorecardDefinition, **changes: float) -> dict[str, float]:
-    """Weights of ``definition`` with ``changes``, the difference taken from/given to the last feature."""
+def with_weights(definition: ScorecardDefinition, spread: bool = False, **changes: float) -> dict[str, float]:
+    """Weights of ``definition`` with ``changes``; the difference is taken from (or given to) the last other
+    feature, or with ``spread`` from all other features in proportion to their weights."""
     weights = dict(definition.weights)
-    for name, value in changes.items():
-        weights[name] = value
-    last = next(f for f in reversed(definition.feature_names) if f not in changes)
-    weights[last] += 1.0 - sum(weights.values())
+    weights.update(changes)
+    others = [f for f in definition.feature_names if f not in changes]
+    gap = 1.0 - sum(weights.values())
+    if spread:
+        total = sum(weights[f] for f in others)
+        for f in others:
+            weights[f] += gap * weights[f] / total
+    else:
+        weights[others[-1]] += gap
     return weights
+
+
+def v1_like_rows(definition: ScorecardDefinition, n: int = 400, seed: int = 0):
+    """Applications with every feature of ``definition`` (values spread over its bins, some missing)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    data = {
+        "loan_id": [f"LOAN_0x{i:04x}_1" for i in range(n)],
+        "customer_id": [f"CUS_0x{i:04x}" for i in range(n)],
+    }
+    data["application_date"] = pd.Timestamp("2024-06-01")
+    quality = rng.normal(size=n)  # a common factor so that features agree, as in real data
+    for rule in definition.features:
+        if rule.kind == "categorical":
+            cats = list(rule.categories)
+            idx = np.clip((quality + rng.normal(size=n)) * len(cats) / 4 + len(cats) / 2, 0, len(cats) - 1)
+            values = np.asarray(cats, dtype=object)[idx.astype(int)]
+        else:
+            lo, hi = rule.edges[0], rule.edges[-1]
+            span = hi - lo or 1.0
+            values = lo - span * 0.3 + span * 1.6 * rng.uniform(size=n)
+        values = pd.Series(values, dtype="object" if rule.kind == "categorical" else "float64")
+        values[rng.uniform(size=n) < 0.03] = None
+        data[rule.name] = values
+    return pd.DataFrame(data)

@@ -49,7 +49,9 @@ def test_moving_one_weight_by_60_percent_fails_the_weight_check_and_names_the_fe
 
 
 def test_a_change_of_exactly_50_percent_fails_and_just_under_passes(small, sample):
-    half = small.with_weights(with_weights(small, age=0.075, interest_rate=0.375), version="v2")  # −50 %, +25 %
+    half = small.with_weights(
+        with_weights(small, age=0.075, interest_rate=0.375), version="v2"
+    )  # −50 %, +25 %
     weight = _checks(compare_scorecards(small, half, sample))["weight_change"]
     assert weight["value"] == 50.0 and not weight["passed"]
     under = small.with_weights(with_weights(small, age=0.0751, interest_rate=0.3749), version="v3")

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 
 from kycc.modeling.model import CreditRiskModel
 from kycc.modeling.preprocessing import CreditPreprocessor
@@ -70,7 +70,9 @@ def test_ml_weights_are_the_normalised_importance_over_the_scorecard_features(sm
     assert table.loc["net_degree", "ml_weight"] == 0 and not table.loc["net_degree", "in_model"]
     assert "not used by the model" in table.loc["net_degree", "note"]
     used = table[table["in_model"]]
-    expected = (used["coefficient"].abs() * used["woe_std"]) / (used["coefficient"].abs() * used["woe_std"]).sum()
+    expected = (used["coefficient"].abs() * used["woe_std"]) / (
+        used["coefficient"].abs() * used["woe_std"]
+    ).sum()
     assert np.allclose(used["ml_weight"], expected)
     # importance on model features outside the scorecard (debt_to_income, annual_income, …) is reported
     assert 0 < ml_weights_table(extract_model_coefficients(model, prep), small).attrs["outside_share"] < 1
@@ -91,7 +93,12 @@ def test_blend_factor_0_reproduces_the_base_weights_and_1_gives_the_pure_ml_weig
     assert sum(half.weights.values()) == pytest.approx(1.0)
     # only the weights change
     for a, b in zip(small.features, half.features, strict=True):
-        assert (a.edges, a.points, dict(a.categories), a.missing) == (b.edges, b.points, dict(b.categories), b.missing)
+        assert (a.edges, a.points, dict(a.categories), a.missing) == (
+            b.edges,
+            b.points,
+            dict(b.categories),
+            b.missing,
+        )
     assert half.bands == small.bands and half.version == "draft"
 
 
@@ -107,13 +114,15 @@ def test_a_coefficient_with_the_wrong_sign_gets_no_ml_weight(small):
     table = ml_weights_table(coefs, small).set_index("feature")
     assert table.loc["credit_mix", "ml_weight"] == 0 and "wrong sign" in table.loc["credit_mix", "note"]
     assert table.loc["interest_rate", "ml_weight"] == pytest.approx(0.8 / 1.4)
-    abs_coef = ml_weights_table(coefs.drop(columns="woe_std"), small, importance="abs_coef").set_index("feature")
+    abs_coef = ml_weights_table(coefs.drop(columns="woe_std"), small, importance="abs_coef").set_index(
+        "feature"
+    )
     assert abs_coef.loc["age", "ml_weight"] == pytest.approx(0.2 / 1.4)
 
 
 def test_refinement_refuses_models_it_cannot_use(small, sample, model_1):
     prep, _ = model_1
-    trees = HistGradientBoostingClassifier(max_iter=5).fit(prep.transform(sample), sample["label"])
+    trees = DecisionTreeClassifier(max_depth=2).fit(prep.transform(sample), sample["label"])
     with pytest.raises(RefinementError, match="no coefficients"):
         extract_model_coefficients(trees, prep)
     nothing = pd.DataFrame({"feature": ["fe_9"], "coefficient": [-1.0], "woe_std": [1.0]})
@@ -140,12 +149,16 @@ def test_a_model_that_failed_its_quality_gates_is_refused_unless_configured(mode
 
 
 def test_one_hot_columns_of_other_linear_models_are_aggregated_per_feature(sample):
-    prep = CreditPreprocessor(kind="standard", features=["interest_rate", "credit_mix"], categorical=["credit_mix"])
+    prep = CreditPreprocessor(
+        kind="standard", features=["interest_rate", "credit_mix"], categorical=["credit_mix"]
+    )
     y = sample["label"].to_numpy()
     X = prep.fit(sample, y).transform(sample)
     model = LogisticRegression(max_iter=1000).fit(X, y)
     table = extract_model_coefficients(model, prep).set_index("feature")
     assert set(table.index) == {"interest_rate", "credit_mix"}
     onehot = [i for i, c in enumerate(X.columns) if c.startswith("credit_mix_")]
-    assert table.loc["credit_mix", "coefficient"] == pytest.approx(float(np.linalg.norm(model.coef_[0][onehot])))
+    assert table.loc["credit_mix", "coefficient"] == pytest.approx(
+        float(np.linalg.norm(model.coef_[0][onehot]))
+    )
     assert math.isnan(table.loc["credit_mix", "woe_std"]) and table.loc["credit_mix", "sign"] == "n/a"

@@ -112,7 +112,9 @@ def test_categorical_values_match_whatever_their_type_and_text_numbers_are_missi
 
 def test_scoring_data_without_a_feature_column_names_it(small):
     rows = pd.DataFrame({"interest_rate": [5.0], "age": [30]})
-    with pytest.raises(ScoringError, match=r"lacks feature column\(s\) \['num_of_delayed_payment', 'credit_mix'"):
+    with pytest.raises(
+        ScoringError, match=r"lacks feature column\(s\) \['num_of_delayed_payment', 'credit_mix'"
+    ):
         score_applications(rows, small)
 
 

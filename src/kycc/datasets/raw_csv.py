@@ -21,7 +21,8 @@ _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 class RawCsvDataset(AbstractDataset[None, pa.Table]):
     """Read a raw CSV export as an Arrow table of strings.
 
-    * Every column is read as text (dirty numbers such as ``"34847.84_"`` must survive to silver).
+    * Every column is read as text (dirty numbers such as ``"34847.84_"`` must survive to silver); an empty
+      field is a missing value (null).
     * A missing file, an empty file or a header lacking a required column raises one ``DatasetError``
       naming the file and the column(s).
     * A line with the wrong number of fields becomes a row with null fields, ``_parse_error`` set to the
@@ -78,15 +79,16 @@ class RawCsvDataset(AbstractDataset[None, pa.Table]):
                 path,
                 read_options=pacsv.ReadOptions(block_size=16 << 20),
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+                # empty fields are missing values (whitespace is trimmed in silver, inside the engine)
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.string() for c in header},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
+                    strings_can_be_null=True,
+                    null_values=[""],
+                    quoted_strings_can_be_null=True,
                 ),
             )
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise DatasetError(f"{path}: cannot be parsed as CSV: {exc}") from exc
-        table = _empty_to_null(table)
         n = table.num_rows
         table = table.append_column("_source_file", pa.array([path.name] * n, pa.string()))
         table = table.append_column("_parse_error", pa.nulls(n, pa.string()))
@@ -121,14 +123,3 @@ def _read_header(path: Path) -> list[str]:
     if not first.strip():
         raise DatasetError(f"{path}: the file is empty (no header line)")
     return [c.strip().strip('"') for c in first.rstrip("\r\n").split(",")]
-
-
-def _empty_to_null(table: pa.Table) -> pa.Table:
-    """Empty or whitespace-only fields become nulls (missing values)."""
-    import pyarrow.compute as pc
-
-    arrays = []
-    for column in table.columns:
-        trimmed = pc.utf8_trim_whitespace(column)
-        arrays.append(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed))
-    return pa.table(arrays, names=table.column_names)

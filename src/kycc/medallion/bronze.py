@@ -82,7 +82,7 @@ def build_bronze(source: str, csv_rows: pa.Table, json_rows: pa.Table, window: R
     combined = pa.concat_tables([t for t in tables if t.num_rows] or tables[:1]).combine_chunks()
     table = ibis.memtable(combined)
     table = table.rename(_snapshot_date_raw="snapshot_date")
-    date = table._snapshot_date_raw.try_cast("date")
+    date = table._snapshot_date_raw.re_replace(r"^[ \t]+|[ \t]+$", "").try_cast("date")
     table = table.mutate(snapshot_date=ibis.ifelse(date.day() == 1, date, ibis.null("date")))
     return table.filter(window.contains(table.snapshot_date) | table.snapshot_date.isnull())
 

@@ -52,6 +52,8 @@ def build_silver(
     rules = rules or {}
     rows = bronze.filter(window.contains(bronze.snapshot_date) | bronze.snapshot_date.isnull())
     rows = rows.rename({_raw(c): c.raw for c in schema.columns if c.raw != "snapshot_date"})
+    # surrounding whitespace is not data; a whitespace-only field is a missing value
+    rows = rows.mutate(**{_raw(c): _trim(rows[_raw(c)]) for c in schema.columns if c.raw != "snapshot_date"})
     parsed = _parse(rows, schema, rules)
     parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
     if _backend_name(parsed) == "pyspark":
@@ -73,6 +75,18 @@ def build_silver(
         QUARANTINE_REASON,
     )
     return silver, quarantine
+
+
+def _trim(text: ir.StringValue) -> ir.StringValue:
+    """Surrounding spaces/tabs removed, blank → null.
+
+    Not ``strip()``: Ibis passes Python's whitespace set to Spark's ``trim``, whose SQL literal turns ``\\f``
+    and ``\\v`` into the letters f and v (``CUS_0x584ef`` became ``CUS_0x584e``). The regex only runs on the
+    rare values that need it.
+    """
+    padded = text.startswith(" ") | text.endswith(" ") | text.startswith("\t") | text.endswith("\t")
+    trimmed = ibis.ifelse(padded, text.re_replace(r"^[ \t]+|[ \t]+$", ""), text)
+    return trimmed.nullif("")
 
 
 def _backend_name(table: ir.Table) -> str:

@@ -441,7 +441,9 @@ def compare(
         )
     except ValueError as exc:
         raise _fail(exc) from exc
-    comparison_id = store.record_comparison(result, author or default_actor(), reason)
+    comparison_id = store.record_comparison(
+        result, author or default_actor(), reason or f"review of {new} against {old}"
+    )
     stored = store.comparison(comparison_id)
     click.echo(render_text(stored))
     files = {

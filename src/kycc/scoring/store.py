@@ -417,7 +417,7 @@ class ScorecardStore:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self._engine.connect() as raw:
-            conn = raw.execution_options(kycc_sqlite_begin="DEFERRED")
+            conn = raw.execution_options(kycc_sqlite_begin="IMMEDIATE")
             with conn.begin():
                 # other databases: serialise writers on the lock row (sqlite is already locked by BEGIN IMMEDIATE)
                 conn.execute(select(lock_table.c.id).where(lock_table.c.id == 1).with_for_update()).first()

@@ -1,0 +1,442 @@
+"""``kycc backfill``: the monthly cycle over a range of months, as Kedro sessions (catch-up or one month at a time).
+
+The orchestration of the seeds' Airflow DAG (catch-up enabled) on Kedro: each step is a ``KedroSession`` run
+of a project pipeline with the month as runtime parameters; each unmet condition is a logged skip (the DAG's
+ShortCircuit operators), recorded per month in ``data/08_reporting/cycle/months/YYYY-MM.json`` and shown in
+the summary table. See :mod:`kycc.cycle.schedule` for the order and the conditions.
+
+Catch-up runs the data pipelines once over the whole range (identical to month-by-month, tested by the data
+pipelines), then the months in order. Months where nothing but the scorecard can run (no champion yet, no
+training due) are scored together in one inference run, which gives the same per-month results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kycc.cycle.schedule import CycleSettings, decide_training, seed_months, trainable
+from kycc.cycle.summary import format_summary
+from kycc.temporal import add_months, month_range, to_month, violates_batch_lag
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CycleReport", "run_backfill"]
+
+DATA_PIPELINES = ["label_store", "feature_store", "model_input"]
+SCORECARD_SETUP = ("scorecard", "declare_config_versions")
+
+
+@dataclass
+class CycleReport:
+    """What a backfill did: the month records (every month of the cycle log), outputs and timings."""
+
+    months: list[str]
+    records: list[dict[str, Any]]
+    dashboard: str | None
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def table(self) -> str:
+        return format_summary(self.records)
+
+
+def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _iso(month: Any) -> str | None:
+    return None if month in (None, "") else to_month(month).isoformat()
+
+
+class _Project:
+    """Runs pipelines of the project in fresh ``KedroSession``s (a session runs once) and reads its catalog."""
+
+    def __init__(self, project_path: Path, env: str | None, params: Mapping[str, Any], conf_source: str | None):
+        from kedro.framework.startup import bootstrap_project
+
+        self.project_path = Path(project_path)
+        self.env = env
+        self.params = dict(params or {})
+        self.conf_source = conf_source
+        self.timings: dict[str, float] = {}
+        bootstrap_project(self.project_path)
+
+    def _session(self, params: Mapping[str, Any] | None = None):
+        from kedro.framework.session import KedroSession
+
+        return KedroSession.create(
+            project_path=self.project_path,
+            env=self.env,
+            runtime_params=_merge(self.params, params or {}),
+            conf_source=self.conf_source,
+        )
+
+    def run(self, pipelines: list[str], params: Mapping[str, Any] | None = None, node_names=None) -> float:
+        import mlflow
+
+        started = time.perf_counter()
+        with self._session(params) as session:
+            session.run(pipeline_names=pipelines, node_names=node_names)
+        while mlflow.active_run() is not None:  # kedro-mlflow 2.0.3 leaves its run open after a session
+            mlflow.end_run()
+        seconds = time.perf_counter() - started
+        key = "+".join(pipelines)
+        self.timings[key] = self.timings.get(key, 0.0) + seconds
+        return seconds
+
+    def context(self):
+        with self._session() as session:
+            return session.load_context()
+
+
+class _State:
+    """Reads the durable state the schedule depends on, through the project's catalog."""
+
+    def __init__(self, context, models: list[str]):
+        self.catalog = context.catalog
+        self.params = context.params
+        self.models = models
+
+    def months_of(self, name: str) -> list[dt.date]:
+        dataset = self.catalog.get(name)
+        if dataset is None or not hasattr(dataset, "months"):
+            return []
+        return sorted(to_month(f"{m}-01") for m in dataset.months() if m[:1].isdigit())
+
+    def labelled_months_before(self, month: dt.date) -> list[dt.date]:
+        contract = self.params.get("training", {}).get("data_contract", {})
+        date_col = contract.get("date_column", "application_date")
+        label_date = contract.get("label_date_column")
+        try:
+            frame = self.catalog.load("mdl_model_input")
+        except Exception as err:  # noqa: BLE001 - no model input yet: nothing is trainable
+            logger.debug("model input not readable: %s", err)
+            return []
+        if frame.empty:
+            return []
+        if label_date and label_date in frame.columns:
+            frame = frame.loc[pd.to_datetime(frame[label_date]) < pd.Timestamp(month)]
+        return sorted({to_month(d) for d in pd.to_datetime(frame[date_col])})
+
+    def registered(self, model: str):
+        return self.catalog.load(f"{model}.mdl_registered_model")
+
+    def champions(self) -> dict[str, Any]:
+        """Model → champion card (models without champion left out)."""
+        out = {}
+        for model in self.models:
+            card = self.registered(model).champion
+            if card is not None:
+                out[model] = card
+        return out
+
+    def retrain_requested(self, month: dt.date) -> list[str]:
+        """Models whose action in ``month`` was ``retrain`` (when actions.trigger_training allows it)."""
+        if not self.params.get("actions", {}).get("trigger_training", False):
+            return []
+        out = []
+        for model in self.models:
+            decisions = self.catalog.load(f"{model}.out_action_decisions")
+            if decisions.empty:
+                continue
+            row = decisions.loc[pd.to_datetime(decisions["snapshot_date"]) == pd.Timestamp(month)]
+            if len(row) and row["decision"].iloc[0] == "retrain":
+                out.append(model)
+        return out
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        try:
+            partitions = self.catalog.load("rpt_cycle_months")
+        except Exception:  # noqa: BLE001 - no record yet
+            return {}
+        return {key: load() for key, load in sorted(partitions.items())}
+
+
+def _last_training(records: Mapping[str, Mapping[str, Any]], month: dt.date) -> dt.date | None:
+    done = [
+        to_month(r["month"])
+        for r in records.values()
+        if to_month(r["month"]) < month and (r.get("training") or {}).get("status") == "ran"
+    ]
+    return max(done) if done else None
+
+
+def _skip(reason: str) -> dict[str, Any]:
+    return {"status": "skipped", "reason": reason}
+
+
+def _configured_models(project: _Project) -> list[str]:
+    from kycc.pipelines.training.pipeline import configured_models
+
+    conf = project.conf_source or str(project.project_path / "conf")
+    return configured_models(conf_source=conf, env=project.env)
+
+
+def run_backfill(
+    start: Any = None,
+    end: Any = None,
+    *,
+    project_path: str | Path | None = None,
+    env: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    conf_source: str | None = None,
+    run_data: bool = True,
+) -> CycleReport:
+    """Run the monthly cycle for every month from ``start`` to ``end`` (both included).
+
+    Args:
+        start, end: First and last month (``YYYY-MM-01``). Both None: every month of the raw data.
+        project_path: The Kedro project (default: the current directory's project).
+        env: Kedro environment (default: the project's default run environment).
+        params: Extra runtime parameters for every session (nested dict, like ``kedro run --params``).
+        conf_source: Another configuration folder.
+        run_data: Run the data pipelines first (False: the gold tables are already built for the range).
+
+    Returns:
+        The cycle report (month records of the whole cycle log, the dashboard path, timings).
+    """
+    started = time.perf_counter()
+    if (start is None) != (end is None):
+        start, end = start or end, end or start
+    if start is not None and to_month(end) < to_month(start):
+        raise ValueError(f"--end {end} is before --start {start}")
+    project = _Project(Path(project_path or Path.cwd()), env, params or {}, conf_source)
+    if run_data:
+        logger.info("cycle: data pipelines (label_store, feature_store, model_input) for %s .. %s",
+                    _iso(start) or "every month", _iso(end) or "")  # fmt: skip
+        project.run(DATA_PIPELINES, {"run": {"start_month": _iso(start), "end_month": _iso(end)}})
+    project.run([SCORECARD_SETUP[0]], node_names=[SCORECARD_SETUP[1]])
+    models = _configured_models(project)
+    state = _State(project.context(), models)
+    settings = CycleSettings.from_params(state.params.get("cycle"))
+    feature_months = state.months_of("feat_gold_features")
+    if start is not None:
+        months = month_range(start, end)
+    else:
+        months = sorted(set(feature_months) | set(state.months_of("feat_gold_labels")))
+    if not months:
+        raise ValueError("No month to process: the gold tables are empty (is data/01_raw empty?)")
+    lag = int(state.params.get("monitoring", {}).get("label_lag_months", 6))
+    windows_params = state.params.get("training", {}).get("windows", {})
+    records = {k: v for k, v in state.records().items() if to_month(f"{k}-01") not in set(months)}
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        first, last = pending[0]["month"], pending[-1]["month"]
+        seconds = project.run(["inference"], {"inference": {"start_month": first, "end_month": last, "models": None}})
+        summary = state.catalog.load("rpt_inference_summary")
+        per_month = _decisions_per_month(state)
+        for record in pending:
+            n = per_month.get(record["month"], 0)
+            record["inference"] = {
+                "status": "ran",
+                "text": f"scorecard {summary['scorecard']['scorecard_version']}: {n} decisions; no champion",
+                "scorecard_decisions": n,
+                "models": {m["model"]: m for m in summary["models"]},
+            }
+            record["seconds"] = round(seconds / len(pending), 2)
+            _save(state, record)
+            records[record["month"][:7]] = record
+        pending.clear()
+
+    for month in months:
+        iso = month.isoformat()
+        t0 = time.perf_counter()
+        record: dict[str, Any] = {"month": iso}
+        can_train, why_not = trainable(month, windows_params, state.labelled_months_before(month))
+        decision = decide_training(
+            month, settings, can_train, why_not, _last_training(records, month),
+            state.retrain_requested(add_months(month, -1)),
+        )  # fmt: skip
+        champions = state.champions()
+        cohort = add_months(month, -lag)
+        monitorable = [m for m in models if cohort in set(state.months_of(f"{m}.out_predictions"))]
+        if not decision.train and not champions and not monitorable:
+            record["training"] = _skip(decision.reason)
+            record["monitoring"] = _skip(f"no predictions for {cohort:%Y-%m} ({lag} months earlier)")
+            record["actions"] = _skip("nothing monitored")
+            logger.info("cycle %s: training skipped (%s); no champion yet: scorecard decisions only",
+                        f"{month:%Y-%m}", decision.reason)  # fmt: skip
+            pending.append(record)
+            continue
+        flush()
+        if decision.train:
+            logger.info("cycle %s: training (%s)", f"{month:%Y-%m}", decision.reason)
+            project.run(["training"], {"training": {"training_date": iso}})
+            record["training"] = _training_record(state, models, decision.reason, month)
+            champions = state.champions()
+            record["seed_backfill"] = _seed_backfill(project, state, settings, month, champions, feature_months)
+        else:
+            logger.info("cycle %s: training skipped (%s)", f"{month:%Y-%m}", decision.reason)
+            record["training"] = _skip(decision.reason)
+        monitorable = [m for m in models if cohort in set(state.months_of(f"{m}.out_predictions"))]
+        pipelines = ["inference"] + (["monitoring", "actions"] if monitorable else [])
+        window = {"start_month": iso, "end_month": iso}
+        project.run(pipelines, {"inference": {**window, "models": None}, "monitoring": window, "actions": window})
+        record["inference"] = _inference_record(state, record.get("seed_backfill"))
+        if monitorable:
+            record["monitoring"], record["actions"] = _monitoring_records(state, models, month)
+        else:
+            record["monitoring"] = _skip(f"no predictions for {cohort:%Y-%m} ({lag} months earlier)")
+            record["actions"] = _skip("nothing monitored")
+        record["seconds"] = round(time.perf_counter() - t0, 2)
+        _save(state, record)
+        records[iso[:7]] = record
+    flush()
+
+    logger.info("cycle: reporting (charts and dashboard)")
+    project.run(["reporting"])
+    dashboard = state.catalog.get("rpt_monitoring_dashboard")._describe().get("filepath")
+    all_records = [records[k] for k in sorted(records)]
+    report = CycleReport(
+        months=[m.isoformat() for m in months],
+        records=all_records,
+        dashboard=str(dashboard) if dashboard else None,
+        seconds=time.perf_counter() - started,
+        timings=dict(project.timings),
+    )
+    state.catalog.save("rpt_cycle_summary", report.table() + "\n")
+    logger.info("cycle: %d month(s) in %.1fs\n%s", len(months), report.seconds, report.table())
+    return report
+
+
+def _save(state: _State, record: dict[str, Any]) -> None:
+    state.catalog.save("rpt_cycle_months", {record["month"][:7]: record})
+
+
+def _decisions_per_month(state: _State) -> dict[str, int]:
+    decisions = state.catalog.load("out_scorecard_decisions")
+    if decisions.empty:
+        return {}
+    counts = decisions.groupby(pd.to_datetime(decisions["snapshot_date"]).dt.strftime("%Y-%m-%d")).size()
+    return {k: int(v) for k, v in counts.items()}
+
+
+def _training_record(state: _State, models: list[str], reason: str, month: dt.date) -> dict[str, Any]:
+    outcomes = {}
+    parts = []
+    for model in models:
+        o = state.catalog.load(f"mdl_registry_result_{model}")
+        outcomes[model] = {
+            k: o.get(k) for k in ("status", "version", "champion", "champion_version", "candidate_value", "reason")
+        }
+        if o.get("status") == "registered":
+            parts.append(f"{model} v{o['version']}{'*' if o.get('champion') else ''}")
+        else:
+            parts.append(f"{model} {o.get('status')}")
+    return {
+        "status": "ran",
+        "reason": reason,
+        "training_date": month.isoformat(),
+        "models": outcomes,
+        "text": f"T={month:%Y-%m}: " + ", ".join(parts) + " (* champion)",
+    }
+
+
+def _seed_backfill(
+    project: _Project,
+    state: _State,
+    settings: CycleSettings,
+    month: dt.date,
+    champions: Mapping[str, Any],
+    feature_months: list[dt.date],
+) -> dict[str, Any]:
+    """Score the months before a model's first training (those its batch-lag rule allows)."""
+    if not settings.seed_backfill_months:
+        return _skip("cycle.seed_backfill_months is 0")
+    plans: dict[tuple[dt.date, dt.date], list[str]] = {}
+    notes = {}
+    for model, card in champions.items():
+        before = [m for m in state.months_of(f"{model}.out_predictions") if m < month]
+        if before:
+            notes[model] = f"already scoring since {before[0]:%Y-%m}"
+            continue
+        candidates = seed_months(month, settings.seed_backfill_months, feature_months)
+        allowed = [m for m in candidates if violates_batch_lag(card.windows, m) is None]
+        refused = [m for m in candidates if m not in allowed]
+        if refused:
+            logger.warning("cycle %s: seed backfill of %s leaves out %s (in its train/validation windows)",
+                           f"{month:%Y-%m}", model, ", ".join(f"{m:%Y-%m}" for m in refused))  # fmt: skip
+        if not allowed:
+            notes[model] = "no month to seed"
+            continue
+        plans.setdefault((allowed[0], allowed[-1]), []).append(model)
+    if not plans:
+        return _skip("; ".join(f"{k}: {v}" for k, v in notes.items()) or "no champion")
+    done = {}
+    for (first, last), seed_models in plans.items():
+        logger.info("cycle %s: seed backfill %s..%s for %s", f"{month:%Y-%m}", f"{first:%Y-%m}",
+                    f"{last:%Y-%m}", ", ".join(seed_models))  # fmt: skip
+        project.run(
+            ["inference"],
+            {"inference": {"start_month": first.isoformat(), "end_month": last.isoformat(), "models": seed_models}},
+        )
+        for model in seed_models:
+            done[model] = {"start_month": first.isoformat(), "end_month": last.isoformat()}
+    return {"status": "ran", "models": done, "notes": notes}
+
+
+def _inference_record(state: _State, seed: Mapping[str, Any] | None) -> dict[str, Any]:
+    summary = state.catalog.load("rpt_inference_summary")
+    parts = [f"sc {summary['scorecard']['scorecard_version']} {summary['scorecard']['applications']}"]
+    for m in summary["models"]:
+        if m["status"] == "scored":
+            parts.append(f"{m['model']} v{m['model_version']}")
+        else:
+            parts.append(f"{m['model']} skip")
+    if seed and seed.get("status") == "ran":
+        spans = {f"{v['start_month'][:7]}..{v['end_month'][2:7]}" for v in seed["models"].values()}
+        parts.append("seed " + ",".join(sorted(spans)))
+    return {
+        "status": "ran",
+        "text": "; ".join(parts),
+        "scorecard": summary["scorecard"],
+        "models": {m["model"]: m for m in summary["models"]},
+        "seed_backfill": seed,
+    }
+
+
+def _monitoring_records(state: _State, models: list[str], month: dt.date) -> tuple[dict, dict]:
+    summary = state.catalog.load("rpt_monitoring_summary")
+    actions = state.catalog.load("rpt_actions_summary")
+    mon_parts, act_parts, mon_models, act_models = [], [], {}, {}
+    for model in models:
+        metrics = state.catalog.load(f"{model}.out_monitoring_metrics")
+        row = metrics.loc[pd.to_datetime(metrics["snapshot_date"]) == pd.Timestamp(month)] if len(metrics) else metrics
+        if len(row):
+            r = row.iloc[0]
+            mon_models[model] = {k: (None if pd.isna(r[k]) else float(r[k]))
+                                 for k in ("roc_auc", "accuracy", "f1", "psi_score", "psi_feature_max")}  # fmt: skip
+            mon_parts.append(f"{model} AUC {r['roc_auc']:.3f} PSI {r['psi_score']:.2f}")
+    for entry in actions["models"]:
+        for m in entry["months"]:
+            if m["month"] == month.isoformat() and m["status"] == "evaluated":
+                act_models[entry["model"]] = m["decision"]
+                act_parts.append(f"{entry['model']} {m['decision']}")
+    skipped = {
+        e["model"]: m["reason"]
+        for e in summary["models"]
+        for m in e["months"]
+        if m["month"] == month.isoformat() and m["status"] == "skipped"
+    }
+    monitoring = {"status": "ran", "text": "; ".join(mon_parts) or "nothing", "models": mon_models, "skipped": skipped}
+    action = {"status": "ran" if act_models else "skipped", "text": "; ".join(act_parts), "decisions": act_models}
+    if not act_models:
+        action["reason"] = "nothing monitored"
+    return monitoring, action

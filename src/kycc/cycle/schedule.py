@@ -1,0 +1,114 @@
+"""The monthly cycle's decisions, as pure functions of what is on disk before a month is processed.
+
+Per month ``M``, in order (the seeds' DAG and its ShortCircuit operators):
+
+1. label store, feature store, model input (the data pipelines);
+2. **training** when the history covers the windows at ``T = M`` *and* it is scheduled: the first trainable
+   month, then every ``retrain_every_months`` months, or the month after a ``retrain`` decision when
+   ``actions.trigger_training`` is on;
+3. **seed backfill** right after a model's first training: the ``seed_backfill_months`` months before ``M``
+   (those the batch-lag rule allows), so that monitoring can start at once;
+4. **inference** of ``M``: the scorecard decides every application; each champion scores them (a model
+   without champion is a logged skip);
+5. **monitoring** of ``M`` when some model has predictions for ``M - 6``;
+6. **actions** for the monitored models; **reporting** once the months are done.
+
+Everything here is derived from durable state (the model input, the registry, the prediction tables, the
+cycle's month records), so one catch-up run and the same months run one at a time take the same decisions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kycc.temporal import InsufficientHistoryError, add_months, check_history, to_month, windows_from_config
+
+__all__ = ["CycleSettings", "TrainingDecision", "decide_training", "seed_months", "trainable"]
+
+
+@dataclass(frozen=True)
+class CycleSettings:
+    """``cycle`` parameters (``conf/base/parameters_cycle.yml``)."""
+
+    training: bool = True
+    retrain_every_months: int | None = 3
+    seed_backfill_months: int = 8
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None) -> CycleSettings:
+        params = dict(params or {})
+        training = dict(params.pop("training", None) or {})
+        seed = params.pop("seed_backfill_months", 8)
+        if params:
+            raise ValueError(f"Unknown keys in cycle parameters: {sorted(params)}")
+        unknown = set(training) - {"enabled", "retrain_every_months"}
+        if unknown:
+            raise ValueError(f"Unknown keys in cycle.training: {sorted(unknown)}")
+        every = training.get("retrain_every_months", 3)
+        if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 0):
+            raise ValueError(f"cycle.training.retrain_every_months must be a whole number >= 0 or null, got {every!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"cycle.seed_backfill_months must be a whole number >= 0, got {seed!r}")
+        return cls(bool(training.get("enabled", True)), every or None, seed)
+
+
+@dataclass(frozen=True)
+class TrainingDecision:
+    train: bool
+    reason: str
+
+
+def trainable(
+    month: Any, windows_params: Mapping[str, Any] | None, labelled_months: Iterable[Any]
+) -> tuple[bool, str]:
+    """Whether the labelled history known before ``month`` covers the training windows at ``T = month``."""
+    try:
+        tw = windows_from_config(dict(windows_params or {}), to_month(month))
+        check_history(tw, list(labelled_months))
+    except InsufficientHistoryError as err:
+        text = str(err)
+        missing = re.search(r"Missing: (.+?)\.$", text, flags=re.MULTILINE)
+        if missing:
+            return False, f"not enough history (missing labelled application months {missing.group(1)})"
+        return False, text.splitlines()[0]
+    except ValueError as err:  # e.g. fixed windows whose OOT labels have not matured at this month
+        return False, str(err).splitlines()[0]
+    return True, f"history covers {tw.describe()}"
+
+
+def decide_training(
+    month: Any,
+    settings: CycleSettings,
+    can_train: bool,
+    why_not: str,
+    last_training: dt.date | None,
+    retrain_requested: Iterable[str] = (),
+) -> TrainingDecision:
+    """Train at ``month``? (first trainable month, the schedule, or a retrain decision of the month before)."""
+    m = to_month(month)
+    if not settings.training:
+        return TrainingDecision(False, "training disabled (cycle.training.enabled: false)")
+    if not can_train:
+        return TrainingDecision(False, why_not)
+    requested = sorted(retrain_requested)
+    if last_training is None:
+        return TrainingDecision(True, "first month with enough history")
+    if requested:
+        return TrainingDecision(True, f"retrain decided in {add_months(m, -1):%Y-%m} for {', '.join(requested)}")
+    since = (m.year - last_training.year) * 12 + m.month - last_training.month
+    every = settings.retrain_every_months
+    if every and since >= every:
+        return TrainingDecision(True, f"scheduled: {since} months since the last training ({last_training:%Y-%m})")
+    schedule = f"every {every} months" if every else "only on a retrain decision"
+    return TrainingDecision(False, f"not scheduled (last training {last_training:%Y-%m}; {schedule})")
+
+
+def seed_months(training_month: Any, n_months: int, available: Iterable[Any]) -> list[dt.date]:
+    """The ``n_months`` months before ``training_month`` that have applications (the seed backfill)."""
+    have = {to_month(m) for m in available}
+    t = to_month(training_month)
+    return [m for m in (add_months(t, -i) for i in range(n_months, 0, -1)) if m in have]

@@ -1,0 +1,76 @@
+"""inference: applications of a month → scorecard decision → one namespaced champion-scoring node per model.
+
+``kedro run --pipelines inference --params inference.start_month=2025-01-01,inference.end_month=2025-01-01``.
+The models are the keys of ``training.models`` (``model_1``, ``model_2``, …), like training.
+"""
+
+from __future__ import annotations
+
+from functools import partial, update_wrapper
+
+from kedro.pipeline import Node, Pipeline
+
+from kycc.pipelines.inference import nodes
+from kycc.pipelines.training.pipeline import configured_models
+
+
+def _bind(func, model: str):
+    return update_wrapper(partial(func, model), func)
+
+
+def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
+    """The inference pipeline for ``models`` (default: the keys of ``training.models``)."""
+    models = list(models) if models is not None else configured_models()
+    shared = Pipeline(
+        [
+            Node(
+                nodes.select_applications,
+                inputs=["feat_gold_features", "params:inference"],
+                outputs=["inf_applications", "inf_months"],
+                name="select_applications",
+            ),
+            Node(
+                nodes.decide_with_scorecard,
+                inputs=["inf_applications", "mdl_scorecard_versions"],
+                outputs=["out_scorecard_decisions", "inf_decisions", "inf_scorecard_summary"],
+                name="decide_with_scorecard",
+            ),
+        ],
+        tags=["inference"],
+    )
+    per_model = [
+        Pipeline(
+            [
+                Node(
+                    _bind(nodes.predict_with_champion, model),
+                    inputs=[
+                        "inf_applications",
+                        "inf_decisions",
+                        "mdl_registered_model",
+                        "params:inference",
+                        "inf_months",
+                    ],
+                    outputs=["out_predictions", "inf_model_summary"],
+                    name="predict_with_champion",
+                )
+            ],
+            namespace=model,
+            inputs={"inf_applications", "inf_decisions", "inf_months"},
+            outputs={"inf_model_summary": f"inf_model_summary_{model}"},
+            parameters={"params:inference"},
+            tags=["inference", model],
+        )
+        for model in models
+    ]
+    summary = Pipeline(
+        [
+            Node(
+                nodes.summarise_inference,
+                inputs=["inf_months", "inf_scorecard_summary", *(f"inf_model_summary_{m}" for m in models)],
+                outputs="rpt_inference_summary",
+                name="summarise_inference",
+            )
+        ],
+        tags=["inference"],
+    )
+    return shared + sum(per_model, start=Pipeline([])) + summary

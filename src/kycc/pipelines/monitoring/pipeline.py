@@ -1,0 +1,75 @@
+"""monitoring: labels maturing now × predictions made 6 months earlier → metrics, PSI, drift, per model.
+
+``kedro run --pipelines monitoring --params monitoring.start_month=2025-01-01,monitoring.end_month=2025-01-01``.
+"""
+
+from __future__ import annotations
+
+from functools import partial, update_wrapper
+
+from kedro.pipeline import Node, Pipeline
+
+from kycc.pipelines.monitoring import nodes
+from kycc.pipelines.training.pipeline import configured_models
+
+
+def _bind(func, model: str):
+    return update_wrapper(partial(func, model), func)
+
+
+def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
+    """The monitoring pipeline for ``models`` (default: the keys of ``training.models``)."""
+    models = list(models) if models is not None else configured_models()
+    shared = Pipeline(
+        [
+            Node(
+                nodes.select_maturing_labels,
+                inputs=["feat_gold_labels", "params:monitoring"],
+                outputs=["mon_labels", "mon_months"],
+                name="select_maturing_labels",
+            )
+        ],
+        tags=["monitoring"],
+    )
+    per_model = [
+        Pipeline(
+            [
+                Node(
+                    _bind(nodes.monitor_model, model),
+                    inputs=[
+                        "mon_labels",
+                        "mon_months",
+                        "feat_gold_features",
+                        "out_predictions",
+                        "mdl_registered_model",
+                        "params:monitoring",
+                    ],
+                    outputs=[
+                        "out_monitoring_metrics",
+                        "out_feature_psi",
+                        "mlflow_monitoring_metrics",
+                        "mon_model_summary",
+                    ],
+                    name="monitor_model",
+                )
+            ],
+            namespace=model,
+            inputs={"mon_labels", "mon_months", "feat_gold_features"},
+            outputs={"mon_model_summary": f"mon_model_summary_{model}"},
+            parameters={"params:monitoring"},
+            tags=["monitoring", model],
+        )
+        for model in models
+    ]
+    summary = Pipeline(
+        [
+            Node(
+                nodes.summarise_monitoring,
+                inputs=["mon_months", *(f"mon_model_summary_{m}" for m in models)],
+                outputs="rpt_monitoring_summary",
+                name="summarise_monitoring",
+            )
+        ],
+        tags=["monitoring"],
+    )
+    return shared + sum(per_model, start=Pipeline([])) + summary

@@ -1,0 +1,123 @@
+"""Nodes of the reporting pipeline: every model's monitoring outputs → PNG charts + one HTML dashboard."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kycc.reporting.charts import (
+    confusion_matrix_figure,
+    feature_psi_figure,
+    model_comparison_figure,
+    performance_trend_figure,
+    prediction_drift_figure,
+    psi_trend_figure,
+)
+from kycc.reporting.dashboard import figure_png, render_dashboard
+
+logger = logging.getLogger(__name__)
+
+#: Inputs per model, in this order, after the scorecard decisions.
+PER_MODEL_INPUTS = ("out_monitoring_metrics", "out_feature_psi", "out_action_decisions", "out_predictions")
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def collect_tables(models: list[str], scorecard_decisions: pd.DataFrame, *per_model: pd.DataFrame) -> dict[str, Any]:
+    """Every model's metrics, feature PSI, decisions and predictions as combined tables (``model`` column)."""
+    n = len(PER_MODEL_INPUTS)
+    if len(per_model) != n * len(models):
+        raise ValueError(f"collect_tables: expected {n} inputs per model for {models}, got {len(per_model)}")
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in PER_MODEL_INPUTS}
+    for i, model in enumerate(models):
+        for j, name in enumerate(PER_MODEL_INPUTS):
+            frame = per_model[i * n + j]
+            if frame is not None and not frame.empty and "model" not in frame.columns:
+                frame = frame.assign(model=model)
+            parts[name].append(frame)
+    tables = {name: _concat(frames) for name, frames in parts.items()}
+    predictions = tables["out_predictions"]
+    if predictions.empty:
+        scored = pd.DataFrame()
+    else:
+        scored = (
+            predictions.groupby(["snapshot_date", "model", "model_version"])
+            .agg(applications=("loan_id", "size"), mean_pd=("probability", "mean"),
+                 predicted_default_rate=("prediction", "mean"))  # fmt: skip
+            .reset_index()
+            .sort_values(["snapshot_date", "model"])
+        )
+    if scorecard_decisions.empty:
+        band_mix = pd.DataFrame()
+    else:
+        mix = pd.crosstab(scorecard_decisions["snapshot_date"], scorecard_decisions["band"], normalize="index")
+        counts = scorecard_decisions.groupby("snapshot_date").agg(
+            applications=("loan_id", "size"),
+            scorecard_version=("scorecard_version", lambda s: ",".join(sorted(s.astype(str).unique()))),
+        )
+        band_mix = counts.join(mix).reset_index()
+    logger.info(
+        "reporting: %d monitored model-month(s), %d action decision(s), %d scored application(s) of %d model(s)",
+        len(tables["out_monitoring_metrics"]), len(tables["out_action_decisions"]), len(predictions), len(models),
+    )  # fmt: skip
+    return {
+        "models": list(models),
+        "metrics": tables["out_monitoring_metrics"],
+        "feature_psi": tables["out_feature_psi"],
+        "decisions": tables["out_action_decisions"],
+        "predictions": predictions,
+        "scorecard_decisions": scorecard_decisions,
+        "scored": scored,
+        "band_mix": band_mix,
+    }
+
+
+def draw_charts(
+    tables: dict[str, Any], options: dict[str, Any], actions: dict[str, Any]
+) -> tuple[dict[str, Figure], dict[str, str]]:
+    """The PNG charts (saved under ``data/08_reporting/monitoring/charts/``) and the same as base64 for the page."""
+    psi_levels = options.get("psi_levels") or {}
+    moderate, major = float(psi_levels.get("moderate", 0.1)), float(psi_levels.get("major", 0.25))
+    figures = {
+        "performance_trends": performance_trend_figure(tables["metrics"], actions.get("thresholds") or {}),
+        "psi_trends": psi_trend_figure(tables["metrics"], moderate, major),
+        "feature_psi": feature_psi_figure(tables["feature_psi"], int(options.get("top_features", 12))),
+        "confusion_matrices": confusion_matrix_figure(tables["metrics"]),
+        "model_comparison": model_comparison_figure(tables["metrics"]),
+        "prediction_drift": prediction_drift_figure(tables["predictions"], tables["scorecard_decisions"]),
+    }
+    pngs = {name: figure_png(fig, int(options.get("dpi", 90))) for name, fig in figures.items()}
+    return {f"{name}.png": fig for name, fig in figures.items()}, pngs
+
+
+def build_dashboard(
+    tables: dict[str, Any], pngs: dict[str, str], options: dict[str, Any], actions: dict[str, Any]
+) -> tuple[str, pd.DataFrame]:
+    """The self-contained HTML dashboard and the combined metrics table (CSV for analysts)."""
+    thresholds = actions.get("thresholds") or {}
+    auc, acc = thresholds.get("roc_auc") or {}, thresholds.get("accuracy") or {}
+    rules = (
+        f"A metric meets a threshold when value ≥ threshold. <b>retrain</b>: ROC-AUC &lt; {auc.get('business')} or "
+        f"accuracy &lt; {acc.get('business')} (business); <b>active_monitoring</b>: otherwise ROC-AUC &lt; "
+        f"{auc.get('data_science')} or accuracy &lt; {acc.get('data_science')} (data science), or a drop from "
+        "the OOT baseline beyond actions.degradation.max_drop; <b>monitor</b>: all meet the data-science "
+        "thresholds. JSON and text reports: data/08_reporting/actions/&lt;model&gt;/."
+    )
+    page = render_dashboard(
+        title=str(options.get("title", "KYCC model monitoring")),
+        models=tables["models"],
+        metrics=tables["metrics"],
+        decisions=tables["decisions"],
+        band_mix=tables["band_mix"],
+        scored=tables["scored"],
+        charts=pngs,
+        rules_text=rules,
+    )
+    metrics = tables["metrics"]
+    return page, metrics if not metrics.empty else pd.DataFrame(columns=["model", "snapshot_date"])

@@ -1,0 +1,188 @@
+"""The monitoring dashboard: one self-contained HTML file (inline CSS, charts as embedded PNGs, no script).
+
+It opens from disk in any browser, with no server and no network, and can be mailed or archived as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = ["figure_png", "render_dashboard"]
+
+DECISION_COLORS = {"monitor": "#2e7d32", "active_monitoring": "#ef6c00", "retrain": "#c62828"}
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;background:#f5f6f8;color:#1d2733}
+header{background:#1d2733;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;color:#c9d1da;font-size:13px}main{padding:18px 28px;max-width:1400px}
+section{background:#fff;border-radius:8px;padding:14px 18px;margin:0 0 18px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
+h2{font-size:17px;margin:0 0 10px}h3{font-size:14px;margin:14px 0 6px}
+.cards{display:flex;flex-wrap:wrap;gap:14px}.card{flex:1 1 260px;border-radius:8px;padding:12px 14px;
+border:1px solid #e0e4ea}.card .decision{font-weight:700;font-size:18px;color:#fff;padding:3px 10px;
+border-radius:4px;display:inline-block}.card dl{display:grid;grid-template-columns:auto auto;gap:2px 12px;
+font-size:13px;margin:10px 0 0}.card dt{color:#5b6775}.card dd{margin:0;font-weight:600}
+img{max-width:100%;height:auto;display:block;margin:6px 0}table{border-collapse:collapse;font-size:12px;
+width:100%}th,td{border-bottom:1px solid #e6e9ee;padding:4px 6px;text-align:right;white-space:nowrap}
+th{background:#f0f2f5;position:sticky;top:0}td.l,th.l{text-align:left}.scroll{overflow-x:auto;max-height:460px}
+.tag{color:#fff;border-radius:3px;padding:1px 6px;font-size:11px}.muted{color:#6b7683;font-size:12px}
+.note{font-size:13px;line-height:1.5}
+"""
+
+
+def figure_png(fig: Figure, dpi: int = 90) -> str:
+    """A figure as a base64 PNG (for the ``data:`` URI of an ``<img>``)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m}"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return _e(value)
+
+
+def _tag(decision: str) -> str:
+    color = DECISION_COLORS.get(decision, "#607d8b")
+    return f'<span class="tag" style="background:{color}">{_e(decision)}</span>'
+
+
+def _table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], left: Sequence[str] = ()) -> str:
+    if frame.empty:
+        return '<p class="muted">Nothing yet.</p>'
+    head = "".join(f'<th class="{"l" if c in left else ""}">{_e(label)}</th>' for c, label in columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for c, _label in columns:
+            value = row.get(c)
+            text = _tag(value) if c == "decision" else _fmt(value)
+            cells.append(f'<td class="{"l" if c in left else ""}">{text}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+
+
+def _cards(metrics: pd.DataFrame, decisions: pd.DataFrame, models: Sequence[str]) -> str:
+    cards = []
+    for model in models:
+        part = metrics[metrics["model"] == model].sort_values("snapshot_date") if not metrics.empty else metrics
+        if part.empty:
+            cards.append(
+                f'<div class="card"><h3>{_e(model)}</h3><p class="muted">Not monitored yet: monitoring starts '
+                "6 months after the model first scored (seed backfill included).</p></div>"
+            )
+            continue
+        row = part.iloc[-1]
+        dec = decisions[(decisions["model"] == model) & (decisions["snapshot_date"] == row["snapshot_date"])]
+        decision = dec["decision"].iloc[0] if len(dec) else "not evaluated"
+        color = DECISION_COLORS.get(decision, "#607d8b")
+        items = [
+            ("month", f"{pd.Timestamp(row['snapshot_date']):%Y-%m} (cohort {pd.Timestamp(row['cohort_month']):%Y-%m})"),
+            ("version", f"{row['registered_model_name']} v{int(row['model_version'])}"),
+            ("ROC-AUC", f"{_fmt(row['roc_auc'])} (OOT {_fmt(row.get('baseline_roc_auc'))})"),
+            ("accuracy", f"{_fmt(row['accuracy'])} (OOT {_fmt(row.get('baseline_accuracy'))})"),
+            ("F1", _fmt(row["f1"])),
+            ("score PSI", f"{_fmt(row['psi_score'])} ({_e(row['psi_level'])})"),
+            ("top feature PSI", f"{_e(row['psi_feature_max_name'])} {_fmt(row['psi_feature_max'])}"),
+            ("loans", f"{int(row['n_matched'])} ({int(row['n_defaults'])} defaults)"),
+        ]
+        dl = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in items)
+        cards.append(
+            f'<div class="card"><h3>{_e(model)}</h3><span class="decision" style="background:{color}">'
+            f"{_e(decision)}</span><dl>{dl}</dl></div>"
+        )
+    return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def render_dashboard(
+    *,
+    title: str,
+    models: Sequence[str],
+    metrics: pd.DataFrame,
+    decisions: pd.DataFrame,
+    band_mix: pd.DataFrame,
+    scored: pd.DataFrame,
+    charts: Mapping[str, str],
+    rules_text: str,
+) -> str:
+    """The dashboard HTML.
+
+    Args:
+        title: Page title.
+        models: Model names, in display order.
+        metrics: Monitoring metrics of every model and month.
+        decisions: Action decisions of every model and month.
+        band_mix: Scorecard band shares per application month (one column per band).
+        scored: Applications scored per month and model (volumes, mean PD, versions).
+        charts: Base64 PNGs by chart name (``performance_trends``, ``psi_trends``, …).
+        rules_text: The action rule, as shown to readers.
+    """
+    months = sorted(pd.to_datetime(metrics["snapshot_date"]).unique()) if not metrics.empty else []
+    period = f"{pd.Timestamp(months[0]):%Y-%m} .. {pd.Timestamp(months[-1]):%Y-%m}" if months else "none yet"
+
+    def img(name: str, alt: str) -> str:
+        if name not in charts:
+            return ""
+        return f'<img alt="{_e(alt)}" src="data:image/png;base64,{charts[name]}">'
+
+    metric_cols = [
+        ("model", "model"), ("snapshot_date", "month"), ("cohort_month", "cohort"), ("model_version", "version"),
+        ("n_matched", "loans"), ("n_defaults", "defaults"), ("roc_auc", "ROC-AUC"), ("accuracy", "accuracy"),
+        ("precision", "precision"), ("recall", "recall"), ("f1", "F1"), ("ks", "KS"), ("tn", "TN"), ("fp", "FP"),
+        ("fn", "FN"), ("tp", "TP"), ("psi_score", "score PSI"), ("psi_feature_max", "max feature PSI"),
+        ("psi_feature_max_name", "feature"), ("pd_mean", "mean PD"), ("pd_mean_reference", "mean PD (OOT)"),
+        ("pd_ks", "PD KS"),
+    ]  # fmt: skip
+    decision_cols = [
+        ("model", "model"), ("snapshot_date", "month"), ("model_version", "version"), ("decision", "decision"),
+        ("roc_auc", "ROC-AUC"), ("accuracy", "accuracy"), ("f1", "F1"), ("psi_score", "score PSI"),
+        ("reasons", "why"),
+    ]  # fmt: skip
+    ordered = metrics.sort_values(["model", "snapshot_date"]) if not metrics.empty else metrics
+    ordered_dec = decisions.sort_values(["model", "snapshot_date"]) if not decisions.empty else decisions
+    band_cols = [("snapshot_date", "application month"), ("applications", "applications"),
+                 ("scorecard_version", "scorecard")] + [(c, c) for c in band_mix.columns
+                 if c not in {"snapshot_date", "applications", "scorecard_version"}]  # fmt: skip
+    scored_cols = [
+        ("snapshot_date", "scoring month"), ("model", "model"), ("model_version", "version"),
+        ("applications", "applications"), ("mean_pd", "mean PD"), ("predicted_default_rate", "predicted defaults"),
+    ]  # fmt: skip
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{_e(title)}</title><style>{CSS}</style></head>
+<body><header><h1>{_e(title)}</h1>
+<p>Monitored months: {_e(period)} · models: {_e(", ".join(models))} · labels at MOB 6 joined with the
+predictions made 6 months earlier · self-contained file, no server needed</p></header>
+<main>
+<section><h2>Latest status</h2>{_cards(metrics, decisions, models)}</section>
+<section><h2>Performance trends</h2>{img("performance_trends", "ROC-AUC, accuracy and F1 trends")}</section>
+<section><h2>Stability (PSI)</h2>{img("psi_trends", "PSI trends")}
+{img("feature_psi", "feature PSI heatmap")}
+<p class="note">PSI compares the scores (and each feature) of the monitored cohort with the model version's
+out-of-time reference: &lt; 0.1 stable, 0.1–0.25 moderate shift, &gt; 0.25 major shift.</p></section>
+<section><h2>Confusion matrices (latest month)</h2>{img("confusion_matrices", "confusion matrices")}</section>
+<section><h2>Model comparison</h2>{img("model_comparison", "model comparison")}</section>
+<section><h2>Scoring: predictions and scorecard decisions</h2>{img("prediction_drift", "prediction drift")}
+<h3>Predictions per month</h3>{_table(scored, scored_cols, left=("model",))}
+<h3>Scorecard band mix per month (the decision)</h3>{_table(band_mix, band_cols, left=("scorecard_version",))}
+</section>
+<section><h2>Action decisions</h2><p class="note">{rules_text}</p>
+{_table(ordered_dec, decision_cols, left=("model", "decision", "reasons"))}</section>
+<section><h2>Monthly metrics</h2>{_table(ordered, metric_cols, left=("model", "psi_feature_max_name"))}</section>
+</main></body></html>
+"""
