@@ -7,6 +7,7 @@ scripts in this folder (``bench_*.py``) run afterwards.
 
     BENCH_SIZES=2000,10000 make bench        # other sizes
     BENCH_ENGINES=duckdb,spark make bench    # add the PySpark engine (slow: Spark starts in ~10 s)
+    BENCH_EXTRA=0 make bench                 # only these figures, not the other bench_*.py scripts
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ def main() -> None:
     print(
         "x floor: that time / the time pyarrow takes to read the same raw CSVs (label_store: the loan book only)."
     )
+    if os.environ.get("BENCH_EXTRA", "1") == "0":
+        return
     for script in sorted(Path(__file__).parent.glob("bench_*.py")):
         print(f"\n=== {script.name} ===", flush=True)
         subprocess.run([sys.executable, str(script)], cwd=ROOT, check=False)

@@ -40,12 +40,13 @@ class CycleReport:
 
     months: list[str]
     records: list[dict[str, Any]]
+    models: list[str]
     dashboard: str | None
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
 
     def table(self) -> str:
-        return format_summary(self.records)
+        return format_summary(self.records, self.models)
 
 
 def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,6 +75,8 @@ class _Project:
         self.conf_source = conf_source
         self.timings: dict[str, float] = {}
         bootstrap_project(self.project_path)
+        # kedro-viz's run hook warns on every partial run (each step here is one): noise in a cycle
+        logging.getLogger("kedro_viz.integrations.kedro.run_hooks").setLevel(logging.ERROR)
 
     def _session(self, params: Mapping[str, Any] | None = None):
         from kedro.framework.session import KedroSession
@@ -246,8 +249,7 @@ def run_backfill(
             n = per_month.get(record["month"], 0)
             record["inference"] = {
                 "status": "ran",
-                "text": f"scorecard {summary['scorecard']['scorecard_version']}: {n} decisions; no champion",
-                "scorecard_decisions": n,
+                "scorecard": {**summary["scorecard"], "applications": n},
                 "models": {m["model"]: m for m in summary["models"]},
             }
             record["seconds"] = round(seconds / len(pending), 2)
@@ -307,12 +309,13 @@ def run_backfill(
     report = CycleReport(
         months=[m.isoformat() for m in months],
         records=all_records,
+        models=models,
         dashboard=str(dashboard) if dashboard else None,
         seconds=time.perf_counter() - started,
         timings=dict(project.timings),
     )
     state.catalog.save("rpt_cycle_summary", report.table() + "\n")
-    logger.info("cycle: %d month(s) in %.1fs\n%s", len(months), report.seconds, report.table())
+    logger.info("cycle: %d month(s) in %.1fs; dashboard %s", len(months), report.seconds, report.dashboard)
     return report
 
 
@@ -330,23 +333,13 @@ def _decisions_per_month(state: _State) -> dict[str, int]:
 
 def _training_record(state: _State, models: list[str], reason: str, month: dt.date) -> dict[str, Any]:
     outcomes = {}
-    parts = []
     for model in models:
         o = state.catalog.load(f"mdl_registry_result_{model}")
         outcomes[model] = {
             k: o.get(k) for k in ("status", "version", "champion", "champion_version", "candidate_value", "reason")
         }
-        if o.get("status") == "registered":
-            parts.append(f"{model} v{o['version']}{'*' if o.get('champion') else ''}")
-        else:
-            parts.append(f"{model} {o.get('status')}")
-    return {
-        "status": "ran",
-        "reason": reason,
-        "training_date": month.isoformat(),
-        "models": outcomes,
-        "text": f"T={month:%Y-%m}: " + ", ".join(parts) + " (* champion)",
-    }
+        outcomes[model]["gate_reasons"] = o.get("gate_reasons") or []
+    return {"status": "ran", "reason": reason, "training_date": month.isoformat(), "models": outcomes}
 
 
 def _seed_backfill(
@@ -394,18 +387,8 @@ def _seed_backfill(
 
 def _inference_record(state: _State, seed: Mapping[str, Any] | None) -> dict[str, Any]:
     summary = state.catalog.load("rpt_inference_summary")
-    parts = [f"sc {summary['scorecard']['scorecard_version']} {summary['scorecard']['applications']}"]
-    for m in summary["models"]:
-        if m["status"] == "scored":
-            parts.append(f"{m['model']} v{m['model_version']}")
-        else:
-            parts.append(f"{m['model']} skip")
-    if seed and seed.get("status") == "ran":
-        spans = {f"{v['start_month'][:7]}..{v['end_month'][2:7]}" for v in seed["models"].values()}
-        parts.append("seed " + ",".join(sorted(spans)))
     return {
         "status": "ran",
-        "text": "; ".join(parts),
         "scorecard": summary["scorecard"],
         "models": {m["model"]: m for m in summary["models"]},
         "seed_backfill": seed,
@@ -415,28 +398,30 @@ def _inference_record(state: _State, seed: Mapping[str, Any] | None) -> dict[str
 def _monitoring_records(state: _State, models: list[str], month: dt.date) -> tuple[dict, dict]:
     summary = state.catalog.load("rpt_monitoring_summary")
     actions = state.catalog.load("rpt_actions_summary")
-    mon_parts, act_parts, mon_models, act_models = [], [], {}, {}
+    monitored, decisions = {}, {}
     for model in models:
         metrics = state.catalog.load(f"{model}.out_monitoring_metrics")
         row = metrics.loc[pd.to_datetime(metrics["snapshot_date"]) == pd.Timestamp(month)] if len(metrics) else metrics
         if len(row):
             r = row.iloc[0]
-            mon_models[model] = {k: (None if pd.isna(r[k]) else float(r[k]))
-                                 for k in ("roc_auc", "accuracy", "f1", "psi_score", "psi_feature_max")}  # fmt: skip
-            mon_parts.append(f"{model} AUC {r['roc_auc']:.3f} PSI {r['psi_score']:.2f}")
+            monitored[model] = {
+                "model_version": int(r["model_version"]),
+                "cohort_month": f"{pd.Timestamp(r['cohort_month']):%Y-%m-%d}",
+                **{k: (None if pd.isna(r[k]) else float(r[k]))
+                   for k in ("roc_auc", "accuracy", "f1", "psi_score", "psi_feature_max")},
+            }  # fmt: skip
     for entry in actions["models"]:
         for m in entry["months"]:
             if m["month"] == month.isoformat() and m["status"] == "evaluated":
-                act_models[entry["model"]] = m["decision"]
-                act_parts.append(f"{entry['model']} {m['decision']}")
+                decisions[entry["model"]] = m["decision"]
     skipped = {
         e["model"]: m["reason"]
         for e in summary["models"]
         for m in e["months"]
         if m["month"] == month.isoformat() and m["status"] == "skipped"
     }
-    monitoring = {"status": "ran", "text": "; ".join(mon_parts) or "nothing", "models": mon_models, "skipped": skipped}
-    action = {"status": "ran" if act_models else "skipped", "text": "; ".join(act_parts), "decisions": act_models}
-    if not act_models:
+    monitoring = {"status": "ran", "models": monitored, "skipped": skipped}
+    action = {"status": "ran" if decisions else "skipped", "decisions": decisions}
+    if not decisions:
         action["reason"] = "nothing monitored"
     return monitoring, action

@@ -20,7 +20,6 @@ cycle's month records), so one catch-up run and the same months run one at a tim
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,16 +64,20 @@ class TrainingDecision:
 def trainable(
     month: Any, windows_params: Mapping[str, Any] | None, labelled_months: Iterable[Any]
 ) -> tuple[bool, str]:
-    """Whether the labelled history known before ``month`` covers the training windows at ``T = month``."""
+    """Whether the labelled history known before ``month`` covers the training windows at ``T = month``.
+
+    Returns:
+        (True, the windows) or (False, a short reason such as ``history: 12/17 window months labelled``).
+    """
+    have = {to_month(m) for m in labelled_months}
     try:
         tw = windows_from_config(dict(windows_params or {}), to_month(month))
-        check_history(tw, list(labelled_months))
-    except InsufficientHistoryError as err:
-        text = str(err)
-        missing = re.search(r"Missing: (.+?)\.$", text, flags=re.MULTILINE)
-        if missing:
-            return False, f"not enough history (missing labelled application months {missing.group(1)})"
-        return False, text.splitlines()[0]
+        check_history(tw, have)
+    except InsufficientHistoryError:
+        if not have:
+            return False, "no labelled loans yet"
+        needed = set(tw.needed_months)
+        return False, f"history {len(needed & have)}/{len(needed)} window months"
     except ValueError as err:  # e.g. fixed windows whose OOT labels have not matured at this month
         return False, str(err).splitlines()[0]
     return True, f"history covers {tw.describe()}"
@@ -98,13 +101,13 @@ def decide_training(
     if last_training is None:
         return TrainingDecision(True, "first month with enough history")
     if requested:
-        return TrainingDecision(True, f"retrain decided in {add_months(m, -1):%Y-%m} for {', '.join(requested)}")
+        return TrainingDecision(True, f"retrain decided {add_months(m, -1):%Y-%m} ({', '.join(requested)})")
     since = (m.year - last_training.year) * 12 + m.month - last_training.month
     every = settings.retrain_every_months
     if every and since >= every:
-        return TrainingDecision(True, f"scheduled: {since} months since the last training ({last_training:%Y-%m})")
-    schedule = f"every {every} months" if every else "only on a retrain decision"
-    return TrainingDecision(False, f"not scheduled (last training {last_training:%Y-%m}; {schedule})")
+        return TrainingDecision(True, f"scheduled ({since} months since {last_training:%Y-%m})")
+    schedule = f"every {every}" if every else "on retrain only"
+    return TrainingDecision(False, f"not due (last {last_training:%Y-%m}, {schedule})")
 
 
 def seed_months(training_month: Any, n_months: int, available: Iterable[Any]) -> list[dt.date]:

@@ -16,9 +16,11 @@ Both take the store's SQLAlchemy ``url`` (``catalog_scorecard.yml``).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+from sqlalchemy.engine import make_url
 
 from kycc.scoring.store import ScorecardStore, redact_url, versions_table
 
@@ -61,6 +63,9 @@ class ScorecardVersionsDataset(_StoreDataset):
         return {"active": active, "versions": {r.version: r.to_dict() for r in records}}
 
     def _exists(self) -> bool:
+        url = make_url(self._url)
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+            return False  # do not create an empty database just to answer
         try:
             with self._store() as store:
                 return bool(store.counts()[versions_table.name])
