@@ -246,10 +246,10 @@ def run_backfill(
         summary = state.catalog.load("rpt_inference_summary")
         per_month = _decisions_per_month(state)
         for record in pending:
-            n = per_month.get(record["month"], 0)
+            decided = per_month.get(record["month"], {"applications": 0, "bands": {}})
             record["inference"] = {
                 "status": "ran",
-                "scorecard": {**summary["scorecard"], "applications": n},
+                "scorecard": {"scorecard_version": summary["scorecard"]["scorecard_version"], **decided},
                 "models": {m["model"]: m for m in summary["models"]},
             }
             record["seconds"] = round(seconds / len(pending), 2)
@@ -323,12 +323,16 @@ def _save(state: _State, record: dict[str, Any]) -> None:
     state.catalog.save("rpt_cycle_months", {record["month"][:7]: record})
 
 
-def _decisions_per_month(state: _State) -> dict[str, int]:
+def _decisions_per_month(state: _State) -> dict[str, dict[str, Any]]:
+    """Applications decided and their bands, per month (from the decision table)."""
     decisions = state.catalog.load("out_scorecard_decisions")
     if decisions.empty:
         return {}
-    counts = decisions.groupby(pd.to_datetime(decisions["snapshot_date"]).dt.strftime("%Y-%m-%d")).size()
-    return {k: int(v) for k, v in counts.items()}
+    out = {}
+    for month, part in decisions.groupby(pd.to_datetime(decisions["snapshot_date"]).dt.strftime("%Y-%m-%d")):
+        bands = part["band"].value_counts().sort_index()
+        out[month] = {"applications": len(part), "bands": {str(k): int(v) for k, v in bands.items()}}
+    return out
 
 
 def _training_record(state: _State, models: list[str], reason: str, month: dt.date) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Cells are short (the full reasons are in the month records, ``data/08_reporting/cycle/months/YYYY-MM.json``):
 
 * training: ``T v1* v1*`` (versions registered, ``*`` = became champion), ``gate✗`` (quality gates failed), or
-  ``skip: <why>``;
+  ``- <why not>``;
 * scoring: the scorecard version and the applications it decided, ``seed 24-04..24-11`` after a seed backfill;
 * per model: the version monitored, ROC-AUC, score PSI and the action decision; or why nothing was monitored.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["format_summary"]
 
-WIDTHS = {"month": 7, "training": 31, "scoring": 31, "model": 37}
+WIDTHS = {"month": 7, "training": 33, "scoring": 30, "model": 37}
 
 
 def _cut(text: str, width: int) -> str:
@@ -25,7 +25,7 @@ def _cut(text: str, width: int) -> str:
 def _training(record: Mapping[str, Any]) -> str:
     entry = record.get("training") or {}
     if entry.get("status") != "ran":
-        return f"skip: {entry.get('reason', '-')}"
+        return f"- {entry.get('reason', '')}"
     parts = []
     for outcome in (entry.get("models") or {}).values():
         if outcome.get("status") == "registered":
@@ -40,7 +40,7 @@ def _scoring(record: Mapping[str, Any]) -> str:
     if entry.get("status") != "ran":
         return f"skip: {entry.get('reason', '-')}"
     scorecard = entry.get("scorecard") or {}
-    text = f"{scorecard.get('scorecard_version', '?')}: {scorecard.get('applications', '?')} apps"
+    text = f"{scorecard.get('scorecard_version', '?')} {scorecard.get('applications', '?')} apps"
     seed = entry.get("seed_backfill") or {}
     if seed.get("status") == "ran":
         months = {(v["start_month"][2:7], v["end_month"][2:7]) for v in seed["models"].values()}
@@ -85,8 +85,8 @@ def format_summary(records: Sequence[Mapping[str, Any]], models: Sequence[str] |
         cells += [f"{_cut(_model(r, m), w['model']):<{w['model']}}" for m in models]
         lines.append("  ".join(cells).rstrip())
     lines.append(
-        "training: T = trained that month (vN registered, * = new champion, gate✗ = quality gates failed); "
-        "per model: the version monitored, ROC-AUC and score PSI of the cohort scored 6 months before, "
-        "and the action."
+        "training: T = trained (vN registered, * = new champion, gate✗ = gates failed), - = skipped and why; "
+        "scoring: scorecard version and applications decided;\nper model: version monitored, ROC-AUC and score "
+        "PSI of the cohort scored 6 months before, action decision. Details: data/08_reporting/cycle/months/."
     )
     return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""One generated world run through the whole monthly cycle (``run_backfill``), shared by the cycle tests.
+
+10,000 customers over 2023-01..2025-06 (drift planted from 2024-09): enough loans per month (≈ 300–550) for the
+quality gates and for PSI to separate drift from sampling noise. First training 2024-12, seed backfill
+2024-04..2024-11, 7 monitored months (2024-12..2025-06). About a minute on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pytest
+
+from kycc.cycle import CycleReport, run_backfill
+from kycc.synthetic import generate
+from tests.kedro_run import PROJECT_ROOT
+
+START, END = "2023-01-01", "2025-06-01"
+WORLD = {"n_customers": 10_000, "start": START, "end": END, "seed": 42, "json_months": 0}
+# model_2 with one hyperparameter candidate: the cycle trains three times
+FAST = {"training": {"models": {"model_2": {"grid": {"learning_rate": [0.1], "max_depth": [3], "min_samples_leaf": [50]}}}}}
+
+
+@dataclass
+class CycleRun:
+    root: Path  # the data root (01_raw … 08_reporting); MLflow in root/mlflow.db and root/mlruns
+    report: CycleReport
+
+
+@contextmanager
+def isolated(root: Path) -> Iterator[None]:
+    """Every dataset, the MLflow store and its artifacts under ``root`` while the cycle runs."""
+    keys = ("KYCC_DATA_ROOT", "KYCC_MLFLOW_URI", "KYCC_MLFLOW_ARTIFACTS")
+    saved = {k: os.environ.get(k) for k in keys}
+    uri = mlflow.get_tracking_uri()
+    os.environ.update(
+        KYCC_DATA_ROOT=str(root),
+        KYCC_MLFLOW_URI=f"sqlite:///{root / 'mlflow.db'}",
+        KYCC_MLFLOW_ARTIFACTS=str(root / "mlruns"),
+    )
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        mlflow.set_tracking_uri(uri)
+
+
+def backfill(root: Path, start: str | None, end: str | None, params: dict[str, Any] | None = None) -> CycleReport:
+    with isolated(root):
+        return run_backfill(start, end, project_path=PROJECT_ROOT, env="test", params={**FAST, **(params or {})})
+
+
+@pytest.fixture(scope="session")
+def cycle_world(tmp_path_factory) -> Path:
+    """The generated raw files (shared: each run copies them)."""
+    raw = tmp_path_factory.mktemp("cycle_raw") / "01_raw"
+    generate(raw, **WORLD)
+    return raw
+
+
+@pytest.fixture(scope="session")
+def catch_up(tmp_path_factory, cycle_world) -> CycleRun:
+    """One catch-up run of the cycle over the whole range."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("catch_up")
+    shutil.copytree(cycle_world, root / "01_raw")
+    return CycleRun(root, backfill(root, START, END))

@@ -1,0 +1,134 @@
+"""The monthly cycle end to end in a temp dir: predictions, metrics, actions, dashboard, skips, MLflow."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from kycc.inference.datasets import MonthPartitionedPandasDataset
+from kycc.inference.registry import mlflow_registered_model
+from kycc.temporal import month_range
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cycle")]
+
+MODELS = ("model_1", "model_2")
+SEED_MONTHS = month_range("2024-04-01", "2024-11-01")
+MONITORED = month_range("2024-12-01", "2025-06-01")
+
+
+def _table(root, path: str) -> pd.DataFrame:
+    return MonthPartitionedPandasDataset(str(root / path)).load()
+
+
+def _records(root) -> dict[str, dict]:
+    folder = root / "08_reporting" / "cycle" / "months"
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def test_every_month_has_a_record_with_what_ran_and_why_not(catch_up):
+    records = _records(catch_up.root)
+    assert list(records) == [f"{m:%Y-%m}" for m in month_range("2023-01-01", "2025-06-01")]
+    assert records["2023-03"]["training"] == {"status": "skipped", "reason": "no labelled loans yet"}
+    assert records["2024-11"]["training"] == {"status": "skipped", "reason": "history 16/17 window months"}
+    assert records["2024-11"]["monitoring"]["reason"] == "no predictions for 2024-05 (6 months earlier)"
+    assert records["2024-11"]["inference"]["models"]["model_1"]["status"] == "skipped"
+    first = records["2024-12"]
+    assert first["training"]["status"] == "ran" and first["training"]["reason"] == "first month with enough history"
+    assert all(o["status"] == "registered" and o["champion"] for o in first["training"]["models"].values())
+    seed = first["seed_backfill"]["models"]
+    assert seed == {m: {"start_month": "2024-04-01", "end_month": "2024-11-01"} for m in MODELS}
+    trainings = [m for m, r in records.items() if r["training"]["status"] == "ran"]
+    for previous, month in zip(trainings, trainings[1:], strict=False):
+        reason = records[month]["training"]["reason"]
+        gap = (pd.Timestamp(month + "-01").to_period("M") - pd.Timestamp(previous + "-01").to_period("M")).n
+        # on the schedule (every 3 months) or the month after a retrain decision, never otherwise
+        assert reason == f"scheduled ({gap} months since {previous})" and gap >= 3 or reason.startswith(
+            "retrain decided"
+        ), (month, reason)
+    table = catch_up.report.table()
+    assert "T v1* v1*" in table and "seed 24-04..24-11" in table
+    assert (catch_up.root / "08_reporting" / "cycle" / "cycle_summary.txt").read_text().startswith("month")
+
+
+def test_predictions_of_every_scored_month_carry_model_and_scorecard_versions(catch_up):
+    decisions = _table(catch_up.root, "07_model_output/scorecard_decisions")
+    assert sorted(decisions["snapshot_date"].dt.date.unique()) == month_range("2023-01-01", "2025-06-01")
+    for model in MODELS:
+        predictions = _table(catch_up.root, f"07_model_output/predictions/{model}")
+        months = sorted(predictions["snapshot_date"].dt.date.unique())
+        assert months == SEED_MONTHS + MONITORED
+        assert predictions["model_version"].notna().all() and (predictions["scorecard_version"] == "v1").all()
+        seed = predictions[predictions["snapshot_date"] < "2024-12-01"]
+        assert (seed["model_version"] == 1).all() and (seed["model_training_date"] == "2024-12-01").all()
+        assert predictions["loan_id"].is_unique
+        # the scorecard decision on the model's rows is the decision table's
+        merged = predictions.merge(decisions, on="loan_id", suffixes=("", "_d"))
+        assert len(merged) == len(predictions) and (merged["band"] == merged["band_d"]).all()
+
+
+def test_scored_pds_are_trainings_own_oot_pds(catch_up):
+    """Fit once, apply everywhere, through the registry: the seed backfill scored the OOT month (2024-05) with
+    v1; its PDs are exactly the OOT predictions training logged for v1."""
+    mlflow.set_tracking_uri(f"sqlite:///{catch_up.root / 'mlflow.db'}")
+    for model in MODELS:
+        reference = mlflow_registered_model(model, f"kycc_{model}").version(1).reference
+        predictions = _table(catch_up.root, f"07_model_output/predictions/{model}")
+        merged = reference.merge(predictions, on="loan_id")
+        assert len(merged) == len(reference) > 200
+        assert merged["probability"].to_numpy() == pytest.approx(merged["pd"].to_numpy(), abs=1e-12)
+
+
+def test_monitoring_metrics_and_actions_per_model_and_month(catch_up):
+    for model in MODELS:
+        metrics = _table(catch_up.root, f"07_model_output/monitoring/{model}/metrics")
+        assert sorted(metrics["snapshot_date"].dt.date) == MONITORED
+        assert ((metrics["cohort_month"] + pd.DateOffset(months=6)) == metrics["snapshot_date"]).all()
+        assert metrics["roc_auc"].between(0.65, 0.95).all() and metrics["n_matched"].gt(250).all()
+        assert (metrics[["tn", "fp", "fn", "tp"]].sum(axis=1) == metrics["n_matched"]).all()
+        decisions = _table(catch_up.root, f"07_model_output/actions/{model}")
+        assert sorted(decisions["snapshot_date"].dt.date) == MONITORED
+        assert set(decisions["decision"]) <= {"monitor", "active_monitoring", "retrain"}
+        folder = catch_up.root / "08_reporting" / "actions" / model
+        for month in MONITORED:
+            stem = f"{model}_action_{month:%Y_%m_%d}"
+            report = json.loads((folder / f"{stem}.json").read_text())
+            assert report["month"] == month.isoformat() and report["decision"] in decisions["decision"].tolist()
+            assert report["decision"].upper() in (folder / f"{stem}.txt").read_text()
+
+
+def test_a_retrain_decision_triggers_training_the_next_month(catch_up):
+    records = _records(catch_up.root)
+    for month, record in records.items():
+        retrain = [m for m, d in (record.get("actions") or {}).get("decisions", {}).items() if d == "retrain"]
+        following = f"{(pd.Timestamp(month + '-01') + pd.DateOffset(months=1)):%Y-%m}"
+        if retrain and following in records:
+            assert records[following]["training"]["status"] == "ran", (month, retrain)
+            assert records[following]["training"]["reason"].startswith(f"retrain decided {month}")
+
+
+def test_dashboard_and_charts(catch_up):
+    page_path = catch_up.root / "08_reporting" / "monitoring_dashboard.html"
+    assert catch_up.report.dashboard == str(page_path)
+    page = page_path.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page) and "<script" not in page
+    assert page.count("data:image/png;base64,") == 6 and "2025-06" in page
+    charts = catch_up.root / "08_reporting" / "monitoring" / "charts"
+    assert {p.name for p in charts.glob("*.png")} == {
+        "performance_trends.png", "psi_trends.png", "feature_psi.png", "confusion_matrices.png",
+        "model_comparison.png", "prediction_drift.png",
+    }  # fmt: skip
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts.glob("*.png"))
+
+
+def test_monitoring_metrics_are_in_mlflow(catch_up):
+    client = MlflowClient(tracking_uri=f"sqlite:///{catch_up.root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("kycc")
+    runs = client.search_runs([experiment.experiment_id], filter_string="metrics.`model_1.monitoring.roc_auc` > 0")
+    assert len(runs) == len(MONITORED)
+    history = client.get_metric_history(runs[0].info.run_id, "model_1.monitoring.roc_auc")
+    assert len(history) == 1 and 202412 <= history[0].step <= 202506
