@@ -8,9 +8,12 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 export COLUMNS ?= 150
 
-# DATA_ROOT moves every dataset (KYCC_DATA_ROOT); GENERATE_ARGS are passed to `kycc generate`.
+# DATA_ROOT moves every dataset (KYCC_DATA_ROOT); GENERATE_ARGS are passed to `kycc generate`, BACKFILL_ARGS to
+# `kycc backfill`. make run's world: 10,000 customers over 2023-01..2025-06 (30 months), so that the monthly
+# cycle trains at 2024-12 and then monitors 7 months (2024-12..2025-06); `kycc generate` alone keeps its defaults.
 DATA_ROOT ?= data
-GENERATE_ARGS ?=
+GENERATE_ARGS ?= --customers 10000 --end 2025-06-01
+BACKFILL_ARGS ?=
 export KYCC_DATA_ROOT := $(DATA_ROOT)
 
 .PHONY: install run data test test-fast bench lint viz mlflow-ui clean-data
@@ -31,11 +34,10 @@ data: install
 		$(BIN)/kycc generate --output $(DATA_ROOT)/01_raw $(GENERATE_ARGS); \
 	else echo "$(DATA_ROOT)/01_raw already has data: not generating"; fi
 
-# The main job end to end: label store, feature store and model input (catch-up over every month in
-# data/01_raw), then training at the last month.
+# The main job end to end: the monthly cycle over every month in data/01_raw (catch-up): label store, feature
+# store, training on its schedule, inference, monitoring, actions, then the dashboard (its path is printed last).
 run: data
-	$(BIN)/kedro run
-	$(BIN)/kedro run --pipelines training
+	$(BIN)/kycc backfill $(BACKFILL_ARGS)
 
 test: install
 	$(BIN)/pytest -q -n 2 --dist loadgroup

@@ -136,9 +136,13 @@ main.add_command(scorecard)
 
 @main.command()
 @click.option("--start", default=None, help="First month (YYYY-MM-01). Default: the first month of the data.")
-@click.option("--end", default=None, help="Last month (YYYY-MM-01), inclusive. Default: the last month of the data.")
+@click.option(
+    "--end", default=None, help="Last month (YYYY-MM-01), inclusive. Default: the last month of the data."
+)
 @click.option("--env", "-e", default=None, help="Kedro environment (conf/<env>).")
-@click.option("--params", default="", help='Runtime parameters for every step, as `kedro run --params`: "a.b=1,c=x".')
+@click.option(
+    "--params", default="", help='Runtime parameters for every step, as `kedro run --params`: "a.b=1,c=x".'
+)
 @click.option("--no-data", is_flag=True, help="Skip the data pipelines (the gold tables are already built).")
 def backfill(start: str | None, end: str | None, env: str | None, params: str, no_data: bool) -> None:
     """Run the monthly cycle over a range of months (catch-up), or one month (incremental).

@@ -38,7 +38,10 @@ def test_every_month_has_a_record_with_what_ran_and_why_not(catch_up):
     assert records["2024-11"]["monitoring"]["reason"] == "no predictions for 2024-05 (6 months earlier)"
     assert records["2024-11"]["inference"]["models"]["model_1"]["status"] == "skipped"
     first = records["2024-12"]
-    assert first["training"]["status"] == "ran" and first["training"]["reason"] == "first month with enough history"
+    assert (
+        first["training"]["status"] == "ran"
+        and first["training"]["reason"] == "first month with enough history"
+    )
     assert all(o["status"] == "registered" and o["champion"] for o in first["training"]["models"].values())
     seed = first["seed_backfill"]["models"]
     assert seed == {m: {"start_month": "2024-04-01", "end_month": "2024-11-01"} for m in MODELS}
@@ -47,8 +50,10 @@ def test_every_month_has_a_record_with_what_ran_and_why_not(catch_up):
         reason = records[month]["training"]["reason"]
         gap = (pd.Timestamp(month + "-01").to_period("M") - pd.Timestamp(previous + "-01").to_period("M")).n
         # on the schedule (every 3 months) or the month after a retrain decision, never otherwise
-        assert reason == f"scheduled ({gap} months since {previous})" and gap >= 3 or reason.startswith(
-            "retrain decided"
+        assert (
+            reason == f"scheduled ({gap} months since {previous})"
+            and gap >= 3
+            or reason.startswith("retrain decided")
         ), (month, reason)
     table = catch_up.report.table()
     assert "T v1* v1*" in table and "seed 24-04..24-11" in table
@@ -97,7 +102,9 @@ def test_monitoring_metrics_and_actions_per_model_and_month(catch_up):
         for month in MONITORED:
             stem = f"{model}_action_{month:%Y_%m_%d}"
             report = json.loads((folder / f"{stem}.json").read_text())
-            assert report["month"] == month.isoformat() and report["decision"] in decisions["decision"].tolist()
+            assert (
+                report["month"] == month.isoformat() and report["decision"] in decisions["decision"].tolist()
+            )
             assert report["decision"].upper() in (folder / f"{stem}.txt").read_text()
 
 
@@ -128,7 +135,9 @@ def test_dashboard_and_charts(catch_up):
 def test_monitoring_metrics_are_in_mlflow(catch_up):
     client = MlflowClient(tracking_uri=f"sqlite:///{catch_up.root / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("kycc")
-    runs = client.search_runs([experiment.experiment_id], filter_string="metrics.`model_1.monitoring.roc_auc` > 0")
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string="metrics.`model_1.monitoring.roc_auc` > 0"
+    )
     assert len(runs) == len(MONITORED)
     history = client.get_metric_history(runs[0].info.run_id, "model_1.monitoring.roc_auc")
     assert len(history) == 1 and 202412 <= history[0].step <= 202506

@@ -25,7 +25,9 @@ def _split(root, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_score_psi_separates_the_drifted_cohorts(catch_up):
-    metrics = MonthPartitionedPandasDataset(str(catch_up.root / "07_model_output/monitoring/model_1/metrics")).load()
+    metrics = MonthPartitionedPandasDataset(
+        str(catch_up.root / "07_model_output/monitoring/model_1/metrics")
+    ).load()
     stable, drifted = _split(catch_up.root, metrics)
     assert (stable["psi_score"] < 0.1).all(), stable[["cohort_month", "psi_score"]]
     assert (drifted["psi_score"] > 0.1).all(), drifted[["cohort_month", "psi_score"]]
@@ -34,7 +36,9 @@ def test_score_psi_separates_the_drifted_cohorts(catch_up):
 
 @pytest.mark.parametrize("model", ["model_1", "model_2"])
 def test_feature_psi_finds_the_planted_feature_shift(catch_up, model):
-    psi = MonthPartitionedPandasDataset(str(catch_up.root / f"07_model_output/monitoring/{model}/feature_psi")).load()
+    psi = MonthPartitionedPandasDataset(
+        str(catch_up.root / f"07_model_output/monitoring/{model}/feature_psi")
+    ).load()
     for feature in PLANTED_FEATURES:
         stable, drifted = _split(catch_up.root, psi[psi["feature"] == feature])
         assert (stable["psi"] < 0.1).all(), (feature, stable[["cohort_month", "psi"]])

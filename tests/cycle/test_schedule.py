@@ -40,9 +40,9 @@ def test_training_schedule(month, last, requested, train, reason):
 
 
 def test_no_training_without_history_or_when_disabled():
-    assert decide_training("2024-01-01", CycleSettings(), False, "history 5/17 window months", None).reason == (
-        "history 5/17 window months"
-    )
+    assert decide_training(
+        "2024-01-01", CycleSettings(), False, "history 5/17 window months", None
+    ).reason == ("history 5/17 window months")
     off = CycleSettings.from_params({"training": {"enabled": False}})
     assert not decide_training("2024-12-01", off, True, "", None).train
     only_on_action = CycleSettings.from_params({"training": {"retrain_every_months": None}})
@@ -82,6 +82,8 @@ def test_summary_table_shows_what_ran_and_why_not():
     ]  # fmt: skip
     table = format_summary(records, ["model_1"]).splitlines()
     assert table[0].split() == ["month", "training", "scoring", "model_1"]
-    assert "- history 16/17 window months" in table[2] and "v1 476 apps" in table[2] and "no model" in table[2]
+    assert (
+        "- history 16/17 window months" in table[2] and "v1 476 apps" in table[2] and "no model" in table[2]
+    )
     assert "T v1*" in table[3] and "seed 24-04..24-11" in table[3]
     assert "v1 AUC .758 PSI .06 active_monitoring" in table[3]

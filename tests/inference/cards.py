@@ -61,13 +61,17 @@ class World:
 
     def applications(self, month: str) -> pd.DataFrame:
         months = self.data["application_date"].dt.to_period("M").dt.to_timestamp()
-        return self.data.loc[months == pd.Timestamp(month)].drop(columns=["label", "label_date"]).reset_index(
-            drop=True
+        return (
+            self.data.loc[months == pd.Timestamp(month)]
+            .drop(columns=["label", "label_date"])
+            .reset_index(drop=True)
         )
 
     def features_table(self) -> Any:
         """The sample table as a gold feature store (Ibis, with ``snapshot_date``)."""
-        frame = self.data.drop(columns=["label", "label_date"]).assign(snapshot_date=self.data["application_date"])
+        frame = self.data.drop(columns=["label", "label_date"]).assign(
+            snapshot_date=self.data["application_date"]
+        )
         return ibis.memtable(frame)
 
     def labels_table(self) -> Any:
@@ -84,7 +88,10 @@ class World:
 
 
 def scorecard_versions() -> dict[str, Any]:
-    return {"active": "t1", "versions": {"t1": {"version": "t1", "definition": SCORECARD, "calibration": None}}}
+    return {
+        "active": "t1",
+        "versions": {"t1": {"version": "t1", "definition": SCORECARD, "calibration": None}},
+    }
 
 
 def make_world(seed: int = 0, n_rows: int = 6000, model: str = "model_1", version: int = 1) -> World:
@@ -93,7 +100,9 @@ def make_world(seed: int = 0, n_rows: int = 6000, model: str = "model_1", versio
     tw = windows_from_training_date(TRAINING_DATE)
     window = tw.assign(data["application_date"])
     train = data.loc[window == "train"]
-    prep = CreditPreprocessor(kind="standard", features=FEATURES, categorical=CATEGORICAL).fit(train, train["label"])
+    prep = CreditPreprocessor(kind="standard", features=FEATURES, categorical=CATEGORICAL).fit(
+        train, train["label"]
+    )
     estimator = LogisticRegression(max_iter=500).fit(prep.transform(train), train["label"])
     threshold = 0.2
     bundle = CreditRiskModel(prep, estimator, threshold, model)

@@ -7,7 +7,13 @@ import logging
 import pandas as pd
 import pytest
 
-from kycc.inference.scoring import PREDICTION_COLUMNS, InferenceError, batch_id, resolve_months, score_scorecard
+from kycc.inference.scoring import (
+    PREDICTION_COLUMNS,
+    InferenceError,
+    batch_id,
+    resolve_months,
+    score_scorecard,
+)
 from kycc.modeling.model import predict_pd
 from kycc.pipelines.inference.nodes import decide_with_scorecard, predict_with_champion
 from kycc.scoring import ScorecardDefinition, score_applications
@@ -52,7 +58,9 @@ def test_probabilities_come_from_trainings_fitted_objects(world):
     assert (predictions["prediction"] == (expected >= 0.2).astype(int)).all()
     # OOT month: the same PDs as the model's own OOT reference (what training measured)
     merged = predictions.merge(world.card.reference, on="loan_id")
-    assert len(merged) == len(apps) and merged["probability"].to_numpy() == pytest.approx(merged["pd"], abs=1e-12)
+    assert len(merged) == len(apps) and merged["probability"].to_numpy() == pytest.approx(
+        merged["pd"], abs=1e-12
+    )
 
 
 def test_the_decision_is_the_active_scorecards_score_and_band(world):
@@ -83,7 +91,9 @@ def test_a_model_left_out_of_inference_models_is_not_scored(world):
 
 
 def test_months_to_score():
-    assert resolve_months(None, None, ["2024-05-17", "2024-03-01"], "x", "inference") == [pd.Timestamp("2024-05-01")]
+    assert resolve_months(None, None, ["2024-05-17", "2024-03-01"], "x", "inference") == [
+        pd.Timestamp("2024-05-01")
+    ]
     assert resolve_months("2024-01-01", "2024-03-01", [], "x", "inference") == [
         pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01"), pd.Timestamp("2024-03-01"),
     ]  # fmt: skip

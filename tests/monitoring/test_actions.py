@@ -35,7 +35,9 @@ def test_decision_on_the_boundaries(rules, roc_auc, accuracy, decision):
 
 
 def test_p2_and_p3_are_reported_but_do_not_decide(rules):
-    result = evaluate_action({"roc_auc": 0.9, "accuracy": 0.9, "f1": 0.01, "precision": 0.0, "recall": 0.0}, rules)
+    result = evaluate_action(
+        {"roc_auc": 0.9, "accuracy": 0.9, "f1": 0.01, "precision": 0.0, "recall": 0.0}, rules
+    )
     assert result["decision"] == "monitor"
     f1 = next(c for c in result["checks"] if c["metric"] == "f1")
     assert f1["priority"] == "P2" and f1["status"] == "info" and not f1["decides"]
@@ -52,7 +54,9 @@ def test_degradation_from_the_oot_baseline_is_strictly_more_than_max_drop():
         "degradation": {"max_drop": {"roc_auc": 0.0625}},
     }
     rules = ActionRules.from_params(params)
-    assert evaluate_action({"roc_auc": 0.8125}, rules, {"roc_auc": 0.875})["decision"] == "monitor"  # drop = max
+    assert (
+        evaluate_action({"roc_auc": 0.8125}, rules, {"roc_auc": 0.875})["decision"] == "monitor"
+    )  # drop = max
     degraded = evaluate_action({"roc_auc": 0.8124}, rules, {"roc_auc": 0.875})
     assert degraded["decision"] == "active_monitoring" and degraded["degraded"] == ["roc_auc"]
     # degradation never asks for retraining by itself
@@ -66,7 +70,9 @@ def test_report_text_and_bad_rules(rules):
     assert "Decision:          RETRAIN" in text and "P0 roc_auc 0.7400 < business threshold 0.75" in text
     assert "PagerDuty" in text
     with pytest.raises(ValueError, match="must not be below the business threshold"):
-        ActionRules.from_params({"thresholds": {"roc_auc": {"priority": "P0", "business": 0.8, "data_science": 0.7}}})
+        ActionRules.from_params(
+            {"thresholds": {"roc_auc": {"priority": "P0", "business": 0.8, "data_science": 0.7}}}
+        )
     with pytest.raises(ValueError, match="priority must be one of"):
         ActionRules.from_params({"thresholds": {"roc_auc": {"priority": "P9"}}})
     with pytest.raises(ValueError, match="Unknown keys in actions.thresholds.roc_auc"):

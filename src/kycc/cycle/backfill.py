@@ -66,7 +66,9 @@ def _iso(month: Any) -> str | None:
 class _Project:
     """Runs pipelines of the project in fresh ``KedroSession``s (a session runs once) and reads its catalog."""
 
-    def __init__(self, project_path: Path, env: str | None, params: Mapping[str, Any], conf_source: str | None):
+    def __init__(
+        self, project_path: Path, env: str | None, params: Mapping[str, Any], conf_source: str | None
+    ):
         from kedro.framework.startup import bootstrap_project
 
         self.project_path = Path(project_path)
@@ -75,6 +77,7 @@ class _Project:
         self.conf_source = conf_source
         self.timings: dict[str, float] = {}
         bootstrap_project(self.project_path)
+        _reset_mlflow_plugin()  # a session run earlier in this process must not leak its MLflow run into ours
         # kedro-viz's run hook warns on every partial run (each step here is one): noise in a cycle
         logging.getLogger("kedro_viz.integrations.kedro.run_hooks").setLevel(logging.ERROR)
 
@@ -89,13 +92,12 @@ class _Project:
         )
 
     def run(self, pipelines: list[str], params: Mapping[str, Any] | None = None, node_names=None) -> float:
-        import mlflow
-
         started = time.perf_counter()
-        with self._session(params) as session:
-            session.run(pipeline_names=pipelines, node_names=node_names)
-        while mlflow.active_run() is not None:  # kedro-mlflow 2.0.3 leaves its run open after a session
-            mlflow.end_run()
+        try:
+            with self._session(params) as session:
+                session.run(pipeline_names=pipelines, node_names=node_names)
+        finally:
+            _reset_mlflow_plugin()
         seconds = time.perf_counter() - started
         key = "+".join(pipelines)
         self.timings[key] = self.timings.get(key, 0.0) + seconds
@@ -104,6 +106,24 @@ class _Project:
     def context(self):
         with self._session() as session:
             return session.load_context()
+
+
+def _reset_mlflow_plugin() -> None:
+    """End the MLflow run a session left open and forget its id in kedro-mlflow's hook (one per process).
+
+    kedro-mlflow 2.0.3 keeps the last run id on its module-level hook and re-opens that run before every node of
+    the next session — even a session with tracking off (the data pipelines), and even when the tracking store
+    changed. Several sessions in one process (this cycle) would log into, or fail to find, a stale run.
+    """
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    try:
+        from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
+    except ImportError:  # pragma: no cover - plugin not installed
+        return
+    mlflow_hook.run_id = None
 
 
 class _State:
@@ -242,7 +262,9 @@ def run_backfill(
         if not pending:
             return
         first, last = pending[0]["month"], pending[-1]["month"]
-        seconds = project.run(["inference"], {"inference": {"start_month": first, "end_month": last, "models": None}})
+        seconds = project.run(
+            ["inference"], {"inference": {"start_month": first, "end_month": last, "models": None}}
+        )
         summary = state.catalog.load("rpt_inference_summary")
         per_month = _decisions_per_month(state)
         for record in pending:
@@ -283,14 +305,18 @@ def run_backfill(
             project.run(["training"], {"training": {"training_date": iso}})
             record["training"] = _training_record(state, models, decision.reason, month)
             champions = state.champions()
-            record["seed_backfill"] = _seed_backfill(project, state, settings, month, champions, feature_months)
+            record["seed_backfill"] = _seed_backfill(
+                project, state, settings, month, champions, feature_months
+            )
         else:
             logger.info("cycle %s: training skipped (%s)", f"{month:%Y-%m}", decision.reason)
             record["training"] = _skip(decision.reason)
         monitorable = [m for m in models if cohort in set(state.months_of(f"{m}.out_predictions"))]
         pipelines = ["inference"] + (["monitoring", "actions"] if monitorable else [])
         window = {"start_month": iso, "end_month": iso}
-        project.run(pipelines, {"inference": {**window, "models": None}, "monitoring": window, "actions": window})
+        project.run(
+            pipelines, {"inference": {**window, "models": None}, "monitoring": window, "actions": window}
+        )
         record["inference"] = _inference_record(state, record.get("seed_backfill"))
         if monitorable:
             record["monitoring"], record["actions"] = _monitoring_records(state, models, month)
@@ -340,7 +366,8 @@ def _training_record(state: _State, models: list[str], reason: str, month: dt.da
     for model in models:
         o = state.catalog.load(f"mdl_registry_result_{model}")
         outcomes[model] = {
-            k: o.get(k) for k in ("status", "version", "champion", "champion_version", "candidate_value", "reason")
+            k: o.get(k)
+            for k in ("status", "version", "champion", "champion_version", "candidate_value", "reason")
         }
         outcomes[model]["gate_reasons"] = o.get("gate_reasons") or []
     return {"status": "ran", "reason": reason, "training_date": month.isoformat(), "models": outcomes}
@@ -382,7 +409,13 @@ def _seed_backfill(
                     f"{last:%Y-%m}", ", ".join(seed_models))  # fmt: skip
         project.run(
             ["inference"],
-            {"inference": {"start_month": first.isoformat(), "end_month": last.isoformat(), "models": seed_models}},
+            {
+                "inference": {
+                    "start_month": first.isoformat(),
+                    "end_month": last.isoformat(),
+                    "models": seed_models,
+                }
+            },
         )
         for model in seed_models:
             done[model] = {"start_month": first.isoformat(), "end_month": last.isoformat()}
@@ -405,7 +438,11 @@ def _monitoring_records(state: _State, models: list[str], month: dt.date) -> tup
     monitored, decisions = {}, {}
     for model in models:
         metrics = state.catalog.load(f"{model}.out_monitoring_metrics")
-        row = metrics.loc[pd.to_datetime(metrics["snapshot_date"]) == pd.Timestamp(month)] if len(metrics) else metrics
+        row = (
+            metrics.loc[pd.to_datetime(metrics["snapshot_date"]) == pd.Timestamp(month)]
+            if len(metrics)
+            else metrics
+        )
         if len(row):
             r = row.iloc[0]
             monitored[model] = {

@@ -49,7 +49,9 @@ class CycleSettings:
             raise ValueError(f"Unknown keys in cycle.training: {sorted(unknown)}")
         every = training.get("retrain_every_months", 3)
         if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 0):
-            raise ValueError(f"cycle.training.retrain_every_months must be a whole number >= 0 or null, got {every!r}")
+            raise ValueError(
+                f"cycle.training.retrain_every_months must be a whole number >= 0 or null, got {every!r}"
+            )
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"cycle.seed_backfill_months must be a whole number >= 0, got {seed!r}")
         return cls(bool(training.get("enabled", True)), every or None, seed)

@@ -68,7 +68,7 @@ def format_summary(records: Sequence[Mapping[str, Any]], models: Sequence[str] |
     if models is None:
         seen: dict[str, None] = {}
         for r in records:
-            for m in ((r.get("inference") or {}).get("models") or {}):
+            for m in (r.get("inference") or {}).get("models") or {}:
                 seen[m] = None
         models = list(seen)
     w = WIDTHS

@@ -100,5 +100,7 @@ class MonthPartitionedPandasDataset(MonthPartitionedIbisDataset):
         if self._date_column not in data.columns:
             raise DatasetError(f"{self._path}: the frame to save has no {self._date_column!r} column")
         if data[self._date_column].isna().any():
-            raise DatasetError(f"{self._path}: {int(data[self._date_column].isna().sum())} row(s) have no date")
+            raise DatasetError(
+                f"{self._path}: {int(data[self._date_column].isna().sum())} row(s) have no date"
+            )
         super().save(ibis.memtable(data))

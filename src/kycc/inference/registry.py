@@ -141,7 +141,11 @@ class RegisteredModel:
 
     @classmethod
     def in_memory(
-        cls, model: str, cards: Iterable[ModelCard], champion: int | None = None, registered_model_name: str = ""
+        cls,
+        model: str,
+        cards: Iterable[ModelCard],
+        champion: int | None = None,
+        registered_model_name: str = "",
     ) -> RegisteredModel:
         """A registered model made of cards already in memory (tests, notebooks)."""
         by_version = {c.version: c for c in cards}
@@ -182,7 +186,9 @@ class RegisteredModel:
 # ---------------------------------------------------------------------------------------------------------
 # MLflow-backed loading
 # ---------------------------------------------------------------------------------------------------------
-def mlflow_registered_model(model: str, registered_model_name: str, alias: str = "champion") -> RegisteredModel:
+def mlflow_registered_model(
+    model: str, registered_model_name: str, alias: str = "champion"
+) -> RegisteredModel:
     """A :class:`RegisteredModel` reading the MLflow registry of the current tracking URI."""
     import mlflow
 

@@ -77,7 +77,9 @@ def resolve_months(
         months = sorted({to_month(m) for m in available})
         if not months:
             return []
-        logger.info("%s: %s.start_month/end_month not set: using the latest month, %s", what, option, months[-1])
+        logger.info(
+            "%s: %s.start_month/end_month not set: using the latest month, %s", what, option, months[-1]
+        )
         return [pd.Timestamp(months[-1])]
     try:
         first = to_month(start if start not in (None, "") else end)

@@ -122,7 +122,9 @@ class ActionRules:
         max_drop = dict(degradation.get("max_drop") or {})
         for metric, value in max_drop.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"actions.degradation.max_drop.{metric} must be a number >= 0, got {value!r}")
+                raise ValueError(
+                    f"actions.degradation.max_drop.{metric} must be a number >= 0, got {value!r}"
+                )
         return cls(tuple(rules), deciding, max_drop)
 
 
@@ -200,7 +202,9 @@ def evaluate_action(
             )
         elif status == "undefined":
             tier = max(tier, 1)
-            reasons.append(f"{rule.priority} {rule.metric} is undefined for this cohort (e.g. a single class)")
+            reasons.append(
+                f"{rule.priority} {rule.metric} is undefined for this cohort (e.g. a single class)"
+            )
         if degraded:
             tier = max(tier, 1)
             reasons.append(
@@ -266,5 +270,7 @@ def render_action_report(record: Mapping[str, Any]) -> str:
         ]
     lines += ["", "Next steps:", *[f"  - {s}" for s in ACTION_STEPS[decision]]]
     if record.get("training_triggered"):
-        lines.append("  - Retraining is triggered automatically by the monthly cycle (actions.trigger_training).")
+        lines.append(
+            "  - Retraining is triggered automatically by the monthly cycle (actions.trigger_training)."
+        )
     return "\n".join(lines) + "\n"

@@ -64,4 +64,6 @@ def feature_psi(
         "missing_share",
     ]
     out = pd.DataFrame(rows, columns=columns)
-    return out.sort_values(["psi", "feature"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    return out.sort_values(["psi", "feature"], ascending=[False, True], na_position="last").reset_index(
+        drop=True
+    )

@@ -48,7 +48,7 @@ def _month_axis(ax, months: pd.Series) -> None:
 
 def performance_trend_figure(metrics: pd.DataFrame, thresholds: Mapping[str, Mapping[str, float]]) -> Figure:
     """ROC-AUC, accuracy and F1 per monitoring month and model, with the business and data-science lines."""
-    fig = Figure(figsize=(12, 4))
+    fig = Figure(figsize=(12, 4.6))
     if metrics.empty:
         return _empty(fig, "No monitored month yet: monitoring needs predictions made 6 months before.")
     axes = fig.subplots(1, 3, sharex=True)
@@ -66,20 +66,23 @@ def performance_trend_figure(metrics: pd.DataFrame, thresholds: Mapping[str, Map
         if rule.get("business") is not None:
             ax.axhline(rule["business"], color="#c62828", linestyle="--", linewidth=1, label="business")
         if rule.get("data_science") is not None:
-            ax.axhline(rule["data_science"], color="#ef6c00", linestyle="--", linewidth=1, label="data science")
+            ax.axhline(
+                rule["data_science"], color="#ef6c00", linestyle="--", linewidth=1, label="data science"
+            )
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
         _month_axis(ax, metrics["snapshot_date"])
-    axes[0].legend(fontsize=7, loc="lower left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8, frameon=False)
     fig.suptitle("Performance by monitoring month (labels maturing that month, predictions made 6 months before)",
                  fontsize=10)  # fmt: skip
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
 def psi_trend_figure(metrics: pd.DataFrame, moderate: float = 0.1, major: float = 0.25) -> Figure:
     """Score PSI against the OOT reference and the largest feature PSI, per month and model."""
-    fig = Figure(figsize=(10, 4))
+    fig = Figure(figsize=(12, 4))
     if metrics.empty:
         return _empty(fig, "No monitored month yet: no PSI to show.")
     ax = fig.subplots()
@@ -96,7 +99,7 @@ def psi_trend_figure(metrics: pd.DataFrame, moderate: float = 0.1, major: float 
            xlabel="cohort (application month)", ylabel="PSI")  # fmt: skip
     _month_axis(ax, metrics["cohort_month"])
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
@@ -140,7 +143,9 @@ def model_comparison_figure(metrics: pd.DataFrame) -> Figure:
         for i, model in enumerate(models):
             part = metrics[metrics["model"] == model].sort_values("snapshot_date")
             values = part[names].mean() if how.startswith("mean") else part[names].iloc[-1]
-            ax.bar(x + i * width, values.to_numpy(dtype=float), width, color=_color(models, model), label=model)
+            ax.bar(
+                x + i * width, values.to_numpy(dtype=float), width, color=_color(models, model), label=model
+            )
             base = [part[f"baseline_{n}"].iloc[-1] if f"baseline_{n}" in part else np.nan for n in names]
             ax.scatter(x + i * width, base, marker="_", s=300, color="black", zorder=3,
                        label="OOT baseline" if i == 0 else None)  # fmt: skip
@@ -187,7 +192,9 @@ def prediction_drift_figure(predictions: pd.DataFrame, decisions: pd.DataFrame) 
         mean = predictions.groupby(["model", "snapshot_date"])["probability"].mean().reset_index()
         for model in models:
             part = mean[mean["model"] == model]
-            ax_pd.plot(_months(part), part["probability"], marker="o", color=_color(models, model), label=model)
+            ax_pd.plot(
+                _months(part), part["probability"], marker="o", color=_color(models, model), label=model
+            )
         ax_pd.legend(fontsize=8)
         _month_axis(ax_pd, mean["snapshot_date"])
     ax_pd.set(title="Mean predicted PD by scoring month", ylabel="mean PD")
@@ -197,12 +204,14 @@ def prediction_drift_figure(predictions: pd.DataFrame, decisions: pd.DataFrame) 
         bottom = np.zeros(len(shares))
         x = np.arange(len(shares))
         for i, band in enumerate(shares.columns):
-            ax_band.bar(x, shares[band], bottom=bottom, color=BAND_COLORS[i % len(BAND_COLORS)], label=str(band))
+            ax_band.bar(
+                x, shares[band], bottom=bottom, color=BAND_COLORS[i % len(BAND_COLORS)], label=str(band)
+            )
             bottom += shares[band].to_numpy()
         step = max(1, len(x) // 12)
         ax_band.set_xticks(x[::step], [f"{m:%Y-%m}" for m in shares.index[::step]], rotation=45, ha="right",
                            fontsize=8)  # fmt: skip
-        ax_band.legend(fontsize=7, title="band", ncol=len(shares.columns))
+        ax_band.legend(fontsize=7, title="band", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax_band.set(title="Scorecard decisions: band mix by application month", ylabel="share")
     fig.tight_layout()
     return fig

@@ -80,7 +80,9 @@ def _table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], left: Sequen
 def _cards(metrics: pd.DataFrame, decisions: pd.DataFrame, models: Sequence[str]) -> str:
     cards = []
     for model in models:
-        part = metrics[metrics["model"] == model].sort_values("snapshot_date") if not metrics.empty else metrics
+        part = (
+            metrics[metrics["model"] == model].sort_values("snapshot_date") if not metrics.empty else metrics
+        )
         if part.empty:
             cards.append(
                 f'<div class="card"><h3>{_e(model)}</h3><p class="muted">Not monitored yet: monitoring starts '
@@ -92,7 +94,10 @@ def _cards(metrics: pd.DataFrame, decisions: pd.DataFrame, models: Sequence[str]
         decision = dec["decision"].iloc[0] if len(dec) else "not evaluated"
         color = DECISION_COLORS.get(decision, "#607d8b")
         items = [
-            ("month", f"{pd.Timestamp(row['snapshot_date']):%Y-%m} (cohort {pd.Timestamp(row['cohort_month']):%Y-%m})"),
+            (
+                "month",
+                f"{pd.Timestamp(row['snapshot_date']):%Y-%m} (cohort {pd.Timestamp(row['cohort_month']):%Y-%m})",
+            ),
             ("version", f"{row['registered_model_name']} v{int(row['model_version'])}"),
             ("ROC-AUC", f"{_fmt(row['roc_auc'])} (OOT {_fmt(row.get('baseline_roc_auc'))})"),
             ("accuracy", f"{_fmt(row['accuracy'])} (OOT {_fmt(row.get('baseline_accuracy'))})"),

@@ -7,8 +7,6 @@ import pytest
 from kedro.runner import SequentialRunner
 from sklearn.metrics import f1_score, roc_auc_score
 
-from kycc.monitoring.actions import ActionRules, evaluate_action
-from kycc.pipelines.actions import create_pipeline as actions_pipeline
 from kycc.pipelines.inference import create_pipeline as inference_pipeline
 from kycc.pipelines.monitoring import create_pipeline as monitoring_pipeline
 from tests.inference.cards import make_world, memory_catalog, registered, scorecard_versions
@@ -49,7 +47,11 @@ def monitored():
             "feat_gold_features": world.features_table(),
             "model_1.out_predictions": predictions,
             "model_1.mdl_registered_model": registered(world),
-            "params:monitoring": {"start_month": "2024-08-01", "end_month": "2024-12-01", "label_lag_months": 6},
+            "params:monitoring": {
+                "start_month": "2024-08-01",
+                "end_month": "2024-12-01",
+                "label_lag_months": 6,
+            },
         },
     )
     SequentialRunner().run(pipeline, mon)
@@ -59,7 +61,12 @@ def monitored():
 def test_each_month_joins_the_labels_with_the_predictions_made_six_months_before(monitored):
     world, predictions, catalog = monitored
     metrics = catalog.load("model_1.out_monitoring_metrics")
-    assert metrics["snapshot_date"].dt.strftime("%Y-%m").tolist() == ["2024-09", "2024-10", "2024-11", "2024-12"]
+    assert metrics["snapshot_date"].dt.strftime("%Y-%m").tolist() == [
+        "2024-09",
+        "2024-10",
+        "2024-11",
+        "2024-12",
+    ]
     row = metrics.set_index("snapshot_date").loc[pd.Timestamp("2024-10-01")]
     cohort = predictions[predictions["snapshot_date"] == pd.Timestamp("2024-04-01")]
     joined = cohort.merge(world.data[["loan_id", "label"]], on="loan_id")
@@ -93,31 +100,3 @@ def test_a_month_without_earlier_predictions_is_a_logged_skip(monitored):
     assert "no model_1 predictions for 2024-02 (6 months earlier)" in first["reason"]
     mlflow_metrics = catalog.load("model_1.mlflow_monitoring_metrics")
     assert [m["step"] for m in mlflow_metrics["roc_auc"]] == [202409, 202410, 202411, 202412]
-
-
-def test_actions_per_model_and_month(monitored):
-    _, _, mon = monitored
-    pipeline = actions_pipeline(models=["model_1"])
-    catalog = memory_catalog(
-        pipeline,
-        {
-            "model_1.out_monitoring_metrics": mon.load("model_1.out_monitoring_metrics"),
-            "params:actions": {**ACTIONS, "start_month": "2024-08-01", "end_month": "2024-12-01"},
-        },
-    )
-    SequentialRunner().run(pipeline, catalog)
-    decisions = catalog.load("model_1.out_action_decisions")
-    reports = catalog.load("model_1.rpt_action_json")
-    texts = catalog.load("model_1.rpt_action_text")
-    assert sorted(reports) == sorted(texts) == [f"model_1_action_2024_{m}_01" for m in ("09", "10", "11", "12")]
-    assert len(decisions) == 4 and set(decisions["decision"]) <= {"monitor", "active_monitoring", "retrain"}
-    metrics = mon.load("model_1.out_monitoring_metrics").set_index("snapshot_date")
-    for _, row in decisions.iterrows():
-        report = reports[f"model_1_action_{row['snapshot_date']:%Y_%m_%d}"]
-        assert report["decision"] == row["decision"] and report["model_version"] == 1
-        m = metrics.loc[row["snapshot_date"]]
-        expected = evaluate_action(m.to_dict(), ActionRules.from_params(ACTIONS), {"roc_auc": m["baseline_roc_auc"]})
-        assert row["decision"] == expected["decision"]
-        assert f"Decision:          {row['decision'].upper()}" in texts[f"model_1_action_{row['snapshot_date']:%Y_%m_%d}"]
-    skipped = catalog.load("rpt_actions_summary")["models"][0]["months"][0]
-    assert skipped["status"] == "skipped" and "no monitoring metrics for 2024-08" in skipped["reason"]

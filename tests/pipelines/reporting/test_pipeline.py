@@ -12,7 +12,12 @@ from kycc.pipelines.reporting import create_pipeline
 from tests.inference.cards import memory_catalog
 from tests.pipelines.monitoring.test_pipeline import ACTIONS, monitored  # noqa: F401 - shared fixture
 
-REPORTING = {"title": "KYCC test", "top_features": 5, "psi_levels": {"moderate": 0.1, "major": 0.25}, "dpi": 50}
+REPORTING = {
+    "title": "KYCC test",
+    "top_features": 5,
+    "psi_levels": {"moderate": 0.1, "major": 0.25},
+    "dpi": 50,
+}
 CHARTS = {"performance_trends", "psi_trends", "feature_psi", "confusion_matrices", "model_comparison",
           "prediction_drift"}  # fmt: skip
 

@@ -14,7 +14,14 @@ from kycc.monitoring.actions import ActionRules, evaluate_action, render_action_
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {"start_month", "end_month", "thresholds", "decision_priorities", "degradation", "trigger_training"}
+OPTION_KEYS = {
+    "start_month",
+    "end_month",
+    "thresholds",
+    "decision_priorities",
+    "degradation",
+    "trigger_training",
+}
 DRIFT_KEYS = (
     "psi_score",
     "psi_level",
@@ -47,7 +54,9 @@ def _options(options: dict[str, Any] | None) -> dict[str, Any]:
     opts = dict(options or {})
     unknown = set(opts) - OPTION_KEYS
     if unknown:
-        raise ValueError(f"Unknown keys in actions parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}")
+        raise ValueError(
+            f"Unknown keys in actions parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
+        )
     return opts
 
 
@@ -89,7 +98,9 @@ def evaluate_actions(
     trigger = bool(opts.get("trigger_training", False))
     available = [] if metrics.empty else list(pd.to_datetime(metrics["snapshot_date"]).unique())
     try:
-        months = resolve_months(opts.get("start_month"), opts.get("end_month"), available, "actions", "actions")
+        months = resolve_months(
+            opts.get("start_month"), opts.get("end_month"), available, "actions", "actions"
+        )
     except InferenceError as err:
         raise ValueError(str(err)) from err
     rows, reports, texts, status = [], {}, {}, []
@@ -137,7 +148,9 @@ def evaluate_actions(
                 "retrain_requested": retrain,
             }
         )
-        status.append({"month": month.date().isoformat(), "status": "evaluated", "decision": result["decision"]})
+        status.append(
+            {"month": month.date().isoformat(), "status": "evaluated", "decision": result["decision"]}
+        )
         logger.info("actions: %s %s → %s (%s)", model, f"{month:%Y-%m}", result["decision"].upper(),
                     "; ".join(result["reasons"]))  # fmt: skip
     decisions = pd.DataFrame(rows, columns=DECISION_COLUMNS)

@@ -26,7 +26,12 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 Node(
                     _bind(nodes.evaluate_actions, model),
                     inputs=["out_monitoring_metrics", "params:actions"],
-                    outputs=["out_action_decisions", "rpt_action_json", "rpt_action_text", "act_model_summary"],
+                    outputs=[
+                        "out_action_decisions",
+                        "rpt_action_json",
+                        "rpt_action_text",
+                        "act_model_summary",
+                    ],
                     name="evaluate_actions",
                 )
             ],

@@ -35,7 +35,9 @@ def _options(options: dict[str, Any] | None) -> dict[str, Any]:
     options = dict(options or {})
     unknown = set(options) - OPTION_KEYS
     if unknown:
-        raise InferenceError(f"Unknown keys in inference parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}")
+        raise InferenceError(
+            f"Unknown keys in inference parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
+        )
     return options
 
 
@@ -134,7 +136,9 @@ def predict_with_champion(  # noqa: PLR0917 - a Kedro node: inputs arrive positi
     card = registered.champion
     if card is None:
         reason = f"no model yet: {registered.registered_model_name} has no @{registered.alias} version"
-        logger.warning("inference: %s skipped: %s (train it first: `kedro run --pipelines training`)", model, reason)
+        logger.warning(
+            "inference: %s skipped: %s (train it first: `kedro run --pipelines training`)", model, reason
+        )
         return empty_predictions(), {"model": model, "status": "skipped", "reason": reason}
     if not months:
         return empty_predictions(), {"model": model, "status": "skipped", "reason": "no month to score"}
@@ -160,7 +164,9 @@ def predict_with_champion(  # noqa: PLR0917 - a Kedro node: inputs arrive positi
     }
 
 
-def summarise_inference(months: list[str], scorecard: dict[str, Any], *models: dict[str, Any]) -> dict[str, Any]:
+def summarise_inference(
+    months: list[str], scorecard: dict[str, Any], *models: dict[str, Any]
+) -> dict[str, Any]:
     """What the run scored, per model, in the log and ``rpt_inference_summary``."""
     lines = [f"Inference summary ({format_months([to_month(m) for m in months]) if months else 'no month'}):"]
     lines.append(f"  scorecard {scorecard['scorecard_version']}: {scorecard['applications']} decision(s)")

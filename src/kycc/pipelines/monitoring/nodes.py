@@ -46,7 +46,9 @@ def _options(options: dict[str, Any] | None) -> dict[str, Any]:
     opts = {"start_month": None, "end_month": None, "label_lag_months": 6, "psi_bins": 10, **(options or {})}
     unknown = set(opts) - OPTION_KEYS
     if unknown:
-        raise ValueError(f"Unknown keys in monitoring parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}")
+        raise ValueError(
+            f"Unknown keys in monitoring parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
+        )
     lag = opts["label_lag_months"]
     if not isinstance(lag, int) or isinstance(lag, bool) or lag < 1:
         raise ValueError(f"monitoring.label_lag_months must be a whole number of months >= 1, got {lag!r}")
@@ -130,7 +132,9 @@ def monitor_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
         cohort_preds = predictions.loc[pred_month == cohort].reset_index(drop=True)
         if cohort_preds.empty:
             status.append(
-                _skip(month, f"no {model} predictions for {cohort:%Y-%m} ({lag} months earlier) to join", model)
+                _skip(
+                    month, f"no {model} predictions for {cohort:%Y-%m} ({lag} months earlier) to join", model
+                )
             )
             continue
         month_labels = labels.loc[labels["snapshot_date"] == month]
@@ -139,7 +143,9 @@ def monitor_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
             continue
         versions = cohort_preds["model_version"].unique()
         if len(versions) != 1:
-            raise ValueError(f"{model}: the predictions of {cohort:%Y-%m} come from several versions {versions}")
+            raise ValueError(
+                f"{model}: the predictions of {cohort:%Y-%m} come from several versions {versions}"
+            )
         card = registered.version(int(versions[0]))
         windows = TrainingWindows.from_dict(card.windows)
         ref_months = [pd.Timestamp(m) for m in windows.oot.months]

@@ -29,7 +29,9 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def collect_tables(models: list[str], scorecard_decisions: pd.DataFrame, *per_model: pd.DataFrame) -> dict[str, Any]:
+def collect_tables(
+    models: list[str], scorecard_decisions: pd.DataFrame, *per_model: pd.DataFrame
+) -> dict[str, Any]:
     """Every model's metrics, feature PSI, decisions and predictions as combined tables (``model`` column)."""
     n = len(PER_MODEL_INPUTS)
     if len(per_model) != n * len(models):
@@ -48,15 +50,20 @@ def collect_tables(models: list[str], scorecard_decisions: pd.DataFrame, *per_mo
     else:
         scored = (
             predictions.groupby(["snapshot_date", "model", "model_version"])
-            .agg(applications=("loan_id", "size"), mean_pd=("probability", "mean"),
-                 predicted_default_rate=("prediction", "mean"))  # fmt: skip
+            .agg(
+                applications=("loan_id", "size"),
+                mean_pd=("probability", "mean"),
+                predicted_default_rate=("prediction", "mean"),
+            )  # fmt: skip
             .reset_index()
             .sort_values(["snapshot_date", "model"])
         )
     if scorecard_decisions.empty:
         band_mix = pd.DataFrame()
     else:
-        mix = pd.crosstab(scorecard_decisions["snapshot_date"], scorecard_decisions["band"], normalize="index")
+        mix = pd.crosstab(
+            scorecard_decisions["snapshot_date"], scorecard_decisions["band"], normalize="index"
+        )
         counts = scorecard_decisions.groupby("snapshot_date").agg(
             applications=("loan_id", "size"),
             scorecard_version=("scorecard_version", lambda s: ",".join(sorted(s.astype(str).unique()))),
