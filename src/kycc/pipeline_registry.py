@@ -14,7 +14,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
-    pipelines = find_pipelines(raise_errors=False)
+    pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = sum(
         (pipelines[name] for name in DEFAULT_PIPELINES if name in pipelines), start=Pipeline([])
     )

@@ -16,11 +16,22 @@ NAME = "kycc_test_model"
 
 
 @pytest.fixture(scope="module")
-def tracking(tmp_path_factory):
+def _store(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
     previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("registry-test", artifact_location=str(folder / "artifacts"))
+    mlflow.set_tracking_uri(previous)
+    return uri, experiment
+
+
+@pytest.fixture
+def tracking(_store):
+    """Point MLflow at this module's registry for each test: other tests in the same worker move it."""
+    uri, experiment = _store
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
     yield experiment
     mlflow.set_tracking_uri(previous)
 
@@ -80,7 +91,9 @@ def test_champion_moves_only_when_beaten(tracking):
 
 
 def test_min_improvement_and_undefined_metric(tracking):
-    # champion is v3 with 0.80 (previous test) — 0.805 is not enough with min_improvement 0.01
+    # a champion at 0.80 (registered here, or already there from the test above) — 0.805 is not enough with
+    # min_improvement 0.01
+    _train_and_register(tracking, 0.80)
     result = _train_and_register(tracking, 0.805, min_improvement=0.01)
     assert not result["champion"]
     result = _train_and_register(tracking, math.nan)

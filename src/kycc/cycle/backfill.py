@@ -133,6 +133,7 @@ class _State:
         self.catalog = context.catalog
         self.params = context.params
         self.models = models
+        self._model_input: pd.DataFrame | None = None  # built once by the data step, read for every month
 
     def months_of(self, name: str) -> list[dt.date]:
         dataset = self.catalog.get(name)
@@ -144,11 +145,13 @@ class _State:
         contract = self.params.get("training", {}).get("data_contract", {})
         date_col = contract.get("date_column", "application_date")
         label_date = contract.get("label_date_column")
-        try:
-            frame = self.catalog.load("mdl_model_input")
-        except Exception as err:  # noqa: BLE001 - no model input yet: nothing is trainable
-            logger.debug("model input not readable: %s", err)
-            return []
+        if self._model_input is None:
+            try:
+                self._model_input = self.catalog.load("mdl_model_input")
+            except Exception as err:  # noqa: BLE001 - no model input yet: nothing is trainable
+                logger.debug("model input not readable: %s", err)
+                return []
+        frame = self._model_input
         if frame.empty:
             return []
         if label_date and label_date in frame.columns:

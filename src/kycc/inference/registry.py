@@ -17,9 +17,11 @@ for tests and notebooks.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +188,20 @@ class RegisteredModel:
 # ---------------------------------------------------------------------------------------------------------
 # MLflow-backed loading
 # ---------------------------------------------------------------------------------------------------------
+@contextmanager
+def _quiet_downloads() -> Iterator[None]:
+    """No tqdm bar per artifact download (one per version and month in a cycle), unless the user asked for it."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if key in os.environ:
+        yield
+        return
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
 def mlflow_registered_model(
     model: str, registered_model_name: str, alias: str = "champion"
 ) -> RegisteredModel:
@@ -210,7 +226,8 @@ def mlflow_registered_model(
         with _CACHE_LOCK:
             cached = _CACHE.get(key)
         if cached is None:
-            cached = _load_version(registered_model_name, int(version))
+            with _quiet_downloads():
+                cached = _load_version(registered_model_name, int(version))
             with _CACHE_LOCK:
                 _CACHE[key] = cached
 
@@ -220,7 +237,8 @@ def mlflow_registered_model(
                     return cached["bundle"]
             import mlflow.sklearn
 
-            loaded = mlflow.sklearn.load_model(f"models:/{registered_model_name}/{version}")
+            with _quiet_downloads():
+                loaded = mlflow.sklearn.load_model(f"models:/{registered_model_name}/{version}")
             with _CACHE_LOCK:
                 cached["bundle"] = loaded
             return loaded

@@ -77,7 +77,19 @@ def _table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], left: Sequen
     return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'
 
 
-def _cards(metrics: pd.DataFrame, decisions: pd.DataFrame, models: Sequence[str]) -> str:
+def _scoring_version(scored: pd.DataFrame, model: str) -> str:
+    if scored.empty:
+        return "–"
+    part = scored[scored["model"] == model].sort_values("snapshot_date")
+    if part.empty:
+        return "–"
+    last = part.iloc[-1]
+    return f"v{int(last['model_version'])} (since {pd.Timestamp(part[part['model_version'] == last['model_version']]['snapshot_date'].min()):%Y-%m})"
+
+
+def _cards(
+    metrics: pd.DataFrame, decisions: pd.DataFrame, models: Sequence[str], scored: pd.DataFrame
+) -> str:
     cards = []
     for model in models:
         part = (
@@ -98,7 +110,8 @@ def _cards(metrics: pd.DataFrame, decisions: pd.DataFrame, models: Sequence[str]
                 "month",
                 f"{pd.Timestamp(row['snapshot_date']):%Y-%m} (cohort {pd.Timestamp(row['cohort_month']):%Y-%m})",
             ),
-            ("version", f"{row['registered_model_name']} v{int(row['model_version'])}"),
+            ("monitored version", f"{row['registered_model_name']} v{int(row['model_version'])}"),
+            ("scoring now", _scoring_version(scored, model)),
             ("ROC-AUC", f"{_fmt(row['roc_auc'])} (OOT {_fmt(row.get('baseline_roc_auc'))})"),
             ("accuracy", f"{_fmt(row['accuracy'])} (OOT {_fmt(row.get('baseline_accuracy'))})"),
             ("F1", _fmt(row["f1"])),
@@ -174,7 +187,7 @@ def render_dashboard(
 <p>Monitored months: {_e(period)} · models: {_e(", ".join(models))} · labels at MOB 6 joined with the
 predictions made 6 months earlier · self-contained file, no server needed</p></header>
 <main>
-<section><h2>Latest status</h2>{_cards(metrics, decisions, models)}</section>
+<section><h2>Latest status</h2>{_cards(metrics, decisions, models, scored)}</section>
 <section><h2>Performance trends</h2>{img("performance_trends", "ROC-AUC, accuracy and F1 trends")}</section>
 <section><h2>Stability (PSI)</h2>{img("psi_trends", "PSI trends")}
 {img("feature_psi", "feature PSI heatmap")}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
 from kedro.runner import SequentialRunner
 
 from kycc.monitoring.actions import ActionRules, evaluate_action
 from kycc.pipelines.actions import create_pipeline as actions_pipeline
+from kycc.pipelines.actions.nodes import evaluate_actions
 from tests.inference.cards import memory_catalog
 from tests.pipelines.monitoring.test_pipeline import ACTIONS, monitored  # noqa: F401 - shared fixture
 
@@ -43,3 +46,10 @@ def test_actions_per_model_and_month(monitored):  # noqa: F811 - the fixture
         )
     skipped = catalog.load("rpt_actions_summary")["models"][0]["months"][0]
     assert skipped["status"] == "skipped" and "no monitoring metrics for 2024-08" in skipped["reason"]
+
+
+def test_bad_action_options_are_refused():
+    with pytest.raises(ValueError, match="Unknown keys in actions parameters"):
+        evaluate_actions("model_1", pd.DataFrame(), {**ACTIONS, "thresold": {}})
+    with pytest.raises(ValueError, match="actions.thresholds must map metrics"):
+        evaluate_actions("model_1", pd.DataFrame(), {"thresholds": {}})

@@ -9,6 +9,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from kycc.pipelines.inference import create_pipeline as inference_pipeline
 from kycc.pipelines.monitoring import create_pipeline as monitoring_pipeline
+from kycc.pipelines.monitoring.nodes import monitor_model, select_maturing_labels
 from tests.inference.cards import make_world, memory_catalog, registered, scorecard_versions
 
 ACTIONS = {
@@ -100,3 +101,24 @@ def test_a_month_without_earlier_predictions_is_a_logged_skip(monitored):
     assert "no model_1 predictions for 2024-02 (6 months earlier)" in first["reason"]
     mlflow_metrics = catalog.load("model_1.mlflow_monitoring_metrics")
     assert [m["step"] for m in mlflow_metrics["roc_auc"]] == [202409, 202410, 202411, 202412]
+
+
+def test_bad_monitoring_options_are_refused(monitored):
+    world, _, _ = monitored
+    with pytest.raises(ValueError, match="Unknown keys in monitoring parameters"):
+        select_maturing_labels(world.labels_table(), {"month": "2024-10-01"})
+    with pytest.raises(ValueError, match="label_lag_months must be a whole number of months >= 1"):
+        select_maturing_labels(world.labels_table(), {"label_lag_months": 0})
+    with pytest.raises(
+        ValueError, match=r"monitoring.end_month \(2024-01-01\) is before monitoring.start_month"
+    ):
+        select_maturing_labels(world.labels_table(), {"start_month": "2024-03-01", "end_month": "2024-01-01"})
+    # no predictions at all: every month is a logged skip, not an error
+    labels, months = select_maturing_labels(
+        world.labels_table(), {"start_month": "2024-10-01", "end_month": "2024-10-01"}
+    )
+    metrics, psi, mlflow_metrics, summary = monitor_model(
+        "model_1", labels, months, world.features_table(), pd.DataFrame(), registered(world), {}
+    )
+    assert metrics.empty and psi.empty and mlflow_metrics == {}
+    assert summary["months"][0]["status"] == "skipped"
