@@ -53,9 +53,12 @@ class CycleRun:
 @contextmanager
 def isolated(root: Path) -> Iterator[None]:
     """Every dataset, the MLflow store and its artifacts under ``root`` while the cycle runs."""
+    from mlflow.tracking import fluent
+
     keys = ("KYCC_DATA_ROOT", "KYCC_MLFLOW_URI", "KYCC_MLFLOW_ARTIFACTS")
     saved = {k: os.environ.get(k) for k in keys}
     uri = mlflow.get_tracking_uri()
+    experiment = fluent._active_experiment_id  # kedro-mlflow sets the active experiment of the process
     os.environ.update(
         KYCC_DATA_ROOT=str(root),
         KYCC_MLFLOW_URI=f"sqlite:///{root / 'mlflow.db'}",
@@ -70,6 +73,7 @@ def isolated(root: Path) -> Iterator[None]:
             else:
                 os.environ[key] = value
         mlflow.set_tracking_uri(uri)
+        fluent._active_experiment_id = experiment
 
 
 def backfill(

@@ -79,9 +79,13 @@ def test_predictions_of_every_scored_month_carry_model_and_scorecard_versions(ca
 def test_scored_pds_are_trainings_own_oot_pds(catch_up):
     """Fit once, apply everywhere, through the registry: the seed backfill scored the OOT month (2024-05) with
     v1; its PDs are exactly the OOT predictions training logged for v1."""
+    previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{catch_up.root / 'mlflow.db'}")
-    for model in MODELS:
-        reference = mlflow_registered_model(model, f"kycc_{model}").version(1).reference
+    try:
+        references = {m: mlflow_registered_model(m, f"kycc_{m}").version(1).reference for m in MODELS}
+    finally:
+        mlflow.set_tracking_uri(previous)  # other tests in this worker use their own tracking store
+    for model, reference in references.items():
         predictions = _table(catch_up.root, f"07_model_output/predictions/{model}")
         merged = reference.merge(predictions, on="loan_id")
         assert len(merged) == len(reference) > 200

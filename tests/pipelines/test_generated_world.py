@@ -168,7 +168,7 @@ def test_catch_up_equals_month_by_month(world, tmp_path):
             params={"run": {"start_month": month, "end_month": month}},
         )
     for name in ("gold_labels", "gold_features"):
-        pd.testing.assert_frame_equal(gold(tmp_path, name), gold(world, name), check_like=False)
+        pd.testing.assert_frame_equal(gold(tmp_path, name), gold(world, name), check_exact=True)
 
 
 def test_a_model_learns_the_planted_risk(world):

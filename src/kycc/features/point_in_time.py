@@ -126,7 +126,9 @@ def _behavioural(apps: ir.Table, clickstream: ir.Table, lookback: int) -> ir.Tab
     )
     agg = recent.group_by(recent.loan_id).aggregate(
         click_months_observed=recent.snapshot_date.nunique().cast("int64"),
-        click_fe_mean_lookback=recent._activity.mean().cast("float64"),
+        # float sums are rounded: engines add in any order, and 1e-14 differences between a catch-up and a
+        # month-by-month run must not change a model trained on the table
+        click_fe_mean_lookback=recent._activity.mean().round(6).cast("float64"),
     )
     return latest.join(agg, "loan_id", how="left").drop("loan_id_right")
 
@@ -169,7 +171,7 @@ def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, look
     rtype = edges.relationship_type
     per_loan = edges.group_by("loan_id").aggregate(
         net_degree=edges.counterparty.nunique().cast("int64"),
-        net_weighted_exposure=edges.volume.fill_null(0).sum().cast("float64"),
+        net_weighted_exposure=edges.volume.fill_null(0).sum().round(6).cast("float64"),
         net_guarantor_links=(rtype == "guarantor").cast("int64").sum(),
         net_shared_director_links=(rtype == "shared_director").cast("int64").sum(),
         net_trade_links=rtype.isin(["supplier", "buyer"]).cast("int64").sum(),
