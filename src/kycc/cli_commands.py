@@ -1,4 +1,4 @@
-"""The ``kycc`` command: work that is not a single ``kedro run`` (``generate``; later backfill, scorecard, serve).
+"""The ``kycc`` command: work that is not a single ``kedro run`` (``generate``, ``backfill``, ``scorecard``, ``serve``).
 
 Not named ``kycc/cli.py``: Kedro imports ``<package>.cli`` for project commands of its own CLI.
 
@@ -166,3 +166,40 @@ def backfill(start: str | None, end: str | None, env: str | None, params: str, n
     click.echo(f"\nMonthly cycle: {len(report.months)} month(s) in {report.seconds:.0f} s")
     click.echo(report.table())
     click.echo(f"\nDashboard: {report.dashboard}")
+
+
+@main.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (loopback only by default).",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="Port.")
+@click.option("--env", "-e", default=None, help="Kedro environment (conf/<env>); default KEDRO_ENV or local.")
+def serve(host: str, port: int, env: str | None) -> None:
+    """Start the HTTP API (FastAPI; OpenAPI docs at /docs). Mutating endpoints need the API key of
+    conf/local/credentials.yml (kycc_api.api_key) or KYCC_API_KEY, sent as the X-API-Key header."""
+    import uvicorn
+
+    from kycc.api import create_app, load_api_settings
+
+    try:
+        settings = load_api_settings(env)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not settings.api_key:
+        click.echo(
+            "No API key configured: the mutating endpoints (trigger, activate, score) will answer 401. Set "
+            "kycc_api.api_key in conf/local/credentials.yml or KYCC_API_KEY.",
+            err=True,
+        )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            f"Listening on {host}: the API is reachable from other machines; put TLS in front of it.",
+            err=True,
+        )
+    click.echo(
+        f"KYCC API for {settings.project_root} (env {settings.env or 'default'}): http://{host}:{port}/docs"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -44,14 +47,45 @@ class MlflowRunHooks:
             mlflow.end_run()
 
 
+#: When set, :class:`RunSummaryHooks` also writes the run's progress and summary to this JSON file (the HTTP
+#: API's pipeline runs read it).
+STATUS_FILE_ENV = "KYCC_RUN_STATUS_FILE"
+
+
 class RunSummaryHooks:
-    """Log progress per node and a short summary of what a run did and where its outputs are."""
+    """Log progress per node and a short summary of what a run did and where its outputs are.
+
+    With ``KYCC_RUN_STATUS_FILE`` set, the same progress and summary go to that JSON file (replaced atomically
+    after every node): ``{"state", "nodes_done", "nodes_total", "last_node", "elapsed_seconds", "outputs",
+    "error"}``.
+    """
 
     def __init__(self) -> None:
         self._started = 0.0
         self._done = 0
         self._total = 0
         self._outputs: list[str] = []
+        self._last = ""
+
+    def _write_status(self, state: str, **extra: Any) -> None:
+        target = os.environ.get(STATUS_FILE_ENV)
+        if not target:
+            return
+        status = {
+            "state": state,
+            "nodes_done": self._done,
+            "nodes_total": self._total,
+            "last_node": self._last or None,
+            "elapsed_seconds": round(time.perf_counter() - self._started, 2),
+            **extra,
+        }
+        try:
+            path = Path(target)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(status, indent=2, default=str), encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:  # progress reporting must never fail a run
+            logger.warning("Cannot write the run status to %s: %s", target, exc)
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline) -> None:
@@ -59,10 +93,13 @@ class RunSummaryHooks:
         self._done = 0
         self._total = len(pipeline.nodes)
         self._outputs = sorted(pipeline.all_outputs())
+        self._last = ""
+        self._write_status("running")
 
     @hook_impl
     def after_node_run(self, node) -> None:
         self._done += 1
+        self._last = node.name
         logger.info(
             "[%d/%d] %s done (%.1fs elapsed)",
             self._done,
@@ -70,12 +107,18 @@ class RunSummaryHooks:
             node.name,
             time.perf_counter() - self._started,
         )
+        self._write_status("running")
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception) -> None:
+        self._write_status("failed", error=f"{type(error).__name__}: {error}")
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
         elapsed = time.perf_counter() - self._started
         lines = [f"Run finished: {self._done} node(s) in {elapsed:.1f}s. Outputs:"]
         shown = [n for n in self._outputs if n.split(".")[-1].startswith(("feat_", "mdl_", "out_", "rpt_"))]
+        outputs: dict[str, str] = {}
         for name in shown or self._outputs:
             try:
                 described = catalog.get(name)._describe() if name in catalog else {}
@@ -84,4 +127,6 @@ class RunSummaryHooks:
             where = described.get("filepath") or described.get("path")
             if where:
                 lines.append(f"  {name}: {where}")
+                outputs[name] = str(where)
         logger.info("\n".join(lines))
+        self._write_status("succeeded", outputs=outputs)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kycc.inference.datasets import MonthPartitionedPandasDataset
-from tests.cycle.conftest import NOISY_FEATURES, START, backfill, shared
+from tests.project_state import NOISY_FEATURES, START, backfill, shared
 from tests.kedro_run import gold
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cycle")]

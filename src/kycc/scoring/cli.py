@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from kycc.scoring.config import ScorecardConfig, absolute_store_url, load_scorecard_config
+from kycc.scoring.config import ScorecardConfig, absolute_store_url, load_scorecard_config, open_store
 from kycc.scoring.store import (
     ActivationBlockedError,
     ScorecardStore,
@@ -57,18 +57,13 @@ class _State:
     def store(self) -> ScorecardStore:
         if self._store is None:
             try:
-                store = ScorecardStore(self.url)
+                self._store = open_store(self.config, self.url)
+            except (ValueError, ScorecardStoreError) as exc:
+                raise click.ClickException(f"Invalid scorecard configuration: {exc}") from exc
             except Exception as exc:  # noqa: BLE001
                 raise click.ClickException(
                     f"Cannot open the scorecard store {redact_url(self.url)}: {exc}"
                 ) from exc
-            versions = self.config.params.get("versions") or {}
-            try:
-                if versions:
-                    store.sync_config_versions(versions, self.config.params.get("initial_version", "v1"))
-            except (ValueError, ScorecardStoreError) as exc:
-                raise click.ClickException(f"Invalid scorecard configuration: {exc}") from exc
-            self._store = store
         return self._store
 
     def session(self, runtime_params: dict[str, Any] | None = None) -> Any:

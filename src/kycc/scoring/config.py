@@ -17,13 +17,22 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+if TYPE_CHECKING:
+    from kycc.scoring.store import ScorecardStore
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["ScorecardConfig", "absolute_store_url", "find_project_root", "load_scorecard_config"]
+__all__ = [
+    "ScorecardConfig",
+    "absolute_store_url",
+    "find_project_root",
+    "load_scorecard_config",
+    "open_store",
+]
 
 STORE_DATASET = "mdl_scorecard_versions"
 DEFAULT_STORE_PATH = "data/06_models/scorecard/scorecard.db"
@@ -92,3 +101,27 @@ def load_scorecard_config(env: str | None = None, project_root: Path | None = No
     entry = loader["catalog"].get(STORE_DATASET) or {}
     url = entry.get("url") or os.environ.get("KYCC_SCORECARD_DB") or f"sqlite:///{DEFAULT_STORE_PATH}"
     return ScorecardConfig(params, absolute_store_url(str(url), root), root, env)
+
+
+def open_store(config: ScorecardConfig, url: str | None = None) -> ScorecardStore:
+    """The project's scorecard store, holding every version of the configuration (a new store gets the initial
+    version active). The CLI and the HTTP API open the store this way, so both see the same versions.
+
+    Args:
+        config: The project's scorecard configuration (:func:`load_scorecard_config`).
+        url: Another store URL (``kycc scorecard --db``); default: the configuration's.
+
+    Raises:
+        ScorecardStoreError, ValueError: The configuration's versions are invalid or clash with the store.
+    """
+    from kycc.scoring.store import ScorecardStore
+
+    store = ScorecardStore(url or config.store_url)
+    versions = config.params.get("versions") or {}
+    try:
+        if versions:
+            store.sync_config_versions(versions, config.params.get("initial_version", "v1"))
+    except Exception:
+        store.close()
+        raise
+    return store

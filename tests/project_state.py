@@ -1,4 +1,6 @@
-"""One generated world run through the whole monthly cycle (``run_backfill``), shared by the cycle tests.
+"""One generated world run through the whole monthly cycle (``run_backfill``): the "real project state" (trained
+models in an sqlite MLflow, scorecard versions, predictions, the dashboard) shared by the cycle, API and notebook
+tests. The fixtures ``cycle_world`` and ``catch_up`` are registered in ``tests/conftest.py``.
 
 10,000 customers over 2023-01..2025-06 (drift planted from 2024-09): enough loans per month (≈ 300–550) for the
 quality gates and for PSI to separate drift from sampling noise. First training 2024-12, seed backfill
@@ -23,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import pytest
 
 from kycc.cycle import CycleReport, run_backfill
 from kycc.synthetic import generate
@@ -106,7 +107,6 @@ def shared(tmp_path_factory, name: str, build):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-@pytest.fixture(scope="session")
 def cycle_world(tmp_path_factory) -> Path:
     """The generated raw files (each run copies them)."""
 
@@ -117,7 +117,6 @@ def cycle_world(tmp_path_factory) -> Path:
     return shared(tmp_path_factory, "cycle_raw", build)
 
 
-@pytest.fixture(scope="session")
 def catch_up(tmp_path_factory, cycle_world) -> CycleRun:
     """One catch-up run of the cycle over the whole range."""
 

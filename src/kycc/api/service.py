@@ -1,0 +1,302 @@
+"""What the HTTP API does, without HTTP: the project's catalog, models, scorecard store and single-applicant scoring.
+
+Everything is read the way the pipelines read it, through the project's Kedro context and data catalog (one
+context per server, created on first use; the datasets are loaded again on every request, so a model trained or a
+scorecard activated meanwhile is seen at once):
+
+* registered models: ``<model>.mdl_registered_model`` (:class:`kycc.inference.registry.RegisteredModel`);
+* scorecard versions: ``mdl_scorecard_versions`` for scoring, the scorecard store (:func:`kycc.scoring.config.
+  open_store`, as ``kycc scorecard``) for listing and activating — same rules, same audit log as the CLI;
+* scoring one applicant runs the batch inference functions (:func:`kycc.inference.scoring.score_scorecard`,
+  :func:`~kycc.inference.scoring.score_with_model`) on a one-row frame, so the API and the batch pipeline give
+  the same score, band and probability for the same feature values.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from kycc.api.config import ApiSettings
+from kycc.inference.scoring import batch_id, score_scorecard, score_with_model
+from kycc.temporal import BatchLagViolation, to_month
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FeatureError", "NotFoundError", "ProjectService"]
+
+
+class NotFoundError(LookupError):
+    """An unknown pipeline, model, model version or scorecard version (HTTP 404)."""
+
+
+class FeatureError(ValueError):
+    """The applicant's features do not fit the scorecard or a model (HTTP 422, naming the feature).
+
+    Args:
+        problems: ``[(feature, message)]``.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class ProjectService:
+    """The project behind the API (see the module docstring)."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        self.settings = settings
+        self._context: Any = None
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------------------------------------------
+    # project
+    # ---------------------------------------------------------------------------------------------------
+    @property
+    def context(self) -> Any:
+        """The project's Kedro context (its hooks set the MLflow tracking store, as in ``kedro run``)."""
+        with self._lock:
+            if self._context is None:
+                from kedro.framework.session import KedroSession
+                from kedro.framework.startup import bootstrap_project
+
+                bootstrap_project(self.settings.project_root)
+                session = KedroSession.create(project_path=self.settings.project_root, env=self.settings.env)
+                self._context = session.load_context()
+                logger.info("API: Kedro context loaded (env %s)", self.settings.env or "default")
+            return self._context
+
+    def pipeline_names(self) -> list[str]:
+        from kedro.framework.project import pipelines
+        from kedro.framework.startup import bootstrap_project
+
+        bootstrap_project(self.settings.project_root)
+        return sorted(pipelines.keys())
+
+    def pipeline_nodes(self, name: str) -> int:
+        from kedro.framework.project import pipelines
+
+        if name not in self.pipeline_names():
+            raise NotFoundError(f"Unknown pipeline {name!r}; pipelines: {', '.join(self.pipeline_names())}")
+        return len(pipelines[name].nodes)
+
+    # ---------------------------------------------------------------------------------------------------
+    # models
+    # ---------------------------------------------------------------------------------------------------
+    def model_names(self) -> list[str]:
+        """The models of ``training.models`` (``model_1``, ``model_2``…)."""
+        return list((self.context.params.get("training") or {}).get("models") or {})
+
+    def registered(self, model: str) -> Any:
+        return self.context.catalog.load(f"{model}.mdl_registered_model")
+
+    def _resolve_model(self, model_id: str) -> str:
+        names = self.model_names()
+        for name in names:
+            if model_id in (name, f"kycc_{name}"):
+                return name
+        raise NotFoundError(f"Unknown model {model_id!r}; models: {', '.join(names)}")
+
+    def model_info(self, model_id: str, version: int | None = None) -> dict[str, Any]:
+        """A registered model version (default: the champion) with windows, metrics and registry aliases."""
+        from mlflow import MlflowClient
+
+        model = self._resolve_model(model_id)
+        registered = self.registered(model)
+        name = registered.registered_model_name
+        client = MlflowClient()
+        versions = sorted(
+            client.search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version), reverse=True
+        )
+        if not versions:
+            raise NotFoundError(f"{model} ({name}) has no registered version yet: run the training pipeline")
+        champion = registered.champion_version
+        chosen = champion if version is None else int(version)
+        if chosen is None:
+            raise NotFoundError(
+                f"{name} has no @{registered.alias} version (no version passed its quality gates); ask for one "
+                f"with ?version=N: {', '.join(str(v.version) for v in versions)}"
+            )
+        numbers = [int(v.version) for v in versions]
+        if int(chosen) not in numbers:
+            raise NotFoundError(f"{name} has no version {chosen}; versions: {', '.join(map(str, numbers))}")
+        card = registered.version(chosen)
+        aliases: dict[int, list[str]] = {n: [] for n in numbers}
+        for alias, number in (client.get_registered_model(name).aliases or {}).items():
+            aliases.setdefault(int(number), []).append(alias)
+        return {
+            "model": model,
+            "registered_model_name": name,
+            "version": card.version,
+            "aliases": aliases.get(card.version, []),
+            "is_champion": card.version == champion,
+            "champion_version": champion,
+            "run_id": card.run_id,
+            "training_date": card.training_date,
+            "windows": card.windows,
+            "threshold": card.threshold,
+            "metrics": card.metadata.get("metrics", {}),
+            "features": card.features,
+            "categorical_features": card.categorical,
+            "estimator": card.metadata.get("estimator") or card.metadata.get("model_type"),
+            "versions": [
+                {
+                    "version": int(v.version),
+                    "aliases": aliases[int(v.version)],
+                    "run_id": v.run_id,
+                    "created_at": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").isoformat(),
+                }
+                for v in versions
+            ],
+        }
+
+    # ---------------------------------------------------------------------------------------------------
+    # scorecard
+    # ---------------------------------------------------------------------------------------------------
+    def open_store(self) -> Any:
+        from kycc.scoring.config import load_scorecard_config, open_store
+
+        config = load_scorecard_config(self.settings.env, self.settings.project_root)
+        return open_store(config)
+
+    # ---------------------------------------------------------------------------------------------------
+    # scoring one applicant
+    # ---------------------------------------------------------------------------------------------------
+    def score(
+        self,
+        features: Mapping[str, Any],
+        application_date: Any,
+        loan_id: str = "api",
+        customer_id: str = "api",
+        models: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Score one applicant: the active scorecard's decision and the champion models' advice.
+
+        Args:
+            features: Gold feature values (``docs/feature_dictionary.md``); None = missing.
+            application_date: Date of the application (its month is checked against each model's windows).
+            loan_id, customer_id: Identifiers echoed back.
+            models: Models to ask (default: every model of ``training.models``).
+
+        Raises:
+            FeatureError: A feature the scorecard or a champion needs is absent or of the wrong type.
+            NotFoundError: An unknown model name; no active scorecard version.
+        """
+        catalog = self.context.catalog
+        versions = catalog.load("mdl_scorecard_versions")
+        active = versions.get("active")
+        if not active:
+            raise NotFoundError(
+                "No active scorecard version: activate one with `kycc scorecard activate` or "
+                "POST /api/scoring/versions/{version}/activate"
+            )
+        record = versions["versions"][active]
+        from kycc.scoring import ScorecardDefinition
+
+        definition = ScorecardDefinition.from_dict(record["definition"], version=active)
+        wanted = self.model_names() if models is None else [self._resolve_model(m) for m in models]
+        cards, skipped = [], []
+        for model in wanted:
+            registered = self.registered(model)
+            card = registered.champion
+            if card is None:
+                skipped.append(
+                    {"model": model, "reason": f"{registered.registered_model_name} has no @champion version"}
+                )
+            else:
+                cards.append(card)
+
+        month = pd.Timestamp(to_month(application_date))
+        row = self._frame(features, definition, cards, application_date, loan_id, customer_id)
+        decisions = score_scorecard(row, record)
+        decision = decisions.iloc[0]
+        advice = []
+        for card in cards:
+            try:
+                prediction = score_with_model(card, row, decisions, [month]).iloc[0]
+            except BatchLagViolation as exc:
+                skipped.append({"model": card.model, "reason": str(exc)})
+                continue
+            advice.append(
+                {
+                    "model": card.model,
+                    "registered_model_name": card.registered_model_name,
+                    "model_version": card.version,
+                    "model_training_date": card.training_date,
+                    "probability": float(prediction["probability"]),
+                    "prediction": int(prediction["prediction"]),
+                    "threshold": card.threshold,
+                }
+            )
+        return {
+            "loan_id": loan_id,
+            "customer_id": customer_id,
+            "application_date": pd.Timestamp(application_date).date().isoformat(),
+            "batch_id": batch_id(month),
+            "decision": {
+                "scorecard_version": active,
+                "score": float(decision["score"]),
+                "band": str(decision["band"]),
+                "pd": _json_number(float(decision["pd"])) if "pd" in decision.index else None,
+            },
+            "advice": advice,
+            "skipped": skipped,
+            "ignored_features": sorted(set(features) - set(row.columns)),
+        }
+
+    @staticmethod
+    def _frame(
+        features: Mapping[str, Any],
+        definition: Any,
+        cards: list[Any],
+        application_date: Any,
+        loan_id: str,
+        customer_id: str,
+    ) -> pd.DataFrame:
+        """The one-row frame the batch functions score, after checking every needed feature is there."""
+        categorical: set[str] = set()
+        needed: dict[str, str] = {}
+        for f in definition.features:
+            needed.setdefault(f.name, f"scorecard {definition.version}")
+            if f.kind == "categorical":
+                categorical.add(f.name)
+        for card in cards:
+            inputs = list((card.metadata.get("features") or {}).get("features") or card.features)
+            for name in inputs:
+                needed.setdefault(name, card.label)
+            categorical.update(card.categorical)
+        problems: list[tuple[str, str]] = []
+        values: dict[str, Any] = {}
+        for name, who in needed.items():
+            if name not in features:
+                problems.append((name, f"missing: {who} needs it (null if unknown)"))
+                continue
+            value = features[name]
+            if value is None or name in categorical:
+                values[name] = value
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append((name, f"must be a number or null, got {value!r}"))
+            else:
+                values[name] = float(value)
+        if problems:
+            raise FeatureError(problems)
+        row = pd.DataFrame([values], columns=list(needed))
+        for name in needed:
+            if name not in categorical:
+                row[name] = pd.to_numeric(row[name], errors="raise").astype("float64")
+        row.insert(0, "application_date", pd.Timestamp(application_date))
+        row.insert(0, "customer_id", customer_id)
+        row.insert(0, "loan_id", loan_id)
+        return row

@@ -1,0 +1,54 @@
+"""One Kedro pipeline run for the HTTP API: ``python -m kycc.api.worker '<json spec>'``.
+
+The spec is ``{"project_root", "pipeline", "env", "params"}``; the run is exactly ``kedro run --pipelines
+<pipeline> --env <env>`` with the parameters given as a dict (no ``--params`` string parsing: values keep their
+JSON types). Exit code 0 on success, 1 when the run failed (the error is logged and, through
+``KYCC_RUN_STATUS_FILE``, written to the status file by the project's hooks).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+
+def nested(params: dict[str, Any]) -> dict[str, Any]:
+    """``{"inference.start_month": x}`` → ``{"inference": {"start_month": x}}`` (as ``kedro run --params``)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"parameter {key!r} conflicts with another parameter")
+        node[leaf] = value
+    return out
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[1])
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(spec["project_root"])
+    try:
+        with KedroSession.create(
+            project_path=spec["project_root"],
+            env=spec.get("env"),
+            runtime_params=nested(spec.get("params") or {}),
+        ) as session:
+            session.run(pipeline_names=[spec["pipeline"]])
+    except Exception as exc:  # noqa: BLE001 - report any failure as the run's error
+        logging.getLogger("kycc.api.worker").error(
+            "Pipeline %s failed: %s: %s", spec["pipeline"], type(exc).__name__, exc
+        )
+        print(f"Pipeline {spec['pipeline']} failed: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
