@@ -16,7 +16,7 @@ GENERATE_ARGS ?= --customers 10000 --end 2025-06-01
 BACKFILL_ARGS ?=
 export KYCC_DATA_ROOT := $(DATA_ROOT)
 
-.PHONY: install run data test test-fast bench lint viz mlflow-ui clean-data
+.PHONY: install run data test test-fast bench lint viz serve mlflow-ui clean-data
 
 # torch first and exactly 2.13.0: the CPU wheel on this machine (any other version pulls a multi-GB CUDA build).
 $(BIN)/.installed: pyproject.toml
@@ -54,6 +54,10 @@ lint: install
 
 viz: install
 	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+# The HTTP API on 127.0.0.1:8000 (docs at /docs); the key of its mutating endpoints: conf/local/credentials.yml
+serve: install
+	$(BIN)/kycc serve --host 127.0.0.1 --port 8000
 
 # The MLflow UI on the project's tracking store (sqlite), http://127.0.0.1:5000
 mlflow-ui: install
