@@ -16,7 +16,7 @@ GENERATE_ARGS ?= --customers 10000 --end 2025-06-01
 BACKFILL_ARGS ?=
 export KYCC_DATA_ROOT := $(DATA_ROOT)
 
-.PHONY: install run data test test-fast bench lint viz serve mlflow-ui clean-data
+.PHONY: install run data test test-fast bench lint viz viz-screenshot notebook serve mlflow-ui clean-data
 
 # torch first and exactly 2.13.0: the CPU wheel on this machine (any other version pulls a multi-GB CUDA build).
 $(BIN)/.installed: pyproject.toml
@@ -49,11 +49,19 @@ bench: install
 	$(BIN)/python benchmarks/run.py
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 viz: install
 	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+# Regenerates docs/images/kedro_viz_lineage.png (needs Chromium: apt-get install chromium)
+viz-screenshot: install
+	scripts/viz_screenshot.sh
+
+# Jupyter with the project loaded (catalog, context, session); start with notebooks/01_tour.ipynb
+notebook: install
+	$(BIN)/kedro jupyter notebook --no-browser
 
 # The HTTP API on 127.0.0.1:8000 (docs at /docs); the key of its mutating endpoints: conf/local/credentials.yml
 serve: install

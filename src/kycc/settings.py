@@ -6,6 +6,7 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from kycc.hooks import MlflowRunHooks, RunSummaryHooks, SparkHooks
+from kycc.paths import project_root_or_cwd
 
 HOOKS = (MlflowRunHooks(), SparkHooks(), RunSummaryHooks())
 
@@ -26,5 +27,5 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # Environment configs (test, spark, local) only carry the keys they change.
     "merge_strategy": {"parameters": "soft", "globals": "soft", "catalog": "soft"},
-    "custom_resolvers": {"kycc_env": _env},
+    "custom_resolvers": {"kycc_env": _env, "kycc_project_root": project_root_or_cwd},
 }

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from kycc.inference.datasets import MonthPartitionedPandasDataset
-from tests.project_state import NOISY_FEATURES, START, backfill, shared
 from tests.kedro_run import gold
+from tests.project_state import NOISY_FEATURES, START, backfill, shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cycle")]
 

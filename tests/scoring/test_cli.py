@@ -40,7 +40,7 @@ def test_list_and_show_on_a_new_store_show_v1_from_configuration_active(cli):
     assert shown.exit_code == 0
     assert "Scorecard v1 (active)" in shown.output and "credit_mix" in shown.output
     assert "Score = floor(300 + 550 × Σ weight × points / 100 + 0.5)" in shown.output
-    as_json = json.loads(cli("show", "v1", "--json").output)
+    as_json = json.loads(cli("show", "v1", "--json").stdout)
     assert as_json["version"] == "v1" and len(as_json["definition"]["features"]) == 16
 
 
@@ -88,7 +88,7 @@ def test_compare_activate_override_rollback_history_end_to_end(cli, store_url, v
     assert "* v1" in cli("list").output
 
     history = cli("history", "--json")
-    entries = [json.loads(line) for line in history.output.splitlines()]
+    entries = [json.loads(line) for line in history.stdout.splitlines()]
     assert [(e["action"], e["version"], e["actor"]) for e in entries] == [
         ("create", "v1", "config"),
         ("activate", "v1", "system (bootstrap from configuration)"),

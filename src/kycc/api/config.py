@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kycc.scoring.config import find_project_root
+from kycc.paths import find_project_root
 
 logger = logging.getLogger(__name__)
 

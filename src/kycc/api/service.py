@@ -79,10 +79,10 @@ class ProjectService:
             return self._context
 
     def pipeline_names(self) -> list[str]:
+        """The registered pipelines (the project is bootstrapped once, with the context)."""
         from kedro.framework.project import pipelines
-        from kedro.framework.startup import bootstrap_project
 
-        bootstrap_project(self.settings.project_root)
+        _ = self.context
         return sorted(pipelines.keys())
 
     def pipeline_nodes(self, name: str) -> int:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+from kycc.paths import find_project_root
+
 if TYPE_CHECKING:
     from kycc.scoring.store import ScorecardStore
 
@@ -36,19 +38,6 @@ __all__ = [
 
 STORE_DATASET = "mdl_scorecard_versions"
 DEFAULT_STORE_PATH = "data/06_models/scorecard/scorecard.db"
-
-
-def find_project_root(start: Path | None = None) -> Path | None:
-    """The Kedro project: the nearest folder with a Kedro ``pyproject.toml`` from ``start`` (default: the working
-    directory) upwards, else the source tree this package is installed from."""
-    here = (start or Path.cwd()).resolve()
-    # then the source tree of the installed package (an editable install: `kycc` works from any folder)
-    package_tree = Path(__file__).resolve().parents[3]
-    for candidate in (here, *here.parents, package_tree):
-        pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and "[tool.kedro]" in pyproject.read_text(encoding="utf-8"):
-            return candidate
-    return None
 
 
 def absolute_store_url(url: str, root: Path | None) -> str:

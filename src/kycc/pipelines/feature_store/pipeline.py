@@ -25,7 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     layer_inputs = [
         f"{s}.{layer}" for s in PARTY_SOURCES for layer in ("int_bronze", "prm_silver", "prm_quarantine")
     ]
-    return sources + Pipeline(
+    gold = Pipeline(
         [
             Node(
                 build_feature_table,
@@ -48,3 +48,5 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
+    # every node carries its stage (bronze, silver, gold, reporting) and the pipeline name (kedro-viz tag filter)
+    return Pipeline(sources + gold, tags=["feature_store"])

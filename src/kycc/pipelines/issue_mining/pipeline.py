@@ -18,6 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["api_access", "bronze_item_index", "params:run_date", "params:collect"],
                 outputs=["bronze_raw_items", "bronze_quarantine", "collection_report"],
                 name="collect_raw_items",
+                tags=["bronze"],
             ),
             Node(
                 nodes.embed_new_items,
@@ -30,12 +31,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs=["silver_item_embeddings", "embedding_report"],
                 name="embed_new_items",
+                tags=["silver"],
             ),
             Node(
                 nodes.cluster_items,
                 inputs=["bronze_raw_items", "silver_item_embeddings", "params:run_date", "params:clustering"],
                 outputs=["silver_item_clusters", "silver_clusters", "clustering_report"],
                 name="cluster_items",
+                tags=["silver"],
             ),
             Node(
                 nodes.summarise_clusters,
@@ -48,6 +51,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs=["silver_cluster_summaries", "summary_report"],
                 name="summarise_clusters",
+                tags=["silver"],
             ),
             Node(
                 nodes.label_issues,
@@ -61,12 +65,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 },
                 outputs=["gold_issues", "gold_label_failures", "labelling_report"],
                 name="label_issues",
+                tags=["gold"],
             ),
             Node(
                 nodes.build_issue_evidence,
                 inputs=["bronze_raw_items", "silver_item_clusters", "gold_issues", "params:run_date"],
                 outputs="gold_issue_evidence",
                 name="build_issue_evidence",
+                tags=["gold"],
             ),
             Node(
                 nodes.sync_live_issues,
@@ -80,6 +86,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 },
                 outputs=["gold_live_issues", "sync_report"],
                 name="sync_live_issues",
+                tags=["gold"],
             ),
             Node(
                 nodes.summarise_run,
@@ -93,7 +100,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 },
                 outputs="run_summary",
                 name="summarise_run",
+                tags=["reporting"],
             ),
         ],
         namespace="issue_mining",
+        tags=["issue_mining"],
     )

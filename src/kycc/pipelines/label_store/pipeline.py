@@ -8,9 +8,10 @@ from kycc.pipelines.medallion import medallion_pipeline
 
 def create_pipeline(**kwargs) -> Pipeline:
     """The label store: loan book medallion (namespace ``lms``) and the gold label rule."""
-    return medallion_pipeline(
+    medallion = medallion_pipeline(
         "lms", raw="raw_lms_loan_daily", batches="raw_batch_labels", rules="label_store"
-    ) + Pipeline(
+    )
+    gold = Pipeline(
         [
             Node(
                 build_gold_labels,
@@ -34,3 +35,5 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
+    # every node carries its stage (bronze, silver, gold, reporting) and the pipeline name (kedro-viz tag filter)
+    return Pipeline(medallion + gold, tags=["label_store"])
