@@ -117,7 +117,7 @@ def _last_training(catalog: Any) -> Any:
 
 def _retrain_requested(catalog: Any, models: Iterable[str], month: Any) -> list[str]:
     """Models whose action decision in ``month`` was ``retrain``."""
-    import pandas as pd
+    from kycc.cycle.schedule import retrain_decided
 
     out = []
     for model in models:
@@ -126,9 +126,6 @@ def _retrain_requested(catalog: Any, models: Iterable[str], month: Any) -> list[
         except Exception as err:  # noqa: BLE001 - no decision yet
             gate_logger.debug("no action decisions for %s: %s", model, err)
             continue
-        if decisions.empty:
-            continue
-        row = decisions.loc[pd.to_datetime(decisions["snapshot_date"]) == pd.Timestamp(month)]
-        if len(row) and row["decision"].iloc[0] == "retrain":
+        if retrain_decided(decisions, month):
             out.append(model)
     return out

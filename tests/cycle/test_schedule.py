@@ -87,3 +87,20 @@ def test_summary_table_shows_what_ran_and_why_not():
     )
     assert "T v1*" in table[3] and "seed 24-04..24-11" in table[3]
     assert "v1 AUC .758 PSI .06 active_monitoring" in table[3]
+
+
+def test_retrain_decided_reads_the_month_of_the_action_decisions():
+    import pandas as pd
+
+    from kycc.cycle.schedule import retrain_decided
+
+    decisions = pd.DataFrame(
+        {
+            "snapshot_date": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+            "decision": ["retrain", "monitor"],
+        }
+    )
+    assert retrain_decided(decisions, "2025-01-01")
+    assert not retrain_decided(decisions, "2025-02-01")
+    assert not retrain_decided(decisions, "2025-03-01")  # no decision that month
+    assert not retrain_decided(decisions.iloc[0:0], "2025-01-01")

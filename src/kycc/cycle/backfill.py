@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from kycc.cycle.schedule import CycleSettings, decide_training, seed_months, trainable
+from kycc.cycle.schedule import CycleSettings, decide_training, retrain_decided, seed_months, trainable
 from kycc.cycle.summary import format_summary
 from kycc.temporal import add_months, month_range, to_month, violates_batch_lag
 
@@ -174,15 +174,9 @@ class _State:
         """Models whose action in ``month`` was ``retrain`` (when actions.trigger_training allows it)."""
         if not self.params.get("actions", {}).get("trigger_training", False):
             return []
-        out = []
-        for model in self.models:
-            decisions = self.catalog.load(f"{model}.out_action_decisions")
-            if decisions.empty:
-                continue
-            row = decisions.loc[pd.to_datetime(decisions["snapshot_date"]) == pd.Timestamp(month)]
-            if len(row) and row["decision"].iloc[0] == "retrain":
-                out.append(model)
-        return out
+        return [
+            m for m in self.models if retrain_decided(self.catalog.load(f"{m}.out_action_decisions"), month)
+        ]
 
     def records(self) -> dict[str, dict[str, Any]]:
         try:

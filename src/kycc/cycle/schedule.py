@@ -26,7 +26,14 @@ from typing import Any
 
 from kycc.temporal import InsufficientHistoryError, add_months, check_history, to_month, windows_from_config
 
-__all__ = ["CycleSettings", "TrainingDecision", "decide_training", "seed_months", "trainable"]
+__all__ = [
+    "CycleSettings",
+    "TrainingDecision",
+    "decide_training",
+    "retrain_decided",
+    "seed_months",
+    "trainable",
+]
 
 
 @dataclass(frozen=True)
@@ -117,3 +124,16 @@ def seed_months(training_month: Any, n_months: int, available: Iterable[Any]) ->
     have = {to_month(m) for m in available}
     t = to_month(training_month)
     return [m for m in (add_months(t, -i) for i in range(n_months, 0, -1)) if m in have]
+
+
+def retrain_decided(decisions: Any, month: Any) -> bool:
+    """Whether a model's action decisions (``<model>.out_action_decisions``) say ``retrain`` in ``month``.
+
+    Shared by ``kycc backfill`` and the orchestrators' training gate (``deploy/cycle_gate.py``).
+    """
+    import pandas as pd
+
+    if decisions is None or decisions.empty:
+        return False
+    row = decisions.loc[pd.to_datetime(decisions["snapshot_date"]) == pd.Timestamp(month)]
+    return bool(len(row)) and row["decision"].iloc[0] == "retrain"
