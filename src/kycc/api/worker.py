@@ -30,6 +30,8 @@ def nested(params: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
+    # the error of a run that fails before Kedro configures its logging still reaches the run's log (stderr)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
@@ -45,7 +47,6 @@ def main(argv: list[str]) -> int:
         logging.getLogger("kycc.api.worker").error(
             "Pipeline %s failed: %s: %s", spec["pipeline"], type(exc).__name__, exc
         )
-        print(f"Pipeline {spec['pipeline']} failed: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201
         return 1
     return 0
 
