@@ -9,6 +9,7 @@ their commands with ``@main.command()``.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -199,6 +200,8 @@ def serve(host: str, port: int, env: str | None) -> None:
             f"Listening on {host}: the API is reachable from other machines; put TLS in front of it.",
             err=True,
         )
+    # the configuration's relative paths (data root, sqlite stores) are relative to the project, as in `kedro run`
+    os.chdir(settings.project_root)
     click.echo(
         f"KYCC API for {settings.project_root} (env {settings.env or 'default'}): http://{host}:{port}/docs"
     )
