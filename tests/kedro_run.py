@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +16,29 @@ from kedro.framework.startup import bootstrap_project
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_kedro(
-    data_root: Path, pipelines: list[str], params: dict[str, Any] | None = None, env: str = "test"
-) -> None:
-    """``kedro run --env <env> --pipelines … --params …`` with every dataset under ``data_root``."""
-    saved = {k: os.environ.get(k) for k in ("KYCC_DATA_ROOT", "KYCC_MLFLOW_URI")}
-    os.environ["KYCC_DATA_ROOT"] = str(data_root)
-    os.environ["KYCC_MLFLOW_URI"] = f"sqlite:///{data_root / 'mlflow.db'}"
+@contextmanager
+def env_vars(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, then restore them (or remove the ones that were not set)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        bootstrap_project(PROJECT_ROOT)
-        with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {}) as session:
-            session.run(pipeline_names=pipelines)
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def run_kedro(
+    data_root: Path, pipelines: list[str], params: dict[str, Any] | None = None, env: str = "test"
+) -> None:
+    """``kedro run --env <env> --pipelines … --params …`` with every dataset under ``data_root``."""
+    with env_vars(KYCC_DATA_ROOT=str(data_root), KYCC_MLFLOW_URI=f"sqlite:///{data_root / 'mlflow.db'}"):
+        bootstrap_project(PROJECT_ROOT)
+        with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {}) as session:
+            session.run(pipeline_names=pipelines)
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import mlflow
 
 from kycc.cycle import CycleReport, run_backfill
 from kycc.synthetic import generate
-from tests.kedro_run import PROJECT_ROOT
+from tests.kedro_run import PROJECT_ROOT, env_vars
 
 START, END = "2023-01-01", "2025-06-01"
 WORLD = {"n_customers": 10_000, "start": START, "end": END, "seed": 42, "json_months": 0}
@@ -56,23 +56,16 @@ def isolated(root: Path) -> Iterator[None]:
     """Every dataset, the MLflow store and its artifacts under ``root`` while the cycle runs."""
     from mlflow.tracking import fluent
 
-    keys = ("KYCC_DATA_ROOT", "KYCC_MLFLOW_URI", "KYCC_MLFLOW_ARTIFACTS")
-    saved = {k: os.environ.get(k) for k in keys}
     uri = mlflow.get_tracking_uri()
     experiment = fluent._active_experiment_id  # kedro-mlflow sets the active experiment of the process
-    os.environ.update(
-        KYCC_DATA_ROOT=str(root),
-        KYCC_MLFLOW_URI=f"sqlite:///{root / 'mlflow.db'}",
-        KYCC_MLFLOW_ARTIFACTS=str(root / "mlruns"),
-    )
     try:
-        yield
+        with env_vars(
+            KYCC_DATA_ROOT=str(root),
+            KYCC_MLFLOW_URI=f"sqlite:///{root / 'mlflow.db'}",
+            KYCC_MLFLOW_ARTIFACTS=str(root / "mlruns"),
+        ):
+            yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         mlflow.set_tracking_uri(uri)
         fluent._active_experiment_id = experiment
 
