@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from kycc.credentials import is_placeholder
 from kycc.mining.items import RawItem, clean_markdown, html_to_text
 from kycc.mining.ratelimit import Clock, RateLimiter, SystemClock, parse_retry_after
 
@@ -115,7 +116,7 @@ class Collector:
         self.client = client
         self.limiter = limiter
         self.settings = dict(settings or {})
-        self.credentials = {k: v for k, v in dict(credentials or {}).items() if v not in (None, "")}
+        self.credentials = {k: v for k, v in dict(credentials or {}).items() if not is_placeholder(v)}
         self.clock = clock or limiter.clock or SystemClock()
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.max_retries = max_retries

@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+from kycc.credentials import placeholder_reason
 from kycc.mining.embeddings import Embedder
 from kycc.mining.labelling import LLMAccess
 from kycc.mining.pocketbase import PocketBaseAccess
@@ -29,6 +31,8 @@ __all__ = [
     "LLMAccessDataset",
     "PocketBaseAccessDataset",
 ]
+
+logger = logging.getLogger(__name__)
 
 _SAVE_MODES = {"replace_partition", "upsert", "update_partition", "read_only"}
 
@@ -117,7 +121,15 @@ class _AccessDataset(AbstractDataset[None, Any]):
             raise DatasetError(
                 f"credentials issue_mining.{name} must be a mapping, got {type(section).__name__}"
             )
-        return {k: v for k, v in section.items() if v not in (None, "")}
+        kept = {}
+        for key, value in section.items():
+            reason = placeholder_reason(value)
+            if reason is None:
+                kept[key] = value
+            elif reason != "empty":
+                # A copied template (ghp_xxx, change-me…) is no credential: never sent to a live service.
+                logger.warning("credentials issue_mining.%s.%s is %s: treated as not set", name, key, reason)
+        return kept
 
     def save(self, data: Any) -> None:
         raise DatasetError(f"{type(self).__name__} is read-only")

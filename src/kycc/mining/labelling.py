@@ -24,6 +24,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kycc.credentials import is_placeholder
+
 __all__ = [
     "CATEGORIES",
     "IMPACT_LEVELS",
@@ -446,6 +448,7 @@ class LiteLLMLabeller:
         self.backoff_seconds = float(backoff_seconds)
         self.max_backoff_seconds = float(max_backoff_seconds)
         self.name = f"litellm:{model}"
+        self._refused: str | None = None  # set by the first missing/refused-credentials error
 
     def _complete(self) -> Callable[..., Any]:
         if self._completion is None:
@@ -459,31 +462,42 @@ class LiteLLMLabeller:
         kwargs: dict[str, Any],
         prompt: ClusterPrompt,
     ) -> tuple[Any, int]:
-        """One completion, retrying transient API errors; returns the response and the calls made."""
+        """One completion, retrying transient API errors; returns the response and the calls made.
+
+        Missing or refused credentials are not retried (LiteLLM may report them as a connection or server
+        error): the first one is recorded as ``auth_error`` and this labeller makes no further call.
+        """
         transient = _transient_errors()
         for attempt in range(self.num_retries + 1):
+            if self._refused is not None:
+                raise LabelFailure("auth_error", self._refused, attempt)
             try:
                 return complete(messages=messages, **kwargs), attempt + 1
-            except transient as exc:
-                if attempt >= self.num_retries:
-                    raise LabelFailure(
-                        "api_error", f"{type(exc).__name__}: {exc}"[:1000], attempt + 1
-                    ) from exc
+            except Exception as exc:  # noqa: BLE001 - every provider error ends as a recorded failure
+                kind = type(exc).__name__
+                message = f"{kind}: {exc}"
+                if _is_credential_error(exc):
+                    self._refused = (
+                        f"credentials missing or refused for {self.model} ({message[:800]}): set "
+                        "issue_mining.llm.api_key in conf/local/credentials.yml or the provider's "
+                        "environment variable"
+                    )
+                    raise LabelFailure("auth_error", self._refused, attempt + 1) from exc
+                if not isinstance(exc, transient) or attempt >= self.num_retries:
+                    raise LabelFailure("api_error", message[:1000], attempt + 1) from exc
                 delay = _retry_after(exc)
-                delay = min(
-                    self.backoff_seconds * 2**attempt if delay is None else delay, self.max_backoff_seconds
-                )
-                logger.warning(
-                    "cluster %s/%s: %s, retry %d in %.1fs",
-                    prompt.cluster_date,
-                    prompt.cluster_id,
-                    type(exc).__name__,
-                    attempt + 1,
-                    delay,
-                )
-                time.sleep(delay)
-            except Exception as exc:  # noqa: BLE001 - any other provider error is a recorded failure
-                raise LabelFailure("api_error", f"{type(exc).__name__}: {exc}"[:1000], attempt + 1) from exc
+            delay = min(
+                self.backoff_seconds * 2**attempt if delay is None else delay, self.max_backoff_seconds
+            )
+            logger.warning(
+                "cluster %s/%s: %s, retry %d in %.1fs",
+                prompt.cluster_date,
+                prompt.cluster_id,
+                kind,
+                attempt + 1,
+                delay,
+            )
+            time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def label(self, prompt: ClusterPrompt) -> IssueLabel:
@@ -554,6 +568,29 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
         "BadGatewayError",
     )
     return tuple(getattr(litellm, n) for n in names if hasattr(litellm, n))
+
+
+# What the provider SDKs say when no key was given (LiteLLM may wrap this in a connection/server error class).
+_NO_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.IGNORECASE)
+_REFUSED_KEY = re.compile(
+    r"invalid[ _]api[ _]key|incorrect api key|api key not valid|unauthori[sz]ed|authentication", re.IGNORECASE
+)
+
+
+def _is_credential_error(exc: BaseException) -> bool:
+    """A missing, invalid or refused credential (HTTP 401/403, LiteLLM's AuthenticationError, "Missing
+    credentials" from the provider SDK): an error that no retry fixes. 429 and 5xx stay retryable."""
+    litellm = import_litellm()
+    refused = tuple(
+        getattr(litellm, n) for n in ("AuthenticationError", "PermissionDeniedError") if hasattr(litellm, n)
+    )
+    status = getattr(exc, "status_code", None)
+    text = str(exc)
+    if (refused and isinstance(exc, refused)) or status in (401, 403) or _NO_KEY.search(text):
+        return True
+    if status == 429 or (isinstance(status, int) and status >= 500):
+        return False
+    return bool(_REFUSED_KEY.search(text))
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -652,6 +689,9 @@ def build_labeller(config: Any, access: LLMAccess | None) -> Labeller:
     set and a key is available (credentials, environment) or an ``api_base`` is given.
     """
     access = access or LLMAccess()
+    if access.api_key is not None and is_placeholder(access.api_key):
+        # The template's ``sk-xxx`` is no key: never sent to a provider.
+        access = LLMAccess(api_key=None, api_base=access.api_base, completion=access.completion)
     api_base = access.api_base or config.api_base
     if config.mode == "offline":
         return OfflineLabeller()

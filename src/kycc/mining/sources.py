@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from kycc.credentials import is_placeholder
 from kycc.mining.collectors import COLLECTORS, CollectionResult, CollectorError
 from kycc.mining.items import RawItem
 from kycc.mining.ratelimit import Clock, FakeClock, RateLimiter, SystemClock
@@ -69,7 +70,11 @@ def source_mode(source: str, mode: str, credentials: Mapping[str, Any] | None) -
     if mode != "auto":
         return mode
     creds = credentials or {}
-    return "live" if all(creds.get(key) not in (None, "", False) for key in _LIVE_KEYS[source]) else "samples"
+    # Placeholders of the credentials template (ghp_xxx, xxx, change-me…) count as missing.
+    live = all(
+        creds.get(key) is not False and not is_placeholder(creds.get(key)) for key in _LIVE_KEYS[source]
+    )
+    return "live" if live else "samples"
 
 
 def _settings(params: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -98,7 +103,7 @@ def _collect_samples(
             client,
             limiter,
             settings=recording.settings,
-            credentials=access.credentials.get(source) or _replay_credentials(source),
+            credentials=_real(access.credentials.get(source)) or _replay_credentials(source),
             clock=clock,
             max_retries=int(params.get("max_retries", 4)),
             backoff_seconds=float(params.get("backoff_seconds", 2.0)),
@@ -109,6 +114,11 @@ def _collect_samples(
         "recorded_for": str(recorded),
         "exact": exact,
     }
+
+
+def _real(credentials: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The credentials without empty and placeholder values."""
+    return {k: v for k, v in (credentials or {}).items() if not is_placeholder(v)}
 
 
 def _replay_credentials(source: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kycc.credentials import is_placeholder
 from kycc.mining.clustering import cluster_embeddings
 from kycc.mining.config import (
     ClusteringConfig,
@@ -395,7 +396,7 @@ def sync_live_issues(
     if not config.enabled:
         logger.info("PocketBase sync disabled (issue_mining.pocketbase.enabled: false)")
         return keep, {"status": "disabled", "synced": 0, "unchanged": 0, "deleted": 0}
-    if not (access.email and access.password):
+    if is_placeholder(access.email) or is_placeholder(access.password):
         message = (
             "PocketBase superuser not configured (issue_mining.pocketbase.email/password in credentials)"
         )

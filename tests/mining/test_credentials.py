@@ -1,0 +1,111 @@
+"""Placeholder credentials (the template's ``ghp_xxx``, ``change-me``, empty strings) count as no credentials."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+import pytest
+
+from kycc.credentials import is_placeholder, placeholder_reason
+from kycc.mining.datasets import ApiAccessDataset, LLMAccessDataset, PocketBaseAccessDataset
+from kycc.mining.sources import SourceAccess, collect_sources, source_mode
+
+# The issue_mining section of the credentials template as shipped (conf/local/credentials*example*).
+TEMPLATE = {
+    "github": {"token": "ghp_xxx"},
+    "stackexchange": {"key": "xxx"},
+    "reddit": {
+        "client_id": "xxx",
+        "client_secret": "xxx",
+        "user_agent": "kycc-issue-mining/0.1 by <your reddit user>",
+    },
+    "hackernews": {"enabled": True},
+    "llm": {"api_key": "sk-xxx"},
+    "pocketbase": {"url": "http://127.0.0.1:8090", "email": "admin@example.com", "password": "change-me"},
+}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["ghp_xxx", "xxx", "sk-xxx", "gsk_XXXXXXXX", "...", "change-me", "change-me-to-a-long-random-string",
+     "CHANGEME", "<your token>", "${oc.env:GITHUB_TOKEN}", "", "   ", None],
+)  # fmt: skip
+def test_placeholders(value):
+    assert is_placeholder(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["ghp_4f9KqL2mZ8aBcD", "sk-proj-7Yt3", "a-long-password", "http://127.0.0.1:8090", True, 8090]
+)
+def test_real_values_are_not_placeholders(value):
+    assert not is_placeholder(value)
+
+
+def test_the_reason_never_shows_the_value():
+    assert placeholder_reason("my-changeme-secret-9f2") == "a placeholder"
+    assert placeholder_reason("") == "empty" and placeholder_reason("real-secret-value") is None
+
+
+def test_template_credentials_load_as_none():
+    access = ApiAccessDataset(credentials=TEMPLATE).load()
+    assert access.credentials["github"] == {} and access.credentials["stackexchange"] == {}
+    assert "client_id" not in access.credentials["reddit"]
+    assert access.credentials["hackernews"] == {"enabled": True}  # an opt-in flag, not a secret
+    assert LLMAccessDataset(credentials=TEMPLATE).load().api_key is None
+    pocketbase = PocketBaseAccessDataset(credentials=TEMPLATE).load()
+    assert pocketbase.password is None and pocketbase.url == "http://127.0.0.1:8090"
+
+
+def test_a_collector_with_template_credentials_replays_the_samples_and_sends_nothing(clock):
+    sent: list[httpx.Request] = []
+
+    def network(source):
+        def handler(request):
+            sent.append(request)
+            return httpx.Response(500)
+
+        return httpx.MockTransport(handler)
+
+    # SourceAccess built directly (not through the dataset): the collectors check the values themselves too.
+    access = SourceAccess(
+        credentials={s: dict(TEMPLATE[s]) for s in ("github", "stackexchange", "reddit")},
+        transport_factory=network,
+        clock=clock,
+    )
+    params = {
+        "mode": "auto",
+        "sources": ["github", "stackexchange", "reddit"],
+        "rate_limits": {"github": 30, "stackexchange": 30, "reddit": 60},
+        "max_retries": 0,
+        **{s: {"queries": ["q"]} for s in ("github", "stackexchange", "reddit")},
+    }
+    items, report = collect_sources(access, date(2026, 11, 20), params)
+    assert sent == []  # nothing reached the "live API"
+    assert {s: r["mode"] for s, r in report.items()} == dict.fromkeys(params["sources"], "samples")
+    assert items
+    assert source_mode("github", "auto", {"token": "ghp_4f9KqL2mZ8aBcD"}) == "live"
+
+
+def test_template_llm_key_and_pocketbase_password_are_not_used(monkeypatch):
+    import pandas as pd
+
+    from kycc.mining.config import LabellingConfig
+    from kycc.mining.labelling import LLMAccess, build_labeller
+    from kycc.mining.pocketbase import PocketBaseAccess
+    from kycc.pipelines.issue_mining import nodes
+
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    labeller = build_labeller(LabellingConfig(model="groq/llama-3.1-8b-instant"), LLMAccess(api_key="sk-xxx"))
+    assert labeller.name == "offline"
+
+    empty = pd.DataFrame(columns=["cluster_date", "cluster_id"])
+    _, report = nodes.sync_live_issues(
+        issues=empty,
+        evidence=empty,
+        live_state=empty,
+        access=PocketBaseAccess(url="http://127.0.0.1:9", email="admin@example.com", password="change-me"),
+        run_date="2026-11-20",
+        pocketbase={},
+    )
+    assert report["status"] == "no credentials"  # not even a health check with the template password
