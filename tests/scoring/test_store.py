@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import multiprocessing
+import re
 import sqlite3
 from pathlib import Path
 
@@ -261,3 +262,116 @@ def test_processes_refining_at_once_get_distinct_version_names(store, small):
     for p in procs:
         p.join(timeout=30)
     assert names == ["ml_v2", "ml_v3", "ml_v4"]
+
+
+# -- a status change needs its audit row (issue 18.8) -----------------------------------------------------
+def _audit_rows(url: str) -> int:
+    with sqlite3.connect(_db_file(url)) as con:
+        return con.execute("SELECT COUNT(*) FROM scorecard_audit").fetchone()[0]
+
+
+def test_a_raw_status_update_cannot_switch_the_active_version_without_an_audit_row(store, small, sample):
+    _draft(store, small, "ml_v2", age=0.16)
+    _compare(store, "v1", "ml_v2", sample)
+    audited = _audit_rows(store.url)
+    con = sqlite3.connect(_db_file(store.url), isolation_level=None)
+    try:
+        for statements in (
+            # the switch of the issue: retire the active version, then activate another, in one transaction
+            [
+                "UPDATE scorecard_versions SET status = 'retired' WHERE version = 'v1'",
+                "UPDATE scorecard_versions SET status = 'active' WHERE version = 'ml_v2'",
+            ],
+            # both rows in one statement
+            [
+                "UPDATE scorecard_versions SET status = CASE version WHEN 'v1' THEN 'retired' ELSE 'active' END "
+                "WHERE version IN ('v1', 'ml_v2')"
+            ],
+            # an activation row forged without its audit row
+            [
+                "INSERT INTO scorecard_activations (action, version, previous_version, reviewer, override, at) "
+                "VALUES ('activate', 'ml_v2', 'v1', 'mallory', 0, '2030-01-01')",
+                "UPDATE scorecard_versions SET status = 'retired' WHERE version = 'v1'",
+            ],
+            ["UPDATE scorecard_versions SET status = 'draft' WHERE version = 'v1'"],
+            ["UPDATE scorecard_versions SET activated_by = 'mallory' WHERE version = 'v1'"],
+            # a new version inserted as active (or retired) from the start
+            [
+                "INSERT INTO scorecard_versions (version, status, source, definition, fingerprint, provenance, "
+                "created_at, created_by) SELECT 'ml_v9', 'retired', source, definition, fingerprint, provenance, "
+                "created_at, 'mallory' FROM scorecard_versions WHERE version = 'ml_v2'"
+            ],
+        ):
+            con.execute("BEGIN")
+            with pytest.raises(sqlite3.DatabaseError, match="audit|draft"):
+                for statement in statements:
+                    con.execute(statement)
+            con.execute("ROLLBACK")
+    finally:
+        con.close()
+    assert _active_rows(store.url) == ["v1"]
+    assert store.active().version == "v1" and store.get("ml_v2").status == "draft"
+    assert _audit_rows(store.url) == audited
+
+    # through the store the same switch works, and is audited
+    store.activate("ml_v2", reviewer="Ann Risk", reason="Q3 review")
+    store.rollback(reviewer="Bob Chief", reason="band E doubled")
+    assert _active_rows(store.url) == ["v1"] and store.get("ml_v2").status == "retired"
+    assert [e.action for e in store.history()][-2:] == ["activate", "rollback"]
+    assert _audit_rows(store.url) == audited + 2
+
+
+def _drop_status_triggers(url: str) -> None:
+    """Make the database look like one created before the status triggers existed."""
+    with sqlite3.connect(_db_file(url)) as con:
+        for name in ("scorecard_versions_status_audited", "scorecard_versions_insert_draft"):
+            con.execute(f"DROP TRIGGER {name}")
+
+
+def test_a_store_created_before_the_rule_is_migrated_when_its_state_matches_its_audit_log(
+    store, small, sample, caplog
+):
+    _draft(store, small, "ml_v2", age=0.16)
+    _compare(store, "v1", "ml_v2", sample)
+    store.activate("ml_v2", reviewer="Ann Risk")
+    url = store.url
+    store.close()
+    _drop_status_triggers(url)
+    with caplog.at_level(logging.INFO), ScorecardStore(url) as reopened:
+        assert reopened.active().version == "ml_v2"
+    assert "migrated: status changes now need their audit row" in caplog.text
+    with sqlite3.connect(_db_file(url)) as con, pytest.raises(sqlite3.DatabaseError, match="audit"):
+        con.execute("UPDATE scorecard_versions SET status = 'retired' WHERE version = 'ml_v2'")
+    with ScorecardStore(url) as again:
+        again.rollback(reviewer="Bob Chief", reason="back to v1")
+        assert again.active().version == "v1"
+
+
+def test_a_store_switched_outside_the_audit_log_before_the_rule_is_refused_with_the_fix(store, small):
+    _draft(store, small, "ml_v2", age=0.16)
+    url = store.url
+    store.close()
+    _drop_status_triggers(url)
+    tamper = [
+        "UPDATE scorecard_versions SET status = 'retired' WHERE version = 'v1'",
+        "UPDATE scorecard_versions SET status = 'active' WHERE version = 'ml_v2'",
+    ]
+    with sqlite3.connect(_db_file(url)) as con:
+        for statement in tamper:
+            con.execute(statement)
+    with pytest.raises(ScorecardStoreError) as refused:
+        ScorecardStore(url)
+    message = str(refused.value)
+    assert "disagrees with its own audit log: the active version is ml_v2" in message
+    assert "makes it v1" in message and "changed outside the store" in message
+    assert "UPDATE scorecard_versions SET status = 'active' WHERE version = 'v1';" in message
+    assert _active_rows(url) == ["ml_v2"]  # refused: nothing changed
+
+    # the statements the message gives restore the audited state; then the store opens and is protected
+    with sqlite3.connect(_db_file(url)) as con:
+        for statement in re.findall(r"UPDATE scorecard_versions [^;]+;", message):
+            con.execute(statement)
+    with ScorecardStore(url) as repaired:
+        assert repaired.active().version == "v1" and repaired.get("ml_v2").status == "draft"
+    with sqlite3.connect(_db_file(url)) as con, pytest.raises(sqlite3.DatabaseError, match="audit"):
+        con.execute(tamper[0])

@@ -23,6 +23,14 @@ Guarantees:
 * **Append-only history.** Audit, activation, comparison and calibration rows are only inserted; on sqlite,
   triggers reject any UPDATE or DELETE of them, and any change to a stored definition. (On other databases
   grant the application INSERT/SELECT only on these tables.)
+* **No unaudited switch.** On sqlite a trigger refuses every change of ``status`` (and of ``activated_at`` /
+  ``activated_by``) of ``scorecard_versions`` that the activation history and the audit log do not record:
+  a version becomes ``active`` only when the latest ``scorecard_activations`` row activates it (same reviewer,
+  same time) and the latest audit row is that ``activate``/``rollback``; the previously active version is
+  ``retired`` only by that same activation. A raw ``UPDATE scorecard_versions SET status = …`` is refused; a
+  new version is always inserted as a ``draft``. Stores created before this rule get the triggers when they
+  are opened, after a check that the active version is the one the audit log says; a store whose active
+  version disagrees with its audit log is refused with the statements that restore it.
 
 Rollback restores the version that was active before the current one: activations push onto a stack,
 rollbacks pop it (activate v1 → ml_v2 → rollback → v1; a further rollback has nothing left to restore).
@@ -195,6 +203,46 @@ event.listen(
         "BEGIN SELECT RAISE(ABORT, 'scorecard versions are never deleted'); END"
     ).execute_if(dialect="sqlite"),
 )
+
+#: The latest activation / audit row (what the current status must agree with).
+_LATEST_ACTIVATION = "(SELECT MAX(id) FROM scorecard_activations)"
+_LATEST_AUDIT = "(SELECT MAX(id) FROM scorecard_audit)"
+#: sqlite triggers that tie every status change of a version to its activation row and audit row.
+STATUS_TRIGGERS = {
+    "scorecard_versions_status_audited": (
+        "CREATE TRIGGER scorecard_versions_status_audited "
+        "BEFORE UPDATE OF status, activated_at, activated_by ON scorecard_versions "
+        "WHEN NEW.status IS NOT OLD.status OR NEW.activated_at IS NOT OLD.activated_at "
+        "OR NEW.activated_by IS NOT OLD.activated_by "
+        "BEGIN SELECT RAISE(ABORT, 'scorecard_versions.status changes only by an activation or rollback "
+        "recorded in scorecard_activations and scorecard_audit (kycc scorecard activate / rollback): "
+        "a status change without its audit row is refused') "
+        "WHERE NOT ("
+        # becoming active: the latest activation activates this version, by this reviewer, at this time,
+        # and the latest audit row records it
+        "(NEW.status = 'active' AND OLD.status IN ('draft', 'retired') "
+        f"AND EXISTS (SELECT 1 FROM scorecard_activations a WHERE a.id = {_LATEST_ACTIVATION} "
+        "AND a.version = NEW.version AND a.reviewer IS NEW.activated_by AND a.at IS NEW.activated_at) "
+        f"AND EXISTS (SELECT 1 FROM scorecard_audit u WHERE u.id = {_LATEST_AUDIT} "
+        "AND u.action IN ('activate', 'rollback') AND u.version = NEW.version AND u.at IS NEW.activated_at))"
+        # retiring the active version: only the latest activation that replaced it, audited
+        " OR (NEW.status = 'retired' AND OLD.status = 'active' "
+        "AND NEW.activated_at IS OLD.activated_at AND NEW.activated_by IS OLD.activated_by "
+        f"AND EXISTS (SELECT 1 FROM scorecard_activations a WHERE a.id = {_LATEST_ACTIVATION} "
+        "AND a.previous_version = OLD.version AND a.version <> OLD.version "
+        f"AND EXISTS (SELECT 1 FROM scorecard_audit u WHERE u.id = {_LATEST_AUDIT} "
+        "AND u.action IN ('activate', 'rollback') AND u.version = a.version AND u.at = a.at)))"
+        "); END"
+    ),
+    "scorecard_versions_insert_draft": (
+        "CREATE TRIGGER scorecard_versions_insert_draft BEFORE INSERT ON scorecard_versions "
+        "WHEN NEW.status IS NOT 'draft' OR NEW.activated_at IS NOT NULL OR NEW.activated_by IS NOT NULL "
+        "BEGIN SELECT RAISE(ABORT, 'a new scorecard version is stored as a draft; it becomes active only by "
+        "an audited activation'); END"
+    ),
+}
+for _sql in STATUS_TRIGGERS.values():
+    event.listen(versions_table, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -430,6 +478,52 @@ class ScorecardStore:
                 metadata.create_all(conn, checkfirst=True)
                 if conn.execute(select(lock_table.c.id)).first() is None:
                     conn.execute(insert(lock_table).values(id=1))
+                if conn.dialect.name == "sqlite":
+                    self._migrate_status_triggers(conn)
+
+    def _migrate_status_triggers(self, conn: Connection) -> None:
+        """Give a store created before status changes were audited its triggers (after checking its state)."""
+        present = {
+            r[0]
+            for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        }
+        missing = [name for name in STATUS_TRIGGERS if name not in present]
+        if not missing:
+            return
+        latest = conn.execute(
+            select(activations_table.c.version, activations_table.c.action)
+            .order_by(activations_table.c.id.desc())
+            .limit(1)
+        ).first()
+        expected = latest[0] if latest else None
+        actives = [
+            r[0]
+            for r in conn.execute(select(versions_table.c.version).where(versions_table.c.status == "active"))
+        ]
+        actual = actives[0] if actives else None
+        if actual != expected:
+            fix = []
+            if actual is not None:
+                ever_active = {r[0] for r in conn.execute(select(activations_table.c.version))}
+                before = "retired" if actual in ever_active else "draft"
+                fix.append(f"UPDATE scorecard_versions SET status = '{before}' WHERE version = '{actual}';")
+            if expected is not None:
+                fix.append(f"UPDATE scorecard_versions SET status = 'active' WHERE version = '{expected}';")
+            raise ScorecardStoreError(
+                f"The scorecard store {redact_url(self.url)} disagrees with its own audit log: the active version "
+                f"is {actual or 'none'}, but the last recorded activation or rollback "
+                f"({latest[1] + ' of ' + expected if latest else 'none'}) makes it {expected or 'none'}. "
+                "scorecard_versions.status was changed outside the store (this store predates the rule that "
+                "refuses that). Restore the database from a backup, or set the audited state back with sqlite3 "
+                f"({' '.join(fix)}) and open the store again; then activate through `kycc scorecard activate`."
+            )
+        for name in missing:
+            conn.exec_driver_sql(STATUS_TRIGGERS[name])
+        logger.info(
+            "Scorecard store %s migrated: status changes now need their audit row (%s)",
+            redact_url(self.url),
+            ", ".join(missing),
+        )
 
     def close(self) -> None:
         """Release the database connections."""
@@ -706,6 +800,7 @@ class ScorecardStore:
     def _set_active(
         self, conn: Connection, version: str, previous: str | None, reviewer: str, at: str
     ) -> None:
+        # after the activation row and the audit row of the same transaction: the sqlite triggers check them
         if previous is not None:
             conn.execute(
                 update(versions_table).where(versions_table.c.version == previous).values(status="retired")
@@ -780,7 +875,6 @@ class ScorecardStore:
                         f"({', '.join(parsed) or 'none'})"
                     )
                 at = _now()
-                self._set_active(conn, initial_version, None, BOOTSTRAP_REVIEWER, at)
                 reason = "initial version from configuration: no version was active"
                 conn.execute(
                     insert(activations_table).values(
@@ -802,6 +896,7 @@ class ScorecardStore:
                     reason,
                     at,
                 )
+                self._set_active(conn, initial_version, None, BOOTSTRAP_REVIEWER, at)
                 logger.info("Scorecard store set up: %s is the active version", initial_version)
         if created:
             logger.info("Stored scorecard version(s) from configuration: %s", ", ".join(created))
@@ -960,7 +1055,6 @@ class ScorecardStore:
                 f"all checks of comparison #{comparison_id} passed" if comparison_id else "no active version"
             )
             at = _now()
-            self._set_active(conn, version, active, reviewer, at)
             conn.execute(
                 insert(activations_table).values(
                     action="activate",
@@ -988,6 +1082,7 @@ class ScorecardStore:
                 why,
                 at,
             )
+            self._set_active(conn, version, active, reviewer, at)
         logger.info(
             "Scorecard %s activated by %s (previous: %s)%s",
             version,
@@ -1019,7 +1114,6 @@ class ScorecardStore:
                 )
             target = stack[-2]
             at = _now()
-            self._set_active(conn, target, active, reviewer, at)
             conn.execute(
                 insert(activations_table).values(
                     action="rollback",
@@ -1034,6 +1128,7 @@ class ScorecardStore:
             self._audit(
                 conn, reviewer, "rollback", target, {"rolled_back": active, "restored": target}, reason, at
             )
+            self._set_active(conn, target, active, reviewer, at)
         logger.info("Scorecard rolled back from %s to %s by %s", active, target, reviewer)
         return ActivationResult("rollback", target, active, reviewer, reason, False, None, at)
 
