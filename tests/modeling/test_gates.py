@@ -69,7 +69,7 @@ def test_too_few_samples_fail_the_sample_gate(frame):
     failed = [c for c in result["checks"] if not c["passed"]]
     assert not result["passed"]
     assert {("min_samples", "test"), ("min_samples", "oot")} <= {(c["gate"], c["window"]) for c in failed}
-    assert "oot: 25 labelled samples < 100" in result["reasons"]
+    assert "oot: 25 labelled samples < 100 (training.quality_gates.min_samples)" in result["reasons"]
 
 
 def test_default_rate_outside_the_range_fails():
@@ -100,3 +100,22 @@ def test_gate_config_validation():
     with pytest.raises(ValueError, match="min_default_rate <= max_default_rate"):
         GateConfig.from_params({"min_default_rate": 0.6, "max_default_rate": 0.5})
     assert GateConfig.from_params({"windows": ["oot"]}).windows == ("oot",)
+
+
+def test_a_low_default_portfolio_is_told_which_parameter_to_lower():
+    # lending_club-like: 3.2 % bad rate on train, 5.2 % on test and OOT
+    metrics = {
+        "train": {"n_samples": 5000.0, "default_rate": 0.032, "roc_auc": 0.7},
+        "test": {"n_samples": 900.0, "default_rate": 0.052, "roc_auc": 0.7},
+        "oot": {"n_samples": 450.0, "default_rate": 0.052, "roc_auc": 0.7},
+    }
+    result = evaluate_gates(metrics, GateConfig())
+    assert result["reasons"] == [
+        "train: default rate 3.2% outside 5%..50%: below training.quality_gates.min_default_rate = 0.05; a "
+        "low-default portfolio lowers it in conf/local/parameters_training.yml (e.g. min_default_rate: 0.03), "
+        "see docs/training.md"
+    ]
+    # lowered as the message says, the same metrics pass
+    assert evaluate_gates(metrics, GateConfig.from_params({"min_default_rate": 0.03}))["passed"]
+    high = evaluate_gates({w: {**m, "default_rate": 0.6} for w, m in metrics.items()}, GateConfig())
+    assert "above training.quality_gates.max_default_rate = 0.5" in high["reasons"][0]

@@ -13,7 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GateConfig", "evaluate_gates"]
+__all__ = ["PARAMS", "GateConfig", "evaluate_gates"]
+
+#: Where the thresholds live (named in every failure reason, so the user knows what to change).
+PARAMS = "training.quality_gates"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,30 @@ class GateConfig:
                 f"{config.min_default_rate} and {config.max_default_rate}"
             )
         return config
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+def _default_rate_reason(window: str, rate: float, config: GateConfig) -> str:
+    """Why the default rate fails, naming the parameter to change (a low-default portfolio lowers the minimum)."""
+    text = (
+        f"{window}: default rate {'undefined' if math.isnan(rate) else f'{rate:.1%}'} outside "
+        f"{_pct(config.min_default_rate)}..{_pct(config.max_default_rate)}"
+    )
+    if not math.isnan(rate) and rate < config.min_default_rate:
+        return (
+            f"{text}: below {PARAMS}.min_default_rate = {config.min_default_rate:g}; a low-default portfolio "
+            f"lowers it in conf/local/parameters_training.yml (e.g. min_default_rate: "
+            f"{math.floor(rate * 200) / 200:g}), see docs/training.md"
+        )
+    if not math.isnan(rate) and rate > config.max_default_rate:
+        return (
+            f"{text}: above {PARAMS}.max_default_rate = {config.max_default_rate:g}; raise it in "
+            "conf/local/parameters_training.yml if this portfolio's default rate is really that high"
+        )
+    return text
 
 
 def evaluate_gates(metrics: dict[str, dict[str, float]], config: GateConfig) -> dict[str, Any]:
@@ -81,7 +108,7 @@ def evaluate_gates(metrics: dict[str, dict[str, float]], config: GateConfig) -> 
             n,
             config.min_samples,
             ok=n >= config.min_samples,
-            reason=f"{window}: {int(n)} labelled samples < {config.min_samples}",
+            reason=f"{window}: {int(n)} labelled samples < {config.min_samples} ({PARAMS}.min_samples)",
         )
         rate = m.get("default_rate", math.nan)
         ok = not math.isnan(rate) and config.min_default_rate <= rate <= config.max_default_rate
@@ -91,8 +118,7 @@ def evaluate_gates(metrics: dict[str, dict[str, float]], config: GateConfig) -> 
             rate,
             [config.min_default_rate, config.max_default_rate],
             ok=ok,
-            reason=f"{window}: default rate {rate:.1%} outside {config.min_default_rate:.0%}.."
-            f"{config.max_default_rate:.0%}",
+            reason=_default_rate_reason(window, rate, config),
         )
     for window in config.auc_windows:
         auc = metrics.get(window, {}).get("roc_auc", math.nan)
@@ -100,7 +126,7 @@ def evaluate_gates(metrics: dict[str, dict[str, float]], config: GateConfig) -> 
         reason = (
             f"{window}: ROC-AUC undefined (a single class)"
             if math.isnan(auc)
-            else f"{window}: ROC-AUC {auc:.3f} < {config.min_roc_auc}"
+            else f"{window}: ROC-AUC {auc:.3f} < {config.min_roc_auc} ({PARAMS}.min_roc_auc)"
         )
         check("min_roc_auc", window, auc, config.min_roc_auc, ok=ok, reason=reason)
     reasons = [c["reason"] for c in checks if not c["passed"]]

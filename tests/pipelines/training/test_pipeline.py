@@ -110,7 +110,7 @@ def test_too_few_samples_fail_the_sample_gate(model_input):
     small = model_input.groupby(model_input["application_date"].dt.to_period("M")).head(40)
     catalog = _run(small, training_params(), models=["model_1"])
     reasons = catalog.load("model_1.mdl_quality_gate")["reasons"]
-    assert "oot: 40 labelled samples < 100" in reasons
+    assert "oot: 40 labelled samples < 100 (training.quality_gates.min_samples)" in reasons
 
 
 def test_too_little_history_is_refused_with_months_available_and_needed(model_input):

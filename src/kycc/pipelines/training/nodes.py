@@ -110,7 +110,8 @@ def compute_training_windows(
         feature_spec: Output of :func:`validate_model_input`.
         windows: ``training.windows`` parameters (sizes, or ``mode: fixed`` with dates).
         training_date: ``training.training_date``; None = the last month with data (the latest label date,
-            or the latest application month + label maturity when the table has no label date column).
+            or, when the table has no label date column, the latest application month + label maturity + 1:
+            the latest cohort is then the OOT window).
 
     Returns:
         The windows (JSON-friendly) and the same, flat, for the MLflow run parameters.
@@ -123,8 +124,10 @@ def compute_training_windows(
             t = to_month(data[spec.label_date_column].max())
             source = f"the latest label date ({spec.label_date_column})"
         else:
-            t = add_months(app_months.max(), maturity)
-            source = f"the latest application month + {maturity} months of label maturity"
+            # the latest cohort's labels are known after `maturity` months: it is the OOT cohort of the month
+            # after (T - maturity - 1), so exactly train + validation + test + oot months of data suffice
+            t = add_months(app_months.max(), maturity + 1)
+            source = f"the month after the latest application month + {maturity} months of label maturity"
         logger.info("training_date not set: using %s, %s", t, source)
     else:
         t = to_month(training_date)
