@@ -7,6 +7,7 @@ import logging
 import pandas as pd
 import pytest
 
+from kycc.inference.history import MonthRecord
 from kycc.inference.scoring import (
     PREDICTION_COLUMNS,
     InferenceError,
@@ -15,7 +16,7 @@ from kycc.inference.scoring import (
     score_scorecard,
 )
 from kycc.modeling.model import predict_pd
-from kycc.pipelines.inference.nodes import decide_with_scorecard, predict_with_champion
+from kycc.pipelines.inference.nodes import decide_with_scorecard, plan_inference, predict_with_champion
 from kycc.scoring import ScorecardDefinition, score_applications
 from kycc.temporal import BatchLagViolation
 from tests.inference.cards import SCORECARD, registered, scorecard_versions
@@ -23,9 +24,11 @@ from tests.inference.cards import SCORECARD, registered, scorecard_versions
 
 def _score(world, month: str, options: dict | None = None, reg=None):
     apps = world.applications(month)
-    decisions, _, _ = decide_with_scorecard(apps, scorecard_versions())
     reg = registered(world) if reg is None else reg
-    return apps, predict_with_champion("model_1", apps, decisions, reg, options or {}, [month])
+    plan = plan_inference(["model_1"], [month], MonthRecord(), options or {}, reg, MonthRecord())
+    _, _, decisions, _ = decide_with_scorecard(apps, scorecard_versions(), plan, MonthRecord())
+    predictions, _, summary = predict_with_champion("model_1", apps, decisions, reg, plan)
+    return apps, (predictions, summary)
 
 
 @pytest.mark.parametrize(("month", "window"), [("2023-06-01", "train"), ("2024-02-01", "validation")])
@@ -74,7 +77,10 @@ def test_the_decision_is_the_active_scorecards_score_and_band(world):
 
 def test_no_active_scorecard_is_a_clear_error(world):
     with pytest.raises(InferenceError, match="No active scorecard version"):
-        decide_with_scorecard(world.applications("2024-04-01"), {"active": None, "versions": {}})
+        plan = plan_inference(["model_1"], ["2024-04-01"], MonthRecord(), {}, registered(None), MonthRecord())
+        decide_with_scorecard(
+            world.applications("2024-04-01"), {"active": None, "versions": {}}, plan, MonthRecord()
+        )
 
 
 def test_no_model_yet_is_a_logged_skip(world, caplog):

@@ -1,8 +1,10 @@
 """Nodes of the inference pipeline (thin: the logic lives in ``kycc.inference``).
 
-``select_applications`` → ``decide_with_scorecard`` (every application gets the active scorecard's score and
-band: the decision) → per model ``predict_with_champion`` (the champion's probability of default: the advice,
-under the batch-lag rule) → ``summarise_inference``.
+``select_applications`` → ``plan_inference`` (what is new, kept — decisions are history — or rescored, and the
+batch-lag rule for every model and month to score: a refusal stops the run before anything is written) →
+``decide_with_scorecard`` (every new application gets the active scorecard's score and band: the decision) →
+per model ``predict_with_champion`` (the champion's probability of default: the advice) →
+``summarise_inference``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
+from kycc.inference.history import MonthRecord
+from kycc.inference.history import plan_inference as make_plan
 from kycc.inference.registry import RegisteredModel
 from kycc.inference.scoring import (
+    DECISION_COLUMNS,
     InferenceError,
     empty_predictions,
     resolve_months,
@@ -26,7 +31,7 @@ from kycc.temporal.windows import format_months
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {"start_month", "end_month", "models"}
+OPTION_KEYS = {"start_month", "end_month", "models", "rescore", "rescore_reason"}
 #: Feature-store lineage columns that are not model inputs (as in the model_input pipeline).
 LINEAGE_SUFFIX = "_as_of"
 
@@ -38,7 +43,41 @@ def _options(options: dict[str, Any] | None) -> dict[str, Any]:
         raise InferenceError(
             f"Unknown keys in inference parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
         )
+    rescore = options.get("rescore") or False
+    if not isinstance(rescore, bool):
+        raise InferenceError(f"inference.rescore must be true or false, got {rescore!r}")
+    reason = options.get("rescore_reason")
+    if rescore and (not isinstance(reason, str) or not reason.strip()):
+        raise InferenceError(
+            "inference.rescore is true but inference.rescore_reason is empty: a new decision set of a decided "
+            'month needs a written reason, e.g. --params "inference.rescore=true,inference.rescore_reason='
+            'scorecard ml_v2 approved by risk committee" (nothing was written)'
+        )
+    if reason and not rescore:
+        logger.warning("inference: inference.rescore_reason is set but inference.rescore is false: ignored")
+    options["rescore"] = rescore
     return options
+
+
+def _months_of(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["snapshot_date"]).dt.strftime("%Y-%m-01")
+
+
+def _rows_of(frame: pd.DataFrame, months: list[str]) -> pd.DataFrame:
+    if frame.empty or not months:
+        return frame.iloc[0:0]
+    return frame.loc[_months_of(frame).isin(months)].reset_index(drop=True)
+
+
+def _as_set(frame: pd.DataFrame, plan: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` (rows of rescored months) tagged with the plan's decision set, time and reason."""
+    if frame.empty:
+        return frame
+    out = frame.copy()
+    out["decision_set"] = _months_of(out).map(plan["decision_sets"]).astype("int64")
+    out["rescored_at"] = pd.Timestamp(plan["rescored_at"])
+    out["rescore_reason"] = plan["rescore_reason"]
+    return out
 
 
 def select_applications(features: ir.Table, options: dict[str, Any]) -> tuple[pd.DataFrame, list[str]]:
@@ -80,69 +119,161 @@ def select_applications(features: ir.Table, options: dict[str, Any]) -> tuple[pd
     return rows, [m.date().isoformat() for m in months]
 
 
+def plan_inference(
+    models: list[str], months: list[str], decided: MonthRecord, options: dict[str, Any], *inputs: Any
+) -> dict[str, Any]:
+    """What this run writes, per month and model (new, kept, rescored), checked before anything is written.
+
+    Args:
+        models: The configured models (bound by the pipeline).
+        months: Output of :func:`select_applications`.
+        decided: ``inf_decision_record`` (what ``out_scorecard_decisions`` already holds).
+        options: ``inference`` parameters.
+        inputs: Each model's ``mdl_registered_model``, then each model's ``inf_prediction_record``.
+
+    Raises:
+        BatchLagViolation: a model would score a month in its train or validation window (nothing written).
+    """
+    opts = _options(options)
+    registered: list[RegisteredModel] = list(inputs[: len(models)])
+    records: list[MonthRecord] = list(inputs[len(models) :])
+    selected = opts.get("models")
+    champions = {}
+    for model, reg in zip(models, registered, strict=True):
+        champions[model] = None if selected is not None and model not in selected else reg.champion
+    plan = make_plan(
+        months,
+        decided,
+        dict(zip(models, records, strict=True)),
+        champions,
+        selected,
+        rescore=opts["rescore"],
+        reason=opts.get("rescore_reason"),
+    )
+    for model, reg in zip(models, registered, strict=True):
+        entry = plan["models"][model]
+        if entry.get("reason") == "no champion":
+            entry["reason"] = f"no model yet: {reg.registered_model_name} has no @{reg.alias} version"
+    return plan
+
+
 def decide_with_scorecard(
-    applications: pd.DataFrame, scorecard_versions: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    applications: pd.DataFrame,
+    scorecard_versions: dict[str, Any],
+    plan: dict[str, Any],
+    decided: MonthRecord,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Score and band of every application with the **active** scorecard version (the credit decision).
+
+    Months already decided keep their recorded decisions (unless the plan rescores them: a new decision set).
 
     Args:
         applications: Output of :func:`select_applications`.
         scorecard_versions: ``mdl_scorecard_versions`` (``{"active": name, "versions": {name: record}}``).
+        plan: Output of :func:`plan_inference`.
+        decided: ``inf_decision_record`` (the recorded decisions of the kept months).
 
     Returns:
-        The decisions twice (persisted ``out_scorecard_decisions`` and in memory for the models) and a summary.
+        The new decisions (``out_scorecard_decisions``), the new decision sets (``out_scorecard_rescores``),
+        the decisions the models' predictions carry (new, rescored and recorded), and a summary.
     """
+    new, kept, rescored = (plan["decisions"][k] for k in ("new", "kept", "rescored"))
     active = (scorecard_versions or {}).get("active")
-    if not active:
+    if not active and (new or rescored):
         raise InferenceError(
             "No active scorecard version in the scorecard store: the decision cannot be made. Set the store up "
             "with `kedro run --pipelines scorecard --nodes declare_config_versions` (the monthly cycle `kycc "
             "backfill` does it) or activate a version with `kycc scorecard activate`."
         )
-    record = scorecard_versions["versions"][active]
-    decisions = score_scorecard(applications, record)
-    bands = decisions["band"].value_counts().sort_index().to_dict() if len(decisions) else {}
+    to_decide = applications
+    if len(applications):
+        to_decide = applications.loc[
+            pd.to_datetime(applications["application_date"]).dt.strftime("%Y-%m-01").isin(new + rescored)
+        ].reset_index(drop=True)
+    if new or rescored:
+        decisions = score_scorecard(to_decide, scorecard_versions["versions"][active])
+    else:
+        decisions = pd.DataFrame({c: pd.Series(dtype="object") for c in DECISION_COLUMNS})
+    fresh, sets = _rows_of(decisions, new), _as_set(_rows_of(decisions, rescored), plan)
+    recorded = decided.frame(kept) if kept else pd.DataFrame()
+    used = pd.concat(
+        [f for f in (fresh, _rows_of(decisions, rescored), recorded) if len(f)], ignore_index=True
+    )
+    if used.empty:
+        used = decisions.iloc[0:0]
+    bands = fresh["band"].value_counts().sort_index().to_dict() if len(fresh) else {}
     logger.info(
         "inference: scorecard %s decided %d application(s); bands %s",
         active,
-        len(decisions),
+        len(fresh),
         ", ".join(f"{b}: {n}" for b, n in bands.items()) or "-",
     )
-    summary = {"scorecard_version": active, "applications": len(decisions), "bands": bands}
-    return decisions, decisions, summary
+    if kept:
+        logger.info("inference: %d recorded decision(s) of %s kept", len(recorded),
+                    ", ".join(m[:7] for m in kept))  # fmt: skip
+    if rescored:
+        logger.warning(
+            "inference: new decision set for %s with scorecard %s (%d decision(s), reason: %s); the original "
+            "decisions are kept in out_scorecard_decisions",
+            ", ".join(f"{m[:7]} (set {plan['decision_sets'][m]})" for m in rescored),
+            active,
+            len(sets),
+            plan["rescore_reason"],
+        )
+    summary = {"scorecard_version": active, "applications": len(fresh), "bands": bands}
+    if kept:
+        summary["kept"] = {"months": kept, "decisions": len(recorded)}
+    if rescored:
+        summary["rescored"] = {
+            "months": rescored,
+            "decisions": len(sets),
+            "decision_sets": plan["decision_sets"],
+            "reason": plan["rescore_reason"],
+        }
+    return fresh, sets, used, summary
 
 
-def predict_with_champion(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
+def predict_with_champion(
     model: str,
     applications: pd.DataFrame,
     decisions: pd.DataFrame,
     registered: RegisteredModel,
-    options: dict[str, Any],
-    months: list[str],
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+    plan: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Probability of default of every application with the model's champion (batch-lag rule enforced).
 
     A model without a champion (not trained yet, or never past its quality gates) is a logged skip; so is a
-    model left out by ``inference.models``.
+    model left out by ``inference.models``; months it already scored keep their recorded predictions.
 
     Returns:
-        The predictions (one row per application, model and scorecard versions on every row) and a summary.
+        The new predictions (``out_predictions``), the new decision sets (``out_prediction_rescores``) — one
+        row per application, model and scorecard versions on every row — and a summary.
     """
-    opts = _options(options)
-    selected = opts.get("models")
-    if selected is not None and model not in selected:
-        logger.info("inference: %s not in inference.models %s: not scored", model, selected)
-        return empty_predictions(), {"model": model, "status": "skipped", "reason": "not in inference.models"}
-    card = registered.champion
-    if card is None:
-        reason = f"no model yet: {registered.registered_model_name} has no @{registered.alias} version"
-        logger.warning(
-            "inference: %s skipped: %s (train it first: `kedro run --pipelines training`)", model, reason
+    entry = plan["models"][model]
+    if entry["status"] != "score":
+        if entry["reason"] == "not in inference.models":
+            logger.info("inference: %s not in inference.models: not scored", model)
+        else:
+            logger.warning("inference: %s skipped: %s (train it first: `kedro run --pipelines training`)",
+                           model, entry["reason"])  # fmt: skip
+        return empty_predictions(), empty_predictions(), {"model": model, **entry}
+    new, kept, rescored = entry["new"], entry["kept"], entry["rescored"]
+    if not new and not rescored:
+        reason = "no month to score" if not kept else f"already scored {', '.join(m[:7] for m in kept)}: kept"
+        return (
+            empty_predictions(),
+            empty_predictions(),
+            {"model": model, "status": "kept" if kept else "skipped", "reason": reason, "kept_months": kept},
         )
-        return empty_predictions(), {"model": model, "status": "skipped", "reason": reason}
-    if not months:
-        return empty_predictions(), {"model": model, "status": "skipped", "reason": "no month to score"}
-    predictions = score_with_model(card, applications, decisions, [pd.Timestamp(m) for m in months])
+    card = registered.version(entry["version"])  # the version the plan checked
+    months = sorted(new + rescored)
+    rows = applications
+    if len(rows):
+        rows = rows.loc[pd.to_datetime(rows["application_date"]).dt.strftime("%Y-%m-01").isin(months)]
+        rows = rows.reset_index(drop=True)
+    # the decisions carried: a rescored month's new decision set, a new month's decision (made now or on record)
+    predictions = score_with_model(card, rows, decisions, [pd.Timestamp(m) for m in months])
+    fresh, sets = _rows_of(predictions, new), _as_set(_rows_of(predictions, rescored), plan)
     logger.info(
         "inference: %s scored %d application(s) of %s with %s (threshold %.3f): mean PD %.3f, %d predicted defaults",
         model,
@@ -153,15 +284,20 @@ def predict_with_champion(  # noqa: PLR0917 - a Kedro node: inputs arrive positi
         float(predictions["probability"].mean()) if len(predictions) else float("nan"),
         int(predictions["prediction"].sum()) if len(predictions) else 0,
     )
-    return predictions, {
+    summary = {
         "model": model,
         "status": "scored",
         "registered_model_name": card.registered_model_name,
         "model_version": card.version,
         "model_training_date": card.training_date,
-        "rows": len(predictions),
-        "months": months,
+        "rows": len(fresh),
+        "months": new,
     }
+    if kept:
+        summary["kept_months"] = kept
+    if rescored:
+        summary["rescored"] = {"months": rescored, "rows": len(sets), "decision_sets": plan["decision_sets"]}
+    return fresh, sets, summary
 
 
 def summarise_inference(
@@ -170,12 +306,24 @@ def summarise_inference(
     """What the run scored, per model, in the log and ``rpt_inference_summary``."""
     lines = [f"Inference summary ({format_months([to_month(m) for m in months]) if months else 'no month'}):"]
     lines.append(f"  scorecard {scorecard['scorecard_version']}: {scorecard['applications']} decision(s)")
+    if "kept" in scorecard:
+        kept = scorecard["kept"]
+        lines.append(f"  kept (already decided): {', '.join(m[:7] for m in kept['months'])}, "
+                     f"{kept['decisions']} recorded decision(s)")  # fmt: skip
+    if "rescored" in scorecard:
+        r = scorecard["rescored"]
+        sets = ", ".join(f"{m[:7]} set {n}" for m, n in r["decision_sets"].items())
+        lines.append(f"  new decision sets: {sets} ({r['decisions']} decision(s); reason: {r['reason']})")
     for m in models:
         if m["status"] == "scored":
             lines.append(
                 f"  {m['model']}: {m['rows']} prediction(s) by {m['registered_model_name']} v{m['model_version']} "
                 f"(trained {m['model_training_date']})"
+                + (f"; kept {', '.join(k[:7] for k in m['kept_months'])}" if m.get("kept_months") else "")
+                + (f"; rescored {m['rescored']['rows']}" if m.get("rescored") else "")
             )
+        elif m["status"] == "kept":
+            lines.append(f"  {m['model']}: {m['reason']}")
         else:
             lines.append(f"  {m['model']}: skipped ({m['reason']})")
     logger.info("\n".join(lines))

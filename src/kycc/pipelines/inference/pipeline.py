@@ -1,7 +1,11 @@
-"""inference: applications of a month → scorecard decision → one namespaced champion-scoring node per model.
+"""inference: applications of a month → plan (decisions are history; batch-lag rule) → scorecard decision → one
+namespaced champion-scoring node per model.
 
 ``kedro run --pipelines inference --params inference.start_month=2025-01-01,inference.end_month=2025-01-01``.
 The models are the keys of ``training.models`` (``model_1``, ``model_2``, …), like training.
+
+``plan_inference`` runs before any node that writes: every refusal (batch-lag, a rescore without a reason) stops
+the run with the persisted tables as they were.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from kycc.pipelines.inference import nodes
 from kycc.pipelines.training.pipeline import configured_models
 
 
-def _bind(func, model: str):
-    return update_wrapper(partial(func, model), func)
+def _bind(func, first):
+    return update_wrapper(partial(func, first), func)
 
 
 def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
@@ -30,9 +34,26 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 name="select_applications",
             ),
             Node(
+                _bind(nodes.plan_inference, models),
+                inputs=[
+                    "inf_months",
+                    "inf_decision_record",
+                    "params:inference",
+                    *(f"{m}.mdl_registered_model" for m in models),
+                    *(f"{m}.inf_prediction_record" for m in models),
+                ],
+                outputs="inf_plan",
+                name="plan_inference",
+            ),
+            Node(
                 nodes.decide_with_scorecard,
-                inputs=["inf_applications", "mdl_scorecard_versions"],
-                outputs=["out_scorecard_decisions", "inf_decisions", "inf_scorecard_summary"],
+                inputs=["inf_applications", "mdl_scorecard_versions", "inf_plan", "inf_decision_record"],
+                outputs=[
+                    "out_scorecard_decisions",
+                    "out_scorecard_rescores",
+                    "inf_decisions",
+                    "inf_scorecard_summary",
+                ],
                 name="decide_with_scorecard",
             ),
         ],
@@ -43,21 +64,14 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
             [
                 Node(
                     _bind(nodes.predict_with_champion, model),
-                    inputs=[
-                        "inf_applications",
-                        "inf_decisions",
-                        "mdl_registered_model",
-                        "params:inference",
-                        "inf_months",
-                    ],
-                    outputs=["out_predictions", "inf_model_summary"],
+                    inputs=["inf_applications", "inf_decisions", "mdl_registered_model", "inf_plan"],
+                    outputs=["out_predictions", "out_prediction_rescores", "inf_model_summary"],
                     name="predict_with_champion",
                 )
             ],
             namespace=model,
-            inputs={"inf_applications", "inf_decisions", "inf_months"},
+            inputs={"inf_applications", "inf_decisions", "inf_plan"},
             outputs={"inf_model_summary": f"inf_model_summary_{model}"},
-            parameters={"params:inference"},
             tags=["inference", model],
         )
         for model in models
