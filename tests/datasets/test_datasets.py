@@ -107,3 +107,36 @@ def test_monthly_table_empties_months_left_without_rows(tmp_path):
     ds.save(MonthlyTable(_table([(dt.date(2024, 2, 1), 0)]).limit(0), ("2024-02",)))
     assert ds.months() == ["2024-01"]
     assert list(ds.load().execute()["x"]) == [1]
+
+
+def test_monthly_table_with_a_window_empties_stored_months_the_run_has_no_rows_for(tmp_path, caplog):
+    """A month removed from every raw source is emptied by the next run whose window holds it."""
+    from kycc.datasets import MonthlyTable
+    from kycc.medallion.window import RunWindow
+
+    ds = MonthPartitionedIbisDataset(str(tmp_path / "s"))
+    stored = [(dt.date(2024, m, 1), m) for m in (1, 2, 3, 4)] + [(None, 0)]
+    ds.save(_table(stored))
+    assert ds.months() == ["2024-01", "2024-02", "2024-03", "2024-04", "undated"]
+    # incremental run of 2024-03 after its rows vanished from the raw files: explicit window, no rows
+    window = RunWindow(dt.date(2024, 3, 1), dt.date(2024, 3, 1))
+    with caplog.at_level("WARNING", logger="kycc.datasets.partitioned_ibis"):
+        ds.save(MonthlyTable(_table([(dt.date(2024, 3, 1), 0)]).limit(0), (), window))
+    assert ds.months() == ["2024-01", "2024-02", "2024-04"]  # undated rows are carried by every run
+    assert "2024-03" in caplog.text and "emptied" in caplog.text
+    # catch-up (open window): every stored month without rows goes, the months with rows are replaced
+    ds.save(MonthlyTable(_table([(dt.date(2024, 2, 1), 20)]), ("2024-02",), RunWindow()))
+    assert ds.months() == ["2024-02"]
+    assert list(ds.load().execute()["x"]) == [20]
+
+
+def test_monthly_table_window_leaves_months_outside_it_alone(tmp_path):
+    from kycc.datasets import MonthlyTable
+    from kycc.medallion.window import RunWindow
+
+    ds = MonthPartitionedIbisDataset(str(tmp_path / "s"))
+    ds.save(_table([(dt.date(2024, m, 1), m) for m in (1, 2, 3, 4)]))
+    window = RunWindow(dt.date(2024, 2, 1), None)
+    ds.save(MonthlyTable(_table([(dt.date(2024, 4, 1), 40)]), ("2024-04",), window))
+    assert ds.months() == ["2024-01", "2024-04"]
+    assert sorted(ds.load().execute()["x"]) == [1, 40]

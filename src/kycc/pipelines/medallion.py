@@ -20,8 +20,11 @@ from kycc.medallion.silver import build_silver
 from kycc.medallion.window import RunWindow, months_in
 
 
-def ingest_bronze(raw: pa.Table, batches: dict[str, dict], run: dict[str, Any], source: str) -> ir.Table:
+def ingest_bronze(raw: pa.Table, batches: dict[str, dict], run: dict[str, Any], source: str) -> MonthlyTable:
     """Bronze rows of the run window: the raw CSV export plus the JSON batch files, as text.
+
+    The table stands for the whole run window: a stored month of the window without raw rows any more is
+    emptied (with a warning), so it cannot flow on into silver and gold.
 
     Args:
         raw: The raw CSV export (all text).
@@ -29,7 +32,9 @@ def ingest_bronze(raw: pa.Table, batches: dict[str, dict], run: dict[str, Any], 
         run: The ``run`` parameters (``start_month``/``end_month``).
         source: Which source the rows belong to.
     """
-    return build_bronze(source, raw, batch_rows(source, batches), RunWindow.from_params(run))
+    window = RunWindow.from_params(run)
+    bronze = build_bronze(source, raw, batch_rows(source, batches), window)
+    return MonthlyTable(bronze, months_in(bronze, window), window)
 
 
 def clean_silver(
@@ -43,7 +48,7 @@ def clean_silver(
     window = RunWindow.from_params(run)
     silver, quarantine = build_silver(source, bronze, window, rules)
     months = months_in(bronze, window)
-    return MonthlyTable(silver, months), MonthlyTable(quarantine, months)
+    return MonthlyTable(silver, months, window), MonthlyTable(quarantine, months, window)
 
 
 def _bind(func, source: str):

@@ -31,7 +31,7 @@ def build_feature_table(
     features = build_gold_features(
         silver_lms, attributes, financials, clickstream, relationships, window, options
     )
-    return MonthlyTable(features, months_in(silver_lms, window))
+    return MonthlyTable(features, months_in(silver_lms, window), window)
 
 
 def report_feature_quality(run: dict[str, Any], features: ir.Table, *tables: ir.Table) -> dict[str, Any]:

@@ -23,9 +23,9 @@ def build_gold_labels(silver_lms: ir.Table, run: dict[str, Any], options: dict[s
         run: The ``run`` parameters (window).
         options: ``label_store`` parameters (``mob``, ``dpd``).
     """
-    return label_loans(
-        silver_lms, RunWindow.from_params(run), mob=int(options["mob"]), dpd=int(options["dpd"])
-    )
+    window = RunWindow.from_params(run)
+    labels = label_loans(silver_lms, window, mob=int(options["mob"]), dpd=int(options["dpd"]))
+    return MonthlyTable(labels, (), window)  # every stored month of the window is restated
 
 
 def report_label_quality(
