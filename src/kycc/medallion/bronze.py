@@ -25,38 +25,113 @@ _PROFILE_SECTIONS = {"attributes": "attributes", "financials": "financials", "cl
 def batch_rows(source: str, batches: dict[str, dict]) -> pa.Table:
     """Flatten JSON batch payloads into raw text rows of ``source`` (same columns as its CSV).
 
+    Every payload is first checked against the batch schema (``validate_batch``: a structural problem raises
+    one ``DatasetError`` naming file, batch, record index, field and problem). Then each JSON record becomes
+    exactly one row — a loan of ``loans``, a non-empty ``attributes``/``financials``/``clickstream`` object of
+    a profile, an edge of its ``relationships`` — so rows in bronze = records in the files. A record with a
+    problem (a value that is an object/array or a non-finite number, its own ``snapshot_date`` contradicting
+    the batch or null, a ``Customer_ID``/``source_customer_id`` contradicting its profile) still becomes one
+    row, with ``_parse_error`` naming the record and the problem: silver quarantines it with that reason.
+
     Args:
         source: One of the medallion sources.
         batches: ``{batch_id: payload}`` from ``JsonBatchesDataset`` (profiles, or labels for ``lms``).
     """
+    from kycc.datasets.json_batches import validate_batch
+
     schema = get_schema(source)
+    kind = "labels" if source == "lms" else "profiles"
+    fields = set(schema.raw_columns)
     rows: list[dict[str, Any]] = []
     for batch_id, payload in sorted(batches.items()):
-        snapshot = payload.get("snapshot_date")
-        file = payload.get("_source_file", batch_id)
-        if source == "lms":
-            records = [dict(r) for r in payload.get("loans", [])]
-        elif source == "relationships":
-            records = [
-                {**edge, "source_customer_id": profile.get("Customer_ID")}
-                for profile in payload.get("profiles", [])
-                for edge in profile.get("relationships") or []
-            ]
+        file = payload.get("_source_file", batch_id) if isinstance(payload, dict) else batch_id
+        validate_batch(kind, batch_id, payload, file)
+        snapshot = payload["snapshot_date"].strip()
+        unknown: set[str] = set()
+        for where, record, parent in _batch_records(source, payload):
+            unknown |= record.keys() - fields
+            rows.append(_record_row(schema.raw_columns, where, record, parent, snapshot, batch_id, file))
+        if unknown:
+            logger.warning(
+                "%s: field(s) %s are not %s columns: ignored", file, ", ".join(sorted(unknown)), source
+            )
+    names = [*schema.raw_columns, "_source_file", "_parse_error"]
+    return pa.table({name: pa.array([r.get(name) for r in rows], pa.string()) for name in names})
+
+
+def _batch_records(source: str, payload: dict[str, Any]):
+    """``(where, record, parent keys)`` for each JSON record of ``source`` in a validated payload."""
+    if source == "lms":
+        for i, loan in enumerate(payload["loans"]):
+            yield f"loans[{i}]", loan, {}
+        return
+    for i, profile in enumerate(payload["profiles"]):
+        customer = profile.get("Customer_ID")
+        if source == "relationships":
+            for j, edge in enumerate(profile.get("relationships") or []):
+                yield f"profiles[{i}].relationships[{j}]", edge, {"source_customer_id": customer}
+        elif profile.get(_PROFILE_SECTIONS[source]):
+            yield (
+                f"profiles[{i}].{_PROFILE_SECTIONS[source]}",
+                profile[_PROFILE_SECTIONS[source]],
+                {"Customer_ID": customer},
+            )
+
+
+def _record_row(
+    columns: list[str],
+    where: str,
+    record: dict[str, Any],
+    parent: dict[str, Any],
+    snapshot: str,
+    batch_id: str,
+    file: str,
+) -> dict[str, str | None]:
+    """One bronze row (text) of a JSON record; ``_parse_error`` lists its problems (null when there are none)."""
+    problems: list[str] = []
+    row: dict[str, str | None] = {}
+    for name in columns:
+        if name == "snapshot_date":
+            continue
+        if name in parent:
+            own = record.get(name)
+            value = parent[name]
+            if own is not None and _scalar_text(own) != _scalar_text(value):
+                problems.append(f"{name} {own!r} contradicts its profile's {value!r}")
         else:
-            section = _PROFILE_SECTIONS[source]
-            records = [
-                {**profile[section], "Customer_ID": profile.get("Customer_ID")}
-                for profile in payload.get("profiles", [])
-                if profile.get(section)
-            ]
-        for record in records:
-            record["snapshot_date"] = snapshot
-            record["_source_file"] = file
-            rows.append(record)
-    names = [*schema.raw_columns, "_source_file"]
-    columns = {name: pa.array([_text(r.get(name)) for r in rows], pa.string()) for name in names}
-    columns["_parse_error"] = pa.nulls(len(rows), pa.string())
-    return pa.table(columns)
+            value = record.get(name)
+        text, problem = _json_text(value)
+        if problem:
+            problems.append(f"field {name!r}: {problem}")
+        row[name] = text
+    if "snapshot_date" in record:
+        own = record["snapshot_date"]
+        if own is None or (isinstance(own, str) and not own.strip()):
+            problems.append(f"field 'snapshot_date': missing (null) in the record of batch {batch_id}")
+        elif _scalar_text(own) != snapshot:
+            problems.append(f"field 'snapshot_date': {own!r} contradicts batch {batch_id} ({snapshot})")
+    row["snapshot_date"] = snapshot
+    row["_source_file"] = file
+    row["_parse_error"] = f"JSON record {where}: {'; '.join(problems)}" if problems else None
+    return row
+
+
+def _json_text(value: Any) -> tuple[str | None, str | None]:
+    """A record value as raw text, and the problem when it cannot be one (kept as JSON text for quarantine)."""
+    import json
+    import math
+
+    from kycc.datasets.json_batches import json_type
+
+    if isinstance(value, dict | list):
+        return json.dumps(value)[:300], f"expected text, a number or null, got {json_type(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value), f"{value} is not a finite number"
+    return _text(value), None
+
+
+def _scalar_text(value: Any) -> str | None:
+    return _text(value) if not isinstance(value, dict | list) else repr(value)
 
 
 def _text(value: Any) -> str | None:
