@@ -67,6 +67,7 @@ def swap_steps(tmp_path: Path) -> list[str]:
     finally:
         pi.swap_step_hook = None
     assert state(path) == NEW
+    assert "committed" in steps, f"the save reported no commit point: {steps}"
     return steps
 
 
