@@ -128,5 +128,25 @@ class RunSummaryHooks:
             if where:
                 lines.append(f"  {name}: {where}")
                 outputs[name] = str(where)
-        logger.info("\n".join(lines))
-        self._write_status("succeeded", outputs=outputs)
+        warnings = _report_warnings(catalog, self._outputs)
+        if warnings:
+            lines.append(f"Warnings ({len(warnings)}):")
+            lines.extend(f"  {w}" for w in warnings)
+        (logger.warning if warnings else logger.info)("\n".join(lines))
+        self._write_status("succeeded", outputs=outputs, warnings=warnings)
+
+
+def _report_warnings(catalog, outputs: list[str]) -> list[str]:
+    """The ``warnings`` of the run's data-quality reports (``rpt_*_quality``: header-only sources, …)."""
+    warnings: list[str] = []
+    for name in outputs:
+        short = name.split(".")[-1]
+        if not (short.startswith("rpt_") and short.endswith("_quality")):
+            continue
+        try:
+            report = catalog.load(name)
+        except Exception:  # noqa: BLE001 - a summary must never fail a finished run
+            continue
+        if isinstance(report, dict):
+            warnings.extend(str(w) for w in report.get("warnings") or [])
+    return warnings

@@ -6,17 +6,46 @@ import logging
 from typing import Any
 
 import ibis.expr.types as ir
+import pyarrow as pa
 
+from kycc.datasets.raw_csv import RECORDS_METADATA_KEY
 from kycc.medallion.silver import QUARANTINE_REASON
 from kycc.medallion.window import RunWindow
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DataQualityError", "quality_report"]
+__all__ = ["MOSTLY_QUARANTINED", "DataQualityError", "check_raw_records", "quality_report"]
+
+#: Share of a source's rows in quarantine above which the run summary warns (a broken export, not bad rows).
+MOSTLY_QUARANTINED = 0.5
 
 
 class DataQualityError(RuntimeError):
-    """Rows were lost between bronze and silver (a bug, never expected)."""
+    """Rows were lost between the raw file, bronze and silver (a bug, never expected)."""
+
+
+def check_raw_records(source: str, raw: pa.Table) -> int:
+    """Rows read from a raw CSV export, checked against the file's record count taken from its lines.
+
+    ``RawCsvDataset`` counts the records of the file without the CSV parser (non-blank lines after the
+    header) and stores the count in the table's schema metadata; every record must be a row (a malformed one
+    included), so an unbalanced quote that folds lines together can never pass as balanced downstream.
+
+    Raises:
+        DataQualityError: naming the file, when the rows and the record count differ.
+    """
+    metadata = raw.schema.metadata or {}
+    if RECORDS_METADATA_KEY not in metadata:
+        return raw.num_rows  # not read from a file (an in-memory table in a notebook or test)
+    records = int(metadata[RECORDS_METADATA_KEY])
+    files = sorted(set(raw.column("_source_file").to_pylist())) if "_source_file" in raw.column_names else []
+    name = ", ".join(files) or source
+    if raw.num_rows != records:
+        raise DataQualityError(
+            f"{source}: {name} has {records} record line(s) but {raw.num_rows} row(s) were read; "
+            f"rows would be lost — please report this as a bug."
+        )
+    return records
 
 
 def _in_run(table: ir.Table, window: RunWindow) -> ir.Table:
@@ -62,20 +91,26 @@ def quality_report(
         sources: ``{source: (bronze, silver, quarantine)}``.
         window: The run window the counts cover.
     """
-    report: dict[str, Any] = {"window": str(window), "sources": {}}
+    report: dict[str, Any] = {"window": str(window), "sources": {}, "warnings": []}
     lines = [f"Data quality for {window}:", f"  {'source':<14}{'in':>10}{'silver':>10}{'quarantined':>13}"]
     for source, (bronze, silver, quarantine) in sources.items():
         counts = source_quality(source, bronze, silver, quarantine, window)
         report["sources"][source] = counts
         if counts["rows_in"] == 0:
-            logger.warning(
-                "%s: no raw rows for %s. Have this month's files arrived in data/01_raw (CSV rows or "
-                "batches/BATCH_YYYY_MM_*.json)?",
-                source,
-                window,
+            report["warnings"].append(
+                f"{source}: no raw rows for {window} (a header-only file, or this month's files have not "
+                f"arrived in data/01_raw: CSV rows or batches/BATCH_YYYY_MM_*.json)"
+            )
+        elif counts["rows_quarantined"] > MOSTLY_QUARANTINED * counts["rows_in"]:
+            report["warnings"].append(
+                f"{source}: {counts['rows_quarantined']} of {counts['rows_in']} rows quarantined for {window} "
+                f"({', '.join(f'{r}: {n}' for r, n in counts['quarantine_reasons'].items())}); "
+                f"check the export"
             )
         lines.append(
             f"  {source:<14}{counts['rows_in']:>10}{counts['rows_out']:>10}{counts['rows_quarantined']:>13}"
         )
     logger.info("\n".join(lines))
+    for warning in report["warnings"]:
+        logger.warning(warning)
     return report

@@ -7,15 +7,23 @@ Policy for the dirty patterns of raw exports:
   is listed in ``dq_issues``;
 * impossible values (Age -500 or 8000, negative counts, values outside ``valid_ranges``) become null and are
   listed in ``dq_issues``; for the loan book, where amounts decide the label, they quarantine the row;
+* non-finite numbers (``NaN``, ``inf``, ``-inf``, ``Infinity``, ``1e400``) and integers beyond 2**53 are
+  values that do not parse: null and listed in ``dq_issues`` (a required column quarantines the row);
 * ``"22 Years and 1 Months"`` durations become months (265);
 * missing values stay null; a missing *required* value (keys, label inputs) quarantines the row;
-* malformed lines, unreadable snapshot dates and duplicate keys within a month are quarantined.
+* malformed lines, unreadable snapshot dates and duplicate keys within a month are quarantined;
+* loan book: a snapshot whose ``installment_num`` is not above every earlier month's of the same loan (the
+  loan went backwards, or repeated an instalment) is quarantined (``invalid_sequence:installment_num``).
+  Only the offending snapshots go: the earlier ones were valid when they arrived (and an incremental run
+  cannot rewrite them), and the rule looks only at earlier months, so catch-up and month-by-month runs
+  quarantine the same rows.
 
 Every bronze row ends in exactly one of silver or quarantine (checked by ``kycc.medallion.quality``).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import ibis
@@ -29,7 +37,11 @@ __all__ = ["QUARANTINE_REASON", "build_silver"]
 QUARANTINE_REASON = "quarantine_reason"
 _TRUE = ("true", "1", "yes", "y", "t")
 _FALSE = ("false", "0", "no", "n", "f")
-_DURATION = r"^\s*(\d+)\s+Years?\s+and\s+(\d+)\s+Months?\s*$"
+# at most 4 digits: a longer number of years or months is not a duration (and would overflow int64 below)
+_DURATION = r"^\s*(\d{1,4})\s+Years?\s+and\s+(\d{1,4})\s+Months?\s*$"
+_MAX_FLOAT = sys.float_info.max
+_MAX_INT = float(2**53)  # integers beyond this are not exact in float64 (and 1e30 cannot be cast to int64)
+SEQUENCE_REASON = "invalid_sequence:installment_num"
 
 
 def build_silver(
@@ -51,11 +63,9 @@ def build_silver(
     schema = get_schema(source)
     rules = rules or {}
     rows = bronze.filter(window.contains(bronze.snapshot_date) | bronze.snapshot_date.isnull())
-    rows = rows.rename({_raw(c): c.raw for c in schema.columns if c.raw != "snapshot_date"})
-    # surrounding whitespace is not data; a whitespace-only field is a missing value
-    rows = rows.mutate(**{_raw(c): _trim(rows[_raw(c)]) for c in schema.columns if c.raw != "snapshot_date"})
-    parsed = _parse(rows, schema, rules)
-    parsed = parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
+    parsed = _parse_and_check(rows, schema, rules)
+    if schema.name == "lms":
+        parsed = _check_installment_sequence(parsed, bronze, schema, rules, window)
     if _backend_name(parsed) == "pyspark":
         # Spark's optimiser inlines every parsed expression into both branches of the deduplication and
         # exhausts the driver's memory on wide tables: materialise the parsed rows first.
@@ -75,6 +85,51 @@ def build_silver(
         QUARANTINE_REASON,
     )
     return silver, quarantine
+
+
+def _parse_and_check(rows: ir.Table, schema: SourceSchema, rules: dict[str, Any]) -> ir.Table:
+    """Raw text renamed ``raw__<column>`` and trimmed, typed columns, ``dq_issues`` and the row's reason."""
+    rows = rows.rename({_raw(c): c.raw for c in schema.columns if c.raw != "snapshot_date"})
+    # surrounding whitespace is not data; a whitespace-only field is a missing value
+    rows = rows.mutate(**{_raw(c): _trim(rows[_raw(c)]) for c in schema.columns if c.raw != "snapshot_date"})
+    parsed = _parse(rows, schema, rules)
+    return parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
+
+
+def _check_installment_sequence(
+    parsed: ir.Table, bronze: ir.Table, schema: SourceSchema, rules: dict[str, Any], window: RunWindow
+) -> ir.Table:
+    """Quarantine snapshots whose ``installment_num`` is not above every earlier month's of the same loan.
+
+    The earlier months come from the whole bronze table (an incremental run sees the history written by
+    earlier runs), counting only snapshots valid on their own. A snapshot quarantined by this rule never
+    raises the running maximum, so it need not be excluded from it.
+    """
+    history = bronze.filter(bronze.snapshot_date.notnull())
+    if window.end is not None:
+        history = history.filter(history.snapshot_date <= ibis.literal(window.end))
+    history = _parse_and_check(history, schema, rules)
+    valid = history.filter(history[QUARANTINE_REASON].isnull())
+    per_month = valid.group_by(_seq_loan=valid.loan_id, _seq_date=valid.snapshot_date).aggregate(
+        _seq_max=valid.installment_num.max()
+    )
+    running = per_month._seq_max.max().over(
+        ibis.cumulative_window(group_by=per_month._seq_loan, order_by=per_month._seq_date)
+    )
+    per_month = per_month.mutate(_seq_run=running)
+    earlier = per_month._seq_run.lag().over(
+        ibis.window(group_by=per_month._seq_loan, order_by=per_month._seq_date)
+    )
+    per_month = per_month.mutate(_seq_earlier=earlier).select("_seq_loan", "_seq_date", "_seq_earlier")
+    joined = parsed.left_join(
+        per_month,
+        [parsed.loan_id == per_month._seq_loan, parsed.snapshot_date == per_month._seq_date],
+    )
+    backwards = (joined.installment_num <= joined._seq_earlier).fill_null(False)
+    reason = ibis.coalesce(
+        joined[QUARANTINE_REASON], ibis.ifelse(backwards, ibis.literal(SEQUENCE_REASON), ibis.null("string"))
+    )
+    return joined.mutate(**{QUARANTINE_REASON: reason}).drop("_seq_loan", "_seq_date", "_seq_earlier")
 
 
 def _trim(text: ir.StringValue) -> ir.StringValue:
@@ -144,10 +199,12 @@ def _convert(raw: ir.StringValue, col: Column) -> ir.Value:
     if col.kind == "text":
         return raw
     if col.kind == "float":
-        return raw.replace("_", "").try_cast("float64")  # text is already trimmed by the raw readers
+        return _finite(raw.replace("_", "").try_cast("float64"))  # text is already trimmed by the raw readers
     if col.kind == "int":
-        number = raw.replace("_", "").try_cast("float64")
-        whole = number == number.floor()
+        number = _finite(raw.replace("_", "").try_cast("float64"))
+        # beyond 2**53 first (Ibis' floor() casts to int64, which 1e30 would overflow), then whole numbers
+        number = ibis.ifelse((number.abs() <= _MAX_INT).fill_null(False), number, ibis.null("float64"))
+        whole = (number == number.floor()).fill_null(False)
         return ibis.ifelse(whole, number, ibis.null("float64")).cast("int64")
     if col.kind == "date":
         return raw.try_cast("date")
@@ -161,6 +218,12 @@ def _convert(raw: ir.StringValue, col: Column) -> ir.Value:
         months = raw.re_extract(_DURATION, 2).nullif("").try_cast("int64")
         return years * 12 + months
     raise ValueError(f"unknown column kind {col.kind!r} for {col.raw}")
+
+
+def _finite(number: ir.FloatingValue) -> ir.FloatingValue:
+    """``number`` where it is finite, else null. NaN compares above every number on DuckDB and Spark alike."""
+    finite = (number >= -_MAX_FLOAT) & (number <= _MAX_FLOAT)
+    return ibis.ifelse(finite.fill_null(False), number, ibis.null("float64"))
 
 
 def _row_reason(parsed: ir.Table, schema: SourceSchema, rules: dict[str, Any]) -> ir.StringValue:

@@ -16,6 +16,7 @@ from kedro.pipeline import Node, Pipeline
 
 from kycc.datasets.partitioned_ibis import MonthlyTable
 from kycc.medallion.bronze import batch_rows, build_bronze
+from kycc.medallion.quality import check_raw_records
 from kycc.medallion.silver import build_silver
 from kycc.medallion.window import RunWindow, months_in
 
@@ -32,6 +33,7 @@ def ingest_bronze(raw: pa.Table, batches: dict[str, dict], run: dict[str, Any], 
         run: The ``run`` parameters (``start_month``/``end_month``).
         source: Which source the rows belong to.
     """
+    check_raw_records(source, raw)  # every record line of the CSV is a row (a runaway quote included)
     window = RunWindow.from_params(run)
     bronze = build_bronze(source, raw, batch_rows(source, batches), window)
     return MonthlyTable(bronze, months_in(bronze, window), window)
