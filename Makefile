@@ -79,9 +79,9 @@ dagster-dev: install
 	mkdir -p .dagster
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m kycc.definitions -h 127.0.0.1 -p 3000
 
-# The MLflow UI on the project's tracking store (sqlite), http://127.0.0.1:5000
+# The MLflow UI on DATA_ROOT's tracking store (sqlite; KYCC_MLFLOW_URI overrides), http://127.0.0.1:5000
 mlflow-ui: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/mlflow ui --backend-store-uri $${KYCC_MLFLOW_URI:-sqlite:///$(abspath $(DATA_ROOT))/06_models/mlflow.db} --host 127.0.0.1 --port 5000
 
 clean-data:
 	find data -mindepth 2 ! -name .gitkeep -delete

@@ -6,7 +6,7 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from kycc.hooks import MlflowRunHooks, RunSummaryHooks, SparkHooks
-from kycc.paths import project_root_or_cwd
+from kycc.paths import mlflow_artifact_location, mlflow_tracking_uri, project_root_or_cwd
 
 HOOKS = (MlflowRunHooks(), SparkHooks(), RunSummaryHooks())
 
@@ -27,5 +27,11 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # Environment configs (test, spark, local) only carry the keys they change.
     "merge_strategy": {"parameters": "soft", "globals": "soft", "catalog": "soft"},
-    "custom_resolvers": {"kycc_env": _env, "kycc_project_root": project_root_or_cwd},
+    "custom_resolvers": {
+        "kycc_env": _env,
+        "kycc_project_root": project_root_or_cwd,
+        # mlflow.yml: the MLflow store and artifacts follow the data root unless given explicitly
+        "kycc_mlflow_uri": mlflow_tracking_uri,
+        "kycc_mlflow_artifacts": mlflow_artifact_location,
+    },
 }
