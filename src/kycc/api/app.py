@@ -15,14 +15,17 @@ POST   /api/scoring/score                             score one applicant       
 GET    /api/health                                    liveness, project, env
 ====== ============================================== ===============================================
 
-"key": the request needs the ``X-API-Key`` header (:mod:`kycc.api.config`); a wrong or missing key is 401.
-A bad payload is 422 with the field named in ``detail[].loc``; an unknown pipeline, model or version is 404;
-an activation refused by the governance rules (no passing comparison and no override reason) is 409.
+"key": the request needs the ``X-API-Key`` header (:mod:`kycc.api.config`); a wrong or missing key is 401,
+checked before the body is read (:mod:`kycc.api.guard`); a body over the size limit is 413. A bad payload is 422
+with the field named in ``detail[].loc`` — including a trigger parameter outside the allow-list
+(:mod:`kycc.api.triggers`) and a feature outside the range silver accepts (:mod:`kycc.api.input_rules`); an
+unknown pipeline, model or version is 404; an activation refused by the governance rules (no passing comparison
+and no override reason) is 409. ``/docs`` (Swagger UI) and ``/redoc`` are served from the installed
+``fastapi-offline`` package's static files: no CDN, they work offline.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from contextlib import asynccontextmanager
 from datetime import date
@@ -31,17 +34,19 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security, status
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kycc.api.config import API_KEY_ENV, CREDENTIALS_KEY, ApiSettings
+from kycc.api.config import ApiSettings
+from kycc.api.guard import API_KEY_HEADER, RequestGuard, key_problem
 from kycc.api.runs import PipelineRuns
 from kycc.api.service import FeatureError, NotFoundError, ProjectService
+from kycc.api.triggers import TriggerParameterError, check_trigger_params
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["create_app"]
 
-API_KEY_HEADER = "X-API-Key"
 _api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="The KYCC API key")
 
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)]
@@ -49,20 +54,9 @@ Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)]
 
 def require_key(request: Request, key: Annotated[str | None, Security(_api_key_header)]) -> str:
     """The API key check of the mutating endpoints (401 when missing, wrong, or not configured)."""
-    expected = request.app.state.settings.api_key
-    if not expected:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            f"The server has no API key configured: set {CREDENTIALS_KEY}.api_key in "
-            f"conf/local/credentials.yml (or {API_KEY_ENV}) and restart `kycc serve`",
-            headers={"WWW-Authenticate": "APIKey"},
-        )
-    if not key or not hmac.compare_digest(key.encode(), expected.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            f"Missing or wrong API key: send it in the {API_KEY_HEADER} header",
-            headers={"WWW-Authenticate": "APIKey"},
-        )
+    problem = key_problem(request.app.state.settings.api_key, key)
+    if problem:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, problem, headers={"WWW-Authenticate": "APIKey"})
     return "api-key"
 
 
@@ -73,7 +67,8 @@ Authorized = Annotated[str, Depends(require_key)]
 # payloads
 # ---------------------------------------------------------------------------------------------------------
 class TriggerRequest(BaseModel):
-    """Runtime parameters of the run, as ``kedro run --params`` (dotted keys: ``inference.start_month``)."""
+    """Runtime parameters of the run, as ``kedro run --params`` (dotted keys: ``inference.start_month``); only
+    the run window and model selection of the pipeline's allow-list (:mod:`kycc.api.triggers`)."""
 
     model_config = ConfigDict(extra="forbid")
     params: dict[str, str | int | float | bool | None | list[str | int | float]] = Field(
@@ -136,16 +131,19 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        runs.start()  # recover the runs a previous server left: orphaned workers, queued runs
         yield
         runs.shutdown()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="KYCC API",
         version="0.1.0",
         summary="Credit-risk platform: pipelines, models, the governed scorecard and single-applicant scoring.",
         description="The scorecard decides, the models advise. Mutating endpoints need the `X-API-Key` header.",
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's validator badge calls a public server
     )
+    app.add_middleware(RequestGuard, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes)
     app.state.settings, app.state.service, app.state.runs = settings, service, runs
 
     @app.exception_handler(NotFoundError)
@@ -157,6 +155,13 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
         detail = [
             {"loc": ["body", "features", name], "msg": msg, "type": "value_error"}
             for name, msg in exc.problems
+        ]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(TriggerParameterError)
+    async def _bad_params(_request: Request, exc: TriggerParameterError) -> JSONResponse:
+        detail = [
+            {"loc": ["body", "params", key], "msg": msg, "type": "value_error"} for key, msg in exc.problems
         ]
         return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
@@ -178,7 +183,9 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
     ) -> dict[str, Any]:
         """Queue a Kedro run of ``pipeline`` (runs execute one at a time, in a child process); poll its status."""
         nodes = service.pipeline_nodes(pipeline)  # 404 for an unknown pipeline
-        run = runs.submit(pipeline, (body or TriggerRequest()).params, triggered_by=who)
+        params = (body or TriggerRequest()).params
+        check_trigger_params(pipeline, params, models=service.model_names())  # 422 before anything is queued
+        run = runs.submit(pipeline, params, triggered_by=who)
         out = run.to_dict()
         out["progress"]["nodes_total"] = out["progress"]["nodes_total"] or nodes
         out["status_url"] = str(request.url_for("run_status", run_id=run.run_id))
@@ -189,12 +196,12 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
         """A run's state (queued, running, succeeded, failed), progress, output summary, error and log tail."""
         run = runs.get(run_id)
         if run is None:
-            raise NotFoundError(f"Unknown run {run_id!r} (runs are kept while the server runs)")
+            raise NotFoundError(f"Unknown run {run_id!r}")
         return run.to_dict()
 
     @app.get("/api/pipeline/runs", tags=["pipelines"])
     def list_runs() -> list[dict[str, Any]]:
-        """The runs triggered on this server, newest first (without their logs)."""
+        """The runs triggered through this project's API (kept across restarts), newest first (without logs)."""
         return [{k: v for k, v in r.to_dict().items() if k != "log_tail"} for r in runs.list()]
 
     @app.get("/api/pipeline/models", tags=["models"])

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from kycc.api.config import ApiSettings
+from kycc.api.input_rules import FeatureRange, gold_feature_ranges
 from kycc.inference.scoring import batch_id, score_scorecard, score_with_model
 from kycc.temporal import BatchLagViolation, to_month
 
@@ -59,6 +60,7 @@ class ProjectService:
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
         self._context: Any = None
+        self._ranges: dict[str, FeatureRange] | None = None
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------------------------------------------
@@ -84,6 +86,12 @@ class ProjectService:
 
         _ = self.context
         return sorted(pipelines.keys())
+
+    def feature_ranges(self) -> dict[str, FeatureRange]:
+        """The valid range of each gold feature, from the silver rules of the configuration (read once)."""
+        if self._ranges is None:
+            self._ranges = gold_feature_ranges(self.context.params)
+        return self._ranges
 
     def pipeline_nodes(self, name: str) -> int:
         from kedro.framework.project import pipelines
@@ -191,7 +199,8 @@ class ProjectService:
             models: Models to ask (default: every model of ``training.models``).
 
         Raises:
-            FeatureError: A feature the scorecard or a champion needs is absent or of the wrong type.
+            FeatureError: A feature the scorecard or a champion needs is absent, of the wrong type, not finite or
+                outside the range silver accepts (``feature_store.valid_ranges`` …: :mod:`kycc.api.input_rules`).
             NotFoundError: An unknown model name; no active scorecard version.
         """
         catalog = self.context.catalog
@@ -219,7 +228,9 @@ class ProjectService:
                 cards.append(card)
 
         month = pd.Timestamp(to_month(application_date))
-        row = self._frame(features, definition, cards, application_date, loan_id, customer_id)
+        row = self._frame(
+            features, definition, cards, application_date, loan_id, customer_id, self.feature_ranges()
+        )
         decisions = score_scorecard(row, record)
         decision = decisions.iloc[0]
         advice = []
@@ -264,8 +275,10 @@ class ProjectService:
         application_date: Any,
         loan_id: str,
         customer_id: str,
+        ranges: Mapping[str, FeatureRange] | None = None,
     ) -> pd.DataFrame:
-        """The one-row frame the batch functions score, after checking every needed feature is there."""
+        """The one-row frame the batch functions score, after checking every needed feature is there, is a
+        number where one is needed and lies in the range silver accepts."""
         categorical: set[str] = set()
         needed: dict[str, str] = {}
         for f in definition.features:
@@ -289,7 +302,20 @@ class ProjectService:
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append((name, f"must be a number or null, got {value!r}"))
             else:
-                values[name] = float(value)
+                try:
+                    number = float(value)
+                except OverflowError:
+                    number = math.inf
+                rule = (ranges or {}).get(name)
+                problem = (
+                    rule.problem(number)
+                    if rule is not None
+                    else (None if math.isfinite(number) else f"must be a finite number, got {value!r}")
+                )
+                if problem:
+                    problems.append((name, problem))
+                else:
+                    values[name] = number
         if problems:
             raise FeatureError(problems)
         row = pd.DataFrame([values], columns=list(needed))
