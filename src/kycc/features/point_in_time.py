@@ -1,8 +1,12 @@
 """Gold features per loan application, as known at the application date (point-in-time joins in Ibis).
 
-Every join takes only snapshots with ``snapshot_date <= application_date`` (the loan's own history only
-strictly before it), so no value from the future reaches a feature: the ``*_as_of`` columns record which
-snapshot each group came from. The same expressions run on DuckDB and on Spark.
+**The leakage boundary** is ``feature_store.availability_lag_days`` (N, default 0): a snapshot counts as known
+at an application when ``snapshot_date <= application_date - N days``. With 0, a snapshot dated on the
+application date itself is used (the month's snapshot describes the party as it applied); with N >= 1 only
+snapshots at least N days before the application are (with monthly snapshots: the previous month's). The loan's
+own history is always strictly before the application date (and N days before it when N > 0). No value from a
+later snapshot ever reaches a feature: the ``*_as_of`` columns record which snapshot each group came from. The
+same expressions run on DuckDB and on Spark.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import ibis.expr.types as ir
 from kycc.features.dictionary import GOLD_FEATURE_SCHEMA
 from kycc.medallion.window import RunWindow, add_months, enforce_schema
 
-__all__ = ["applications", "build_gold_features", "latest_as_of"]
+__all__ = ["applications", "availability_lag_days", "build_gold_features", "known_by", "latest_as_of"]
 
 _SSN = r"^\d{3}-\d{2}-\d{4}$"
 
@@ -26,16 +30,37 @@ def applications(silver_lms: ir.Table, window: RunWindow) -> ir.Table:
     return apps.select("loan_id", "customer_id", "loan_amt", "tenure", application_date=apps.snapshot_date)
 
 
-def latest_as_of(apps: ir.Table, table: ir.Table, columns: list[str], as_of_name: str) -> ir.Table:
-    """For each application, ``columns`` from the customer's latest snapshot on or before its date.
+def availability_lag_days(options: dict[str, Any] | None) -> int:
+    """``feature_store.availability_lag_days``: a whole number of days >= 0 (default 0)."""
+    value = (options or {}).get("availability_lag_days", 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            "feature_store.availability_lag_days must be a whole number of days >= 0 (0 = a snapshot dated on "
+            f"the application date is known at the application), got {value!r}"
+        )
+    return value
 
-    A portable as-of join: a join on the customer with ``snapshot_date <= application_date``, then the
-    latest snapshot per loan by a window rank.
+
+def known_by(application_date: ir.DateValue, lag_days: int = 0) -> ir.DateValue:
+    """The latest snapshot date known at ``application_date``: the date itself, or ``lag_days`` days before."""
+    return application_date - ibis.interval(days=lag_days) if lag_days else application_date
+
+
+def latest_as_of(
+    apps: ir.Table, table: ir.Table, columns: list[str], as_of_name: str, lag_days: int = 0
+) -> ir.Table:
+    """For each application, ``columns`` from the customer's latest snapshot known at its date.
+
+    A portable as-of join: a join on the customer with ``snapshot_date <= application_date - lag_days``, then
+    the latest snapshot per loan by a window rank.
     """
     right = table.select("customer_id", *columns, _as_of=table.snapshot_date)
     keys = apps.select("loan_id", "customer_id", "application_date")
     joined = keys.join(
-        right, [keys.customer_id == right.customer_id, right._as_of <= keys.application_date]
+        right,
+        [keys.customer_id == right.customer_id, right._as_of <= known_by(keys.application_date, lag_days)],
     ).select(keys.loan_id, *[right[c] for c in columns], right._as_of)
     rank = ibis.row_number().over(ibis.window(group_by=joined.loan_id, order_by=ibis.desc(joined._as_of)))
     latest = joined.mutate(_rank=rank).filter(lambda t: t._rank == 0).drop("_rank")
@@ -48,9 +73,9 @@ def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Float
     return (numerator.cast("float64") / safe).cast("float64")
 
 
-def _kyc(apps: ir.Table, attributes: ir.Table) -> ir.Table:
+def _kyc(apps: ir.Table, attributes: ir.Table, lag_days: int) -> ir.Table:
     cols = ["age", "occupation", "kyc_verified", "party_type", "country", "registration_date", "ssn"]
-    latest = latest_as_of(apps, attributes, cols, "kyc_as_of")
+    latest = latest_as_of(apps, attributes, cols, "kyc_as_of", lag_days)
     keys = apps.select("loan_id", "application_date")
     joined = keys.join(latest, "loan_id")
     reg = joined.registration_date
@@ -94,8 +119,8 @@ _FIN_COLS = [
 ]
 
 
-def _financial(apps: ir.Table, financials: ir.Table) -> ir.Table:
-    latest = latest_as_of(apps, financials, _FIN_COLS, "financial_as_of")
+def _financial(apps: ir.Table, financials: ir.Table, lag_days: int) -> ir.Table:
+    latest = latest_as_of(apps, financials, _FIN_COLS, "financial_as_of", lag_days)
     types = latest.type_of_loan
     comma_count = types.length() - types.replace(",", "").length()
     num_types = ibis.ifelse(types.isnull() | (types.strip() == ""), 0, comma_count + 1)
@@ -109,9 +134,9 @@ def _financial(apps: ir.Table, financials: ir.Table) -> ir.Table:
     ).drop("type_of_loan", "loan_amt")
 
 
-def _behavioural(apps: ir.Table, clickstream: ir.Table, lookback: int) -> ir.Table:
+def _behavioural(apps: ir.Table, clickstream: ir.Table, lookback: int, lag_days: int) -> ir.Table:
     fe_cols = [f"fe_{i}" for i in range(1, 21)]
-    latest = latest_as_of(apps, clickstream, fe_cols, "behavioural_as_of")
+    latest = latest_as_of(apps, clickstream, fe_cols, "behavioural_as_of", lag_days)
     keys = apps.select("loan_id", "customer_id", "application_date")
     activity = sum((clickstream[c].fill_null(0) for c in fe_cols[1:]), clickstream[fe_cols[0]].fill_null(0))
     click = clickstream.select("customer_id", "snapshot_date", _activity=activity / len(fe_cols))
@@ -120,7 +145,7 @@ def _behavioural(apps: ir.Table, clickstream: ir.Table, lookback: int) -> ir.Tab
         click,
         [
             keys.customer_id == click.customer_id,
-            click.snapshot_date <= keys.application_date,
+            click.snapshot_date <= known_by(keys.application_date, lag_days),
             click.snapshot_date >= window_start,
         ],
     )
@@ -133,7 +158,9 @@ def _behavioural(apps: ir.Table, clickstream: ir.Table, lookback: int) -> ir.Tab
     return latest.join(agg, "loan_id", how="left").drop("loan_id_right")
 
 
-def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, lookback: int) -> ir.Table:
+def _network(
+    apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, lookback: int, lag_days: int
+) -> ir.Table:
     rel = relationships
     both = rel.select(
         customer_id=rel.source_customer_id,
@@ -157,7 +184,7 @@ def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, look
         both,
         [
             keys.customer_id == both.customer_id,
-            both.snapshot_date <= keys.application_date,
+            both.snapshot_date <= known_by(keys.application_date, lag_days),
             both.snapshot_date >= window_start,
         ],
     ).select(
@@ -188,7 +215,7 @@ def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, look
             arrears,
             [
                 pairs.counterparty == arrears.arrears_customer,
-                arrears.arrears_date <= pairs.application_date,
+                arrears.arrears_date <= known_by(pairs.application_date, lag_days),
                 arrears.arrears_date >= pair_start,
             ],
         )
@@ -203,7 +230,7 @@ def _network(apps: ir.Table, relationships: ir.Table, silver_lms: ir.Table, look
     ).drop("_cp_in_arrears")
 
 
-def _history(apps: ir.Table, silver_lms: ir.Table) -> ir.Table:
+def _history(apps: ir.Table, silver_lms: ir.Table, lag_days: int) -> ir.Table:
     keys = apps.select("loan_id", "customer_id", "application_date")
     lms = silver_lms.select(
         prior_loan=silver_lms.loan_id,
@@ -212,15 +239,15 @@ def _history(apps: ir.Table, silver_lms: ir.Table) -> ir.Table:
         prior_snapshot=silver_lms.snapshot_date,
         prior_overdue=silver_lms.overdue_amt,
     )
-    joined = keys.join(
-        lms,
-        [
-            keys.customer_id == lms.prior_customer,
-            keys.loan_id != lms.prior_loan,
-            lms.prior_start < keys.application_date,
-            lms.prior_snapshot < keys.application_date,
-        ],
-    )
+    conditions = [
+        keys.customer_id == lms.prior_customer,
+        keys.loan_id != lms.prior_loan,
+        lms.prior_start < keys.application_date,
+        lms.prior_snapshot < keys.application_date,
+    ]
+    if lag_days:
+        conditions.append(lms.prior_snapshot <= known_by(keys.application_date, lag_days))
+    joined = keys.join(lms, conditions)
     return joined.group_by("loan_id").aggregate(
         prior_loans=joined.prior_loan.nunique().cast("int64"),
         prior_max_overdue=joined.prior_overdue.max().cast("float64"),
@@ -243,9 +270,11 @@ def build_gold_features(
         silver_lms: Clean loan snapshots (applications and the party's loan history).
         attributes, financials, clickstream, relationships: Clean silver tables (whole history).
         window: Application months to build.
-        options: ``clickstream_lookback_months`` and ``network_lookback_months``.
+        options: ``clickstream_lookback_months``, ``network_lookback_months`` and ``availability_lag_days``
+            (the leakage boundary, see the module docstring).
     """
     options = options or {}
+    lag_days = availability_lag_days(options)
     click_lookback = int(options.get("clickstream_lookback_months", 3))
     net_lookback = int(options.get("network_lookback_months", 12))
     if click_lookback < 1 or net_lookback < 1:
@@ -253,11 +282,11 @@ def build_gold_features(
     apps = applications(silver_lms, window)
     gold = apps.mutate(snapshot_date=apps.application_date)
     for part in (
-        _kyc(apps, attributes),
-        _financial(apps, financials),
-        _behavioural(apps, clickstream, click_lookback),
-        _network(apps, relationships, silver_lms, net_lookback),
-        _history(apps, silver_lms),
+        _kyc(apps, attributes, lag_days),
+        _financial(apps, financials, lag_days),
+        _behavioural(apps, clickstream, click_lookback, lag_days),
+        _network(apps, relationships, silver_lms, net_lookback, lag_days),
+        _history(apps, silver_lms, lag_days),
     ):
         gold = gold.join(part, "loan_id", how="left")
         gold = gold.drop(*[c for c in gold.columns if c.endswith("_right")])
