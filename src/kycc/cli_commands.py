@@ -145,11 +145,20 @@ main.add_command(scorecard)
     "--params", default="", help='Runtime parameters for every step, as `kedro run --params`: "a.b=1,c=x".'
 )
 @click.option("--no-data", is_flag=True, help="Skip the data pipelines (the gold tables are already built).")
-def backfill(start: str | None, end: str | None, env: str | None, params: str, no_data: bool) -> None:
+@click.option(
+    "--retrain",
+    is_flag=True,
+    help="Process months already done again (training on its schedule, monitoring, actions). Their decisions "
+    "and predictions are kept either way: decisions are history.",
+)
+def backfill(  # noqa: PLR0913 - one argument per option
+    start: str | None, end: str | None, env: str | None, params: str, no_data: bool, retrain: bool
+) -> None:
     """Run the monthly cycle over a range of months (catch-up), or one month (incremental).
 
     Per month: label store, feature store, training (on its schedule), inference, monitoring, actions; then the
-    reporting. Each unmet condition is a logged skip. See docs/monitoring.md.
+    reporting. Each unmet condition is a logged skip. Months already done are kept as recorded (re-running is
+    idempotent; --retrain processes them again). See docs/monitoring.md.
     """
     from omegaconf import OmegaConf
 
@@ -161,10 +170,11 @@ def backfill(start: str | None, end: str | None, env: str | None, params: str, n
         raise click.UsageError(f"--params items must be key=value, got {bad}")
     runtime = OmegaConf.to_container(OmegaConf.from_dotlist(items)) if items else {}
     try:
-        report = run_backfill(start, end, env=env, params=runtime, run_data=not no_data)
+        report = run_backfill(start, end, env=env, params=runtime, run_data=not no_data, retrain=retrain)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"\nMonthly cycle: {len(report.months)} month(s) in {report.seconds:.0f} s")
+    kept = f" ({len(report.kept)} already done, kept as recorded)" if report.kept else ""
+    click.echo(f"\nMonthly cycle: {len(report.months)} month(s){kept} in {report.seconds:.0f} s")
     click.echo(report.table())
     click.echo(f"\nDashboard: {report.dashboard}")
 

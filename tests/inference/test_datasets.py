@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
-from kycc.inference.datasets import MonthPartitionedPandasDataset, RegisteredModelDataset
+from kycc.inference.datasets import (
+    DecisionSetsDataset,
+    MonthPartitionedPandasDataset,
+    MonthRecordDataset,
+    RegisteredModelDataset,
+)
 from kycc.inference.registry import ModelCard, RegisteredModel
 
 
@@ -52,3 +57,46 @@ def test_registered_model_versions(world):
         reg.version(7)
     with pytest.raises(ValueError, match="the training metadata has no 'windows'"):
         ModelCard("model_1", "kycc_model_1", 2, {"threshold": 0.5, "metrics": {}}, pd.DataFrame())
+
+
+def test_an_append_only_table_never_replaces_a_recorded_month(tmp_path):
+    ds = MonthPartitionedPandasDataset(str(tmp_path / "t"), append_only=True)
+    ds.save(_frame("2024-01-01", 3, 0.1))
+    files = {p: p.read_bytes() for p in (tmp_path / "t").rglob("*.parquet")}
+    with pytest.raises(DatasetError, match="2024-01 already recorded: this table is append-only"):
+        ds.save(pd.concat([_frame("2024-01-01", 3, 0.9), _frame("2024-02-01", 2, 0.2)]))
+    assert {p: p.read_bytes() for p in (tmp_path / "t").rglob("*.parquet")} == files  # nothing half-written
+    ds.save(_frame("2024-02-01", 2, 0.2))  # a new month is added
+    assert ds.months() == ["2024-01", "2024-02"] and ds.load()["p"].tolist() == [0.1] * 3 + [0.2] * 2
+
+
+def test_decision_sets_are_append_only_files(tmp_path):
+    ds = DecisionSetsDataset(str(tmp_path / "sets"))
+    assert ds.load().empty and ds.months() == [] and ds.sets() == {}
+    ds.save(pd.concat([_frame("2024-01-01", 2, 0.5), _frame("2024-02-01", 1, 0.6)]).assign(decision_set=2))
+    ds.save(_frame("2024-01-01", 2, 0.7).assign(decision_set=3))
+    assert ds.sets() == {"2024-01": [2, 3], "2024-02": [2]}
+    first = (tmp_path / "sets/batch_month=2024-01/decision_set=0002.parquet").read_bytes()
+    with pytest.raises(DatasetError, match="decision set 2 of 2024-01 is already recorded"):
+        ds.save(_frame("2024-01-01", 2, 0.9).assign(decision_set=2))
+    assert (tmp_path / "sets/batch_month=2024-01/decision_set=0002.parquet").read_bytes() == first
+    out = ds.load()
+    assert out[["decision_set", "p"]].values.tolist() == [[2, 0.5], [2, 0.5], [3, 0.7], [3, 0.7], [2, 0.6]]
+    with pytest.raises(DatasetError, match="every row needs a 'decision_set'"):
+        ds.save(_frame("2024-03-01", 1, 0.1))
+
+
+def test_the_month_record_reads_what_a_table_and_its_sets_hold(tmp_path):
+    MonthPartitionedPandasDataset(str(tmp_path / "t")).save(
+        pd.concat([_frame("2024-01-01", 3, 0.1), _frame("2024-02-01", 2, 0.2)])
+    )
+    DecisionSetsDataset(str(tmp_path / "sets")).save(_frame("2024-02-01", 2, 0.3).assign(decision_set=2))
+    dataset = MonthRecordDataset(str(tmp_path / "t"), str(tmp_path / "sets"))
+    record = dataset.load()
+    assert record.months() == ["2024-01", "2024-02"]
+    assert record.frame(["2024-02-01"])["p"].tolist() == [0.2, 0.2]
+    assert record.frame(["2024-05-01"]).empty
+    assert record.next_decision_set("2024-02-01") == 3 and record.next_decision_set("2024-01-01") == 2
+    assert MonthRecordDataset(str(tmp_path / "none")).load().months() == []
+    with pytest.raises(DatasetError, match="read-only"):
+        dataset.save(object())

@@ -8,6 +8,11 @@ the summary table. See :mod:`kycc.cycle.schedule` for the order and the conditio
 Catch-up runs the data pipelines once over the whole range (identical to month-by-month, tested by the data
 pipelines), then the months in order. Months where nothing but the scorecard can run (no champion yet, no
 training due) are scored together in one inference run, which gives the same per-month results.
+
+Re-running is idempotent: a month whose record says it is done is kept as it is — no training, inference,
+monitoring or actions again, so no new model version or MLflow metric, and its decisions and predictions stay
+those made at the time (decisions are history). ``retrain=True`` (``kycc backfill --retrain``) processes such
+months again (training on its schedule, monitoring, actions); their decisions and predictions are still kept.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pandas as pd
 from kycc.cycle.schedule import CycleSettings, decide_training, retrain_decided, seed_months, trainable
 from kycc.cycle.summary import format_summary
 from kycc.temporal import add_months, month_range, to_month, violates_batch_lag
+from kycc.temporal.windows import format_months
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,7 @@ class CycleReport:
     dashboard: str | None
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)  # months of the range already done, kept as recorded
 
     def table(self) -> str:
         return format_summary(self.records, self.models)
@@ -199,6 +206,20 @@ def _skip(reason: str) -> dict[str, Any]:
     return {"status": "skipped", "reason": reason}
 
 
+def _done(record: Mapping[str, Any] | None) -> bool:
+    """A month is done when its record exists: it is saved only once every step of the month ran or skipped."""
+    return bool(record) and (record.get("inference") or {}).get("status") == "ran"
+
+
+def _select_months(start: Any, end: Any, data_months: list[dt.date]) -> list[dt.date]:
+    """``start..end``; an open side runs to the first / last month with data."""
+    if start is not None and end is not None:
+        return month_range(start, end)
+    first = to_month(start) if start is not None else None
+    last = to_month(end) if end is not None else None
+    return [m for m in data_months if (first is None or m >= first) and (last is None or m <= last)]
+
+
 def _configured_models(project: _Project) -> list[str]:
     from kycc.pipelines.training.pipeline import configured_models
 
@@ -215,24 +236,25 @@ def run_backfill(
     params: Mapping[str, Any] | None = None,
     conf_source: str | None = None,
     run_data: bool = True,
+    retrain: bool = False,
 ) -> CycleReport:
     """Run the monthly cycle for every month from ``start`` to ``end`` (both included).
 
     Args:
-        start, end: First and last month (``YYYY-MM-01``). Both None: every month of the raw data.
+        start, end: First and last month (``YYYY-MM-01``). None: from the first / to the last month with data.
         project_path: The Kedro project (default: the current directory's project).
         env: Kedro environment (default: the project's default run environment).
         params: Extra runtime parameters for every session (nested dict, like ``kedro run --params``).
         conf_source: Another configuration folder.
         run_data: Run the data pipelines first (False: the gold tables are already built for the range).
+        retrain: Process months already done again (training on its schedule, monitoring, actions); their
+            decisions and predictions are kept either way.
 
     Returns:
         The cycle report (month records of the whole cycle log, the dashboard path, timings).
     """
     started = time.perf_counter()
-    if (start is None) != (end is None):
-        start, end = start or end, end or start
-    if start is not None and to_month(end) < to_month(start):
+    if start is not None and end is not None and to_month(end) < to_month(start):
         raise ValueError(f"--end {end} is before --start {start}")
     project = _Project(Path(project_path or Path.cwd()), env, params or {}, conf_source)
     if run_data:
@@ -244,15 +266,30 @@ def run_backfill(
     state = _State(project.context(), models)
     settings = CycleSettings.from_params(state.params.get("cycle"))
     feature_months = state.months_of("feat_gold_features")
-    if start is not None:
-        months = month_range(start, end)
-    else:
-        months = sorted(set(feature_months) | set(state.months_of("feat_gold_labels")))
+    data_months = sorted(set(feature_months) | set(state.months_of("feat_gold_labels")))
+    months = _select_months(start, end, data_months)
     if not months:
-        raise ValueError("No month to process: the gold tables are empty (is data/01_raw empty?)")
+        raise ValueError(
+            "No month to process: the gold tables are empty (is data/01_raw empty?)"
+            if not data_months
+            else f"No month with data in {_iso(start) or 'the first month'} .. {_iso(end) or 'the last month'} "
+            f"(data: {format_months(data_months)})"
+        )
     lag = int(state.params.get("monitoring", {}).get("label_lag_months", 6))
     windows_params = state.params.get("training", {}).get("windows", {})
-    records = {k: v for k, v in state.records().items() if to_month(f"{k}-01") not in set(months)}
+    existing = state.records()
+    if retrain:
+        kept: list[dt.date] = []
+        records = {k: v for k, v in existing.items() if to_month(f"{k}-01") not in set(months)}
+    else:
+        kept = [m for m in months if _done(existing.get(f"{m:%Y-%m}"))]
+        records = dict(existing)
+    if kept:
+        logger.info(
+            "cycle: %s already done: kept as recorded (decisions, predictions, models, metrics); "
+            "`kycc backfill --retrain` processes them again",
+            format_months(kept),
+        )
     pending: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -277,6 +314,9 @@ def run_backfill(
         pending.clear()
 
     for month in months:
+        if month in kept:
+            flush()  # the months before a kept one are scored before it (the order of the cycle)
+            continue
         iso = month.isoformat()
         t0 = time.perf_counter()
         record: dict[str, Any] = {"month": iso}
@@ -311,8 +351,14 @@ def run_backfill(
         monitorable = [m for m in models if cohort in set(state.months_of(f"{m}.out_predictions"))]
         pipelines = ["inference"] + (["monitoring", "actions"] if monitorable else [])
         window = {"start_month": iso, "end_month": iso}
+        # a champion trained on this month (a range run after a later one) leaves it to the others: a logged skip
+        lagged = {m: w for m, card in champions.items() if (w := violates_batch_lag(card.windows, month))}
+        if lagged:
+            logger.warning("cycle %s: %s not scored: the month is in their train/validation windows",
+                           f"{month:%Y-%m}", ", ".join(f"{m} ({w})" for m, w in lagged.items()))  # fmt: skip
+        selected = [m for m in models if m not in lagged] if lagged else None
         project.run(
-            pipelines, {"inference": {**window, "models": None}, "monitoring": window, "actions": window}
+            pipelines, {"inference": {**window, "models": selected}, "monitoring": window, "actions": window}
         )
         record["inference"] = _inference_record(state, record.get("seed_backfill"))
         if monitorable:
@@ -336,6 +382,7 @@ def run_backfill(
         dashboard=str(dashboard) if dashboard else None,
         seconds=time.perf_counter() - started,
         timings=dict(project.timings),
+        kept=[m.isoformat() for m in kept],
     )
     state.catalog.save("rpt_cycle_summary", report.table() + "\n")
     logger.info("cycle: %d month(s) in %.1fs; dashboard %s", len(months), report.seconds, report.dashboard)
