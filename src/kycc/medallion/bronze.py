@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from kycc.datasets.json_batches import VALIDATED, json_type, validate_batch
 from kycc.medallion.schemas import get_schema
 from kycc.medallion.window import RunWindow
 
@@ -37,15 +40,14 @@ def batch_rows(source: str, batches: dict[str, dict]) -> pa.Table:
         source: One of the medallion sources.
         batches: ``{batch_id: payload}`` from ``JsonBatchesDataset`` (profiles, or labels for ``lms``).
     """
-    from kycc.datasets.json_batches import validate_batch
-
     schema = get_schema(source)
     kind = "labels" if source == "lms" else "profiles"
     fields = set(schema.raw_columns)
     rows: list[dict[str, Any]] = []
     for batch_id, payload in sorted(batches.items()):
         file = payload.get("_source_file", batch_id) if isinstance(payload, dict) else batch_id
-        validate_batch(kind, batch_id, payload, file)
+        if not (isinstance(payload, dict) and payload.get(VALIDATED) is True):
+            validate_batch(kind, batch_id, payload, file)
         snapshot = payload["snapshot_date"].strip()
         unknown: set[str] = set()
         for where, record, parent in _batch_records(source, payload):
@@ -89,21 +91,23 @@ def _record_row(
 ) -> dict[str, str | None]:
     """One bronze row (text) of a JSON record; ``_parse_error`` lists its problems (null when there are none)."""
     problems: list[str] = []
-    row: dict[str, str | None] = {}
-    for name in columns:
-        if name == "snapshot_date":
+    row = {name: _text(record.get(name)) for name in columns}
+    for name, value in record.items():
+        kind = type(value)
+        if kind in _PLAIN or (kind is float and math.isfinite(value)) or name not in row:
             continue
-        if name in parent:
-            own = record.get(name)
-            value = parent[name]
-            if own is not None and _scalar_text(own) != _scalar_text(value):
-                problems.append(f"{name} {own!r} contradicts its profile's {value!r}")
-        else:
-            value = record.get(name)
-        text, problem = _json_text(value)
+        if name == "snapshot_date" or name in parent:
+            continue  # checked against the batch / the profile below
+        row[name], problem = _json_text(value)
         if problem:
             problems.append(f"field {name!r}: {problem}")
-        row[name] = text
+    for name, value in parent.items():
+        own = record.get(name)
+        if own is not None and _scalar_text(own) != _scalar_text(value):
+            problems.append(f"{name} {own!r} contradicts its profile's {value!r}")
+        row[name], problem = _json_text(value)
+        if problem:
+            problems.append(f"field {name!r} of the profile: {problem}")
     if "snapshot_date" in record:
         own = record["snapshot_date"]
         if own is None or (isinstance(own, str) and not own.strip()):
@@ -116,13 +120,11 @@ def _record_row(
     return row
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def _json_text(value: Any) -> tuple[str | None, str | None]:
     """A record value as raw text, and the problem when it cannot be one (kept as JSON text for quarantine)."""
-    import json
-    import math
-
-    from kycc.datasets.json_batches import json_type
-
     if isinstance(value, dict | list):
         return json.dumps(value)[:300], f"expected text, a number or null, got {json_type(value)}"
     if isinstance(value, float) and not math.isfinite(value):
