@@ -14,6 +14,8 @@ from kycc.medallion.bronze import batch_rows, build_bronze
 from kycc.medallion.quality import source_quality
 from kycc.medallion.silver import QUARANTINE_REASON, build_silver
 from kycc.medallion.window import RunWindow
+from tests import rawdata
+from tests.kedro_run import gold, read_table, run_kedro
 
 RULES = {"max_amount": 1e9, "max_tenure": 480}
 
@@ -232,3 +234,37 @@ def test_profile_records_balance_against_the_records_in_the_file(con):
     edges = batch_rows("relationships", batches)
     assert edges.column("source_customer_id").to_pylist() == ["C1", "C1"]
     assert edges.column("volume").to_pylist() == ["10", "5"]
+
+
+@pytest.mark.slow
+def test_json_batches_through_a_kedro_run_balance_and_a_broken_file_stops_it_cleanly(tmp_path):
+    world = rawdata.tiny_world()
+    month = rawdata.month(9)
+    csv_loans = [r for r in world["lms"] if r["snapshot_date"] != month]
+    json_loans = [
+        {k: v for k, v in r.items() if k != "snapshot_date"}
+        for r in world["lms"]
+        if r["snapshot_date"] == month
+    ]
+    json_loans[1]["snapshot_date"] = rawdata.month(8)  # this record contradicts its batch
+    labels = {"batch_id": "BATCH_2023_10", "snapshot_date": month, "loans": json_loans}
+    rawdata.write_world(tmp_path, {**world, "lms": csv_loans}, {"BATCH_2023_10_labels.json": labels})
+    run_kedro(tmp_path, ["label_store"])
+
+    report = json.loads((tmp_path / "08_reporting" / "duckdb" / "label_store_quality.json").read_text())
+    lms = report["sources"]["lms"]
+    assert lms["rows_in"] == len(csv_loans) + len(json_loans) and lms["balanced"]
+    quarantine = read_table(tmp_path / "03_primary" / "duckdb" / "quarantine" / "lms")
+    bad = quarantine[quarantine["_source_file"] == "BATCH_2023_10_labels.json"]
+    assert len(bad) == 1 and "contradicts batch BATCH_2023_10" in bad["_parse_error"].iloc[0]
+
+    before = gold(tmp_path, "gold_labels")
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "03_primary").rglob("*.parquet")}
+    broken = {**labels, "loans": "L1,L2,L3"}
+    (tmp_path / "01_raw" / "batches" / "BATCH_2023_10_labels.json").write_text(json.dumps(broken))
+    with pytest.raises(DatasetError) as err:
+        run_kedro(tmp_path, ["label_store"])
+    message = str(err.value)
+    assert "BATCH_2023_10_labels.json" in message and "field 'loans'" in message and "got a string" in message
+    assert gold(tmp_path, "gold_labels").equals(before)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "03_primary").rglob("*.parquet")} == stamps
