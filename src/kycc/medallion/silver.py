@@ -62,10 +62,16 @@ def build_silver(
     """
     schema = get_schema(source)
     rules = rules or {}
-    rows = bronze.filter(window.contains(bronze.snapshot_date) | bronze.snapshot_date.isnull())
-    parsed = _parse_and_check(rows, schema, rules)
-    if schema.name == "lms":
-        parsed = _check_installment_sequence(parsed, bronze, schema, rules, window)
+    in_run = window.contains(bronze.snapshot_date) | bronze.snapshot_date.isnull()
+    if schema.name == "lms" and window.start is not None:
+        # the instalment sequence needs the loan's earlier months, which earlier runs wrote to bronze
+        history = RunWindow(None, window.end).contains(bronze.snapshot_date)
+        parsed = _check_installment_sequence(_parse_and_check(bronze.filter(in_run | history), schema, rules))
+        parsed = parsed.filter(window.contains(parsed.snapshot_date) | parsed.snapshot_date.isnull())
+    else:
+        parsed = _parse_and_check(bronze.filter(in_run), schema, rules)
+        if schema.name == "lms":
+            parsed = _check_installment_sequence(parsed)
     if _backend_name(parsed) == "pyspark":
         # Spark's optimiser inlines every parsed expression into both branches of the deduplication and
         # exhausts the driver's memory on wide tables: materialise the parsed rows first.
@@ -96,40 +102,22 @@ def _parse_and_check(rows: ir.Table, schema: SourceSchema, rules: dict[str, Any]
     return parsed.mutate(**{QUARANTINE_REASON: _row_reason(parsed, schema, rules)})
 
 
-def _check_installment_sequence(
-    parsed: ir.Table, bronze: ir.Table, schema: SourceSchema, rules: dict[str, Any], window: RunWindow
-) -> ir.Table:
+def _check_installment_sequence(parsed: ir.Table) -> ir.Table:
     """Quarantine snapshots whose ``installment_num`` is not above every earlier month's of the same loan.
 
-    The earlier months come from the whole bronze table (an incremental run sees the history written by
-    earlier runs), counting only snapshots valid on their own. A snapshot quarantined by this rule never
-    raises the running maximum, so it need not be excluded from it.
+    ``parsed`` holds the loan's earlier months too (an incremental run reads them from bronze); only snapshots
+    valid on their own count. A snapshot quarantined by this rule never raises the running maximum, so it
+    need not be excluded from it.
     """
-    history = bronze.filter(bronze.snapshot_date.notnull())
-    if window.end is not None:
-        history = history.filter(history.snapshot_date <= ibis.literal(window.end))
-    history = _parse_and_check(history, schema, rules)
-    valid = history.filter(history[QUARANTINE_REASON].isnull())
-    per_month = valid.group_by(_seq_loan=valid.loan_id, _seq_date=valid.snapshot_date).aggregate(
-        _seq_max=valid.installment_num.max()
-    )
-    running = per_month._seq_max.max().over(
-        ibis.cumulative_window(group_by=per_month._seq_loan, order_by=per_month._seq_date)
-    )
-    per_month = per_month.mutate(_seq_run=running)
-    earlier = per_month._seq_run.lag().over(
-        ibis.window(group_by=per_month._seq_loan, order_by=per_month._seq_date)
-    )
-    per_month = per_month.mutate(_seq_earlier=earlier).select("_seq_loan", "_seq_date", "_seq_earlier")
-    joined = parsed.left_join(
-        per_month,
-        [parsed.loan_id == per_month._seq_loan, parsed.snapshot_date == per_month._seq_date],
-    )
-    backwards = (joined.installment_num <= joined._seq_earlier).fill_null(False)
+    month = parsed.snapshot_date.year().cast("int64") * 12 + parsed.snapshot_date.month().cast("int64")
+    valid = ibis.ifelse(parsed[QUARANTINE_REASON].isnull(), parsed.installment_num, ibis.null("int64"))
+    # the maximum over strictly earlier months (a range frame ending one month before the row's own)
+    earlier = valid.max().over(ibis.window(group_by=parsed.loan_id, order_by=month, range=(None, -1)))
+    backwards = (parsed.installment_num <= earlier).fill_null(False)
     reason = ibis.coalesce(
-        joined[QUARANTINE_REASON], ibis.ifelse(backwards, ibis.literal(SEQUENCE_REASON), ibis.null("string"))
+        parsed[QUARANTINE_REASON], ibis.ifelse(backwards, ibis.literal(SEQUENCE_REASON), ibis.null("string"))
     )
-    return joined.mutate(**{QUARANTINE_REASON: reason}).drop("_seq_loan", "_seq_date", "_seq_earlier")
+    return parsed.mutate(**{QUARANTINE_REASON: reason})
 
 
 def _trim(text: ir.StringValue) -> ir.StringValue:
