@@ -168,3 +168,27 @@ def test_an_unreadable_journal_stops_with_a_clear_error(tmp_path):
     with pytest.raises(DatasetError, match="journal of an interrupted month swap"):
         MonthPartitionedIbisDataset(str(path)).load()
     assert (path / "batch_month=2024-01").is_dir()  # nothing was touched
+
+
+def test_a_recovery_stopped_in_turn_is_finished_by_the_next_one(tmp_path):
+    steps = swap_steps(tmp_path)
+    after_commit = steps[steps.index("committed") + 1 : steps.index("journal_removed")]
+    for i, step in enumerate(after_commit):
+        path = str(tmp_path / f"r{i}")
+        seed(path)
+        for stop_at, action in ((step, lambda p=path: new_save(p)), (None, lambda p=path: state(p))):
+            seen: list[str] = []
+
+            def crash(name, at=stop_at, seen=seen):
+                seen.append(name)
+                if name == at or (at is None and len(seen) == 1):  # the recovery's first step
+                    raise _Crash(name)
+
+            pi.swap_step_hook = crash
+            try:
+                with pytest.raises(_Crash):
+                    action()
+            finally:
+                pi.swap_step_hook = None
+        assert state(path) == NEW, f"stopped after {step!r}, then again in the recovery"
+        assert leftovers(path) == []
