@@ -1,26 +1,42 @@
-"""``MlflowParamsDataset``: log a flat dict as parameters of the active MLflow run.
+"""Datasets that log to the active MLflow run: ``MlflowParamsDataset`` and ``MlflowCandidateArtifactDataset``.
 
-kedro-mlflow logs the ``params:`` inputs of nodes, but values a node *computes* — the temporal windows counted
-back from the training date — have no dataset that logs them as run parameters. This dataset fills that gap
-so the node stays free of MLflow calls::
+``MlflowParamsDataset`` logs a flat dict as parameters of the active MLflow run. kedro-mlflow logs the
+``params:`` inputs of nodes, but values a node *computes* — the temporal windows counted back from the training
+date — have no dataset that logs them as run parameters. This dataset fills that gap so the node stays free of
+MLflow calls::
 
     mdl_training_window_params:
       type: kycc.modeling.tracking.MlflowParamsDataset
 
-Saving outside an MLflow run (plugin off, unit tests) logs nothing. Its class name starts with ``Mlflow`` so
-kedro-mlflow's switch (``_logging_activated``) turns it off with the plugin's other datasets.
+``MlflowCandidateArtifactDataset`` keeps a model's local artefacts (``data/06_models/<model>/``) for models that
+passed their quality gates: it saves a :class:`Candidate` (the value and whether its model passed). A passing
+model's file replaces the local one (written beside it, then renamed: never half-written) and is logged to the
+run; a failing model's file is logged to the run only, and the local file — the last passing model, which the
+scorecard refinement reads — stays as it was::
+
+    "{model}.mdl_model":
+      type: kycc.modeling.tracking.MlflowCandidateArtifactDataset
+      artifact_path: "{model}/artifacts"
+      dataset: {type: pickle.PickleDataset, filepath: data/06_models/{model}/model.pkl}
+
+Saving outside an MLflow run (plugin off, unit tests) logs nothing. The class names start with ``Mlflow`` so
+kedro-mlflow's switch (``_logging_activated``) turns them off with the plugin's other datasets.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MlflowParamsDataset"]
+__all__ = ["Candidate", "MlflowCandidateArtifactDataset", "MlflowParamsDataset"]
 
 
 class MlflowParamsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
@@ -73,3 +89,96 @@ class MlflowParamsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
 
     def _describe(self) -> dict[str, Any]:
         return {"prefix": self._prefix}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model artefact and whether its model passed the quality gates (what a candidate dataset saves)."""
+
+    value: Any
+    passed: bool
+    model: str = ""
+
+
+class MlflowCandidateArtifactDataset(AbstractDataset[Candidate, Any]):
+    """A local file that holds the latest *passing* model's artefact; every run's copy goes to MLflow.
+
+    Args:
+        dataset: The local dataset (``type`` and ``filepath``, any file dataset of kedro-datasets).
+        artifact_path: Folder of the MLflow run's artifacts to log the file under.
+        metadata: Kedro-viz metadata.
+    """
+
+    def __init__(
+        self,
+        dataset: dict[str, Any] | str,
+        artifact_path: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        config = {"type": dataset} if isinstance(dataset, str) else dict(dataset)
+        if not config.get("filepath"):
+            raise DatasetError("MlflowCandidateArtifactDataset needs dataset.filepath (a local file)")
+        self._config = config
+        self._filepath = Path(str(config["filepath"]))
+        self._dataset = AbstractDataset.from_config("candidate", dict(config))
+        self._artifact_path = artifact_path
+        self._logging_activated = True
+        self.metadata = metadata
+
+    @property
+    def _logging_activated(self) -> bool:
+        return self.__logging_activated
+
+    @_logging_activated.setter
+    def _logging_activated(self, flag: bool) -> None:
+        if not isinstance(flag, bool):
+            raise ValueError(f"_logging_activated must be a boolean, got {type(flag)}")
+        self.__logging_activated = flag
+
+    def _write(self, value: Any, path: Path) -> None:
+        AbstractDataset.from_config("candidate", {**self._config, "filepath": str(path)}).save(value)
+
+    def _log(self, path: Path) -> None:
+        if not self._logging_activated:
+            return
+        import mlflow
+
+        if mlflow.active_run() is None:
+            logger.debug("No active MLflow run: %s not logged", path.name)
+            return
+        mlflow.log_artifact(str(path), self._artifact_path)
+
+    def save(self, data: Candidate) -> None:
+        if not isinstance(data, Candidate):
+            raise DatasetError(
+                "MlflowCandidateArtifactDataset saves a kycc.modeling.tracking.Candidate (the value and whether "
+                f"its model passed the quality gates), got {type(data).__name__}"
+            )
+        if data.passed:
+            self._filepath.parent.mkdir(parents=True, exist_ok=True)
+            staging = self._filepath.with_name(f".{self._filepath.name}.{os.getpid()}.tmp")
+            try:
+                self._write(data.value, staging)
+                os.replace(staging, self._filepath)  # atomic: the old file or the new one, never half of it
+            finally:
+                staging.unlink(missing_ok=True)
+            self._log(self._filepath)
+            return
+        logger.info(
+            "%s failed its quality gates: %s keeps the last passing model's file; this run's copy is in MLflow",
+            data.model or "the model",
+            self._filepath,
+        )
+        with tempfile.TemporaryDirectory(prefix="kycc-rejected-") as folder:
+            path = Path(folder) / self._filepath.name
+            self._write(data.value, path)
+            self._log(path)
+
+    def load(self) -> Any:
+        return self._dataset.load()
+
+    def _exists(self) -> bool:
+        return self._dataset.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "artifact_path": self._artifact_path}

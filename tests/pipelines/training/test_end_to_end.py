@@ -121,8 +121,10 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
 
     # local artifacts
     folder = data / "06_models" / "model_1"
-    for name in ("model.pkl", "preprocessing.pkl", "features.json", "metadata.json", "registry.json"):
+    for name in ("model.pkl", "preprocessing.pkl", "features.json", "metadata.json"):
         assert (folder / name).is_file(), name
+    report = data / "08_reporting" / "training"
+    assert (report / "model_1" / "registry.json").is_file() and (report / "training_windows.json").is_file()
     metadata = json.loads((folder / "metadata.json").read_text())
     assert metadata["windows"]["oot"]["start"] == "2024-05-01"
     assert metadata["data_fingerprint"].startswith("sha256:") and metadata["quality_gate"]["passed"]
@@ -139,7 +141,7 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     _run(data, ["training"], worse)
     second = _training_runs(client)[-1]
     assert second.data.metrics["model_1.oot.roc_auc"] < first_auc
-    outcome = json.loads((folder / "registry.json").read_text())
+    outcome = json.loads((data / "08_reporting" / "training" / "model_1" / "registry.json").read_text())
     assert outcome["status"] == "registered" and outcome["version"] == 2 and not outcome["champion"]
     assert client.get_registered_model("kycc_model_1").aliases == {"champion": 1}
     summary = json.loads((data / "08_reporting" / "training" / "training_summary.json").read_text())
@@ -204,7 +206,7 @@ def test_bring_your_own_data_with_other_column_names(isolated):
     features = json.loads((root / "data" / "06_models" / "model_1" / "features.json").read_text())
     assert {"dti_ratio", "income_usd", "bureau_mix", "late_payments", "job"} <= set(features["features"])
     assert "bad_flag" not in features["features"] and "account_no" not in features["features"]
-    windows = json.loads((root / "data" / "06_models" / "training_windows.json").read_text())
+    windows = json.loads((root / "data" / "08_reporting" / "training" / "training_windows.json").read_text())
     assert windows["training_date"] == "2024-12-01"  # last application month 2024-06 + 6 months of maturity
     (run,) = _training_runs(client)
     assert run.data.metrics["model_1.oot.roc_auc"] > 0.7

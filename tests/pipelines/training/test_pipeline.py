@@ -66,19 +66,19 @@ def test_both_models_are_trained_measured_and_pass_the_gates(trained):
         assert metrics["oot"]["roc_auc"] > 0.7 and metrics["test"]["roc_auc"] > 0.7
         assert metrics["oot"]["gini"] == pytest.approx(2 * metrics["oot"]["roc_auc"] - 1)
         assert trained.load(f"{model}.mdl_quality_gate")["passed"]
-        metadata = trained.load(f"{model}.mdl_metadata")
+        metadata = trained.load(f"{model}.mdl_run_metadata")
         assert metadata["data_fingerprint"].startswith("sha256:") and metadata["windows"]["training_date"]
         assert metadata["threshold"] == evaluation["threshold"]
         # no MLflow run here: nothing is registered, and the outcome says why
         outcome = trained.load(f"mdl_registry_result_{model}")
         assert outcome["status"] == "skipped" and "tracking is off" in outcome["reason"]
-    assert trained.load("model_1.mdl_metadata")["preprocessing"]["kind"] == "woe"
+    assert trained.load("model_1.mdl_run_metadata")["preprocessing"]["kind"] == "woe"
     summary = trained.load("rpt_training_summary")
     assert [m["model"] for m in summary["models"]] == ["model_1", "model_2"]
 
 
 def test_preprocessing_is_fitted_on_train_only_and_reused(trained):
-    prep = trained.load("model_1.mdl_preprocessing")
+    prep = trained.load("model_1.mdl_fitted_preprocessing")
     data = trained.load("mdl_windowed_input")
     assert isinstance(prep, CreditPreprocessor)
     n_train = int((data["_window"] == "train").sum())
@@ -86,7 +86,7 @@ def test_preprocessing_is_fitted_on_train_only_and_reused(trained):
     assert prep.transformer_.binning_table(feature)["count"].sum() == n_train
     # the packaged model scores raw rows with that same preprocessing
     bundle = trained.load("model_1.mdl_mlflow_model")
-    predictions = trained.load("model_1.mdl_predictions")
+    predictions = trained.load("model_1.mdl_run_predictions")
     assert np.allclose(bundle.predict_proba(data)[:, 1], predictions["pd"])
     assert set(predictions["window"]) == {"train", "validation", "test", "oot"}
 
@@ -143,7 +143,7 @@ def test_a_model_3_is_configuration_only(model_input, tmp_path):
     }
     catalog = _run(model_input, params, models=["model_1", "model_3"])
     assert catalog.load("model_3.mdl_quality_gate")["passed"]
-    assert catalog.load("model_3.mdl_feature_list")["features"] == params["models"]["model_3"]["features"]
+    assert catalog.load("model_3.mdl_run_feature_list")["features"] == params["models"]["model_3"]["features"]
     # the model list itself comes from configuration: a conf/local file adding model_3 is enough
     conf = tmp_path / "conf"
     shutil.copytree(PROJECT_ROOT / "conf" / "base", conf / "base")

@@ -30,6 +30,7 @@ from kycc.modeling.model import CreditRiskModel, predict_pd
 from kycc.modeling.plots import calibration_figure, roc_figure
 from kycc.modeling.preprocessing import CreditPreprocessor
 from kycc.modeling.registry import RegistrySettings, register_candidate
+from kycc.modeling.tracking import Candidate
 from kycc.temporal.windows import (
     WINDOW_NAMES,
     InsufficientHistoryError,
@@ -214,6 +215,20 @@ def split_by_windows(
         ", ".join(f"{k}: {v}" for k, v in left_out.items() if v) or "none",
     )
     return used.reset_index(drop=True), profile
+
+
+def record_training_setup(
+    feature_spec: dict[str, Any],
+    training_windows: dict[str, Any],
+    window_params: dict[str, str],
+    profile: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, Any]]:
+    """The run's feature spec, windows (also as MLflow parameters) and data profile, once every check passed.
+
+    The shared nodes before this one only compute in memory and raise on a refusal (no labelled rows, history
+    too short, a label known too late, a single class): a refused training run writes nothing.
+    """
+    return feature_spec, training_windows, window_params, profile
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -494,6 +509,36 @@ def package_model(
         "data_fingerprint": metadata["data_fingerprint"],
     }
     return bundle, card
+
+
+def publish_candidate(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
+    model: str,
+    gate: dict[str, Any],
+    preprocessor: CreditPreprocessor,
+    estimator: Any,
+    search: dict[str, Any],
+    feature_list: dict[str, Any],
+    metadata: dict[str, Any],
+    predictions: pd.DataFrame,
+) -> tuple[Candidate, ...]:
+    """The model's artefacts for ``data/06_models/<model>/``, marked with the gate result.
+
+    The candidate datasets (:class:`kycc.modeling.tracking.MlflowCandidateArtifactDataset`) replace the local
+    files only for a model that passed its quality gates; a failing model's files go to its MLflow run only,
+    so the local folder keeps the last passing model (what the scorecard refinement reads).
+    """
+    passed = bool(gate["passed"])
+    if not passed:
+        logger.warning(
+            "%s: not a candidate (%s): data/06_models/%s/ is left as it was",
+            model,
+            "; ".join(gate["reasons"]),
+            model,
+        )
+    return tuple(
+        Candidate(value, passed, model)
+        for value in (preprocessor, estimator, search, feature_list, metadata, predictions)
+    )
 
 
 def register_model(card: dict[str, Any], registry: dict[str, Any]) -> dict[str, Any]:

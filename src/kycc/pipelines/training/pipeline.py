@@ -37,18 +37,23 @@ def _bind(func, model: str):
 
 
 def model_template(model: str) -> Pipeline:
-    """The per-model pipeline (datasets named without namespace; :func:`create_pipeline` adds it)."""
+    """The per-model pipeline (datasets named without namespace; :func:`create_pipeline` adds it).
+
+    The fitted objects flow between nodes in memory (``mdl_fitted_*``, ``mdl_run_*``); ``publish_candidate``
+    hands them to the ``data/06_models/<model>/`` datasets with the gate result, which keep the files of the
+    last model that passed (a failing model's files are in its MLflow run only).
+    """
     return Pipeline(
         [
             Node(
                 _bind(nodes.fit_preprocessing, model),
                 inputs=["mdl_windowed_input", "mdl_feature_spec", "params:model_options"],
-                outputs="mdl_preprocessing",
+                outputs="mdl_fitted_preprocessing",
                 name="fit_preprocessing",
             ),
             Node(
                 nodes.apply_preprocessing,
-                inputs=["mdl_preprocessing", "mdl_windowed_input"],
+                inputs=["mdl_fitted_preprocessing", "mdl_windowed_input"],
                 outputs="mdl_model_features",
                 name="apply_preprocessing",
             ),
@@ -61,24 +66,24 @@ def model_template(model: str) -> Pipeline:
                     "params:model_options",
                     "params:training.fitting",
                 ],
-                outputs=["mdl_model", "mdl_hyperparameter_search"],
+                outputs=["mdl_fitted_model", "mdl_run_search"],
                 name="train_model",
             ),
             Node(
                 _bind(nodes.evaluate_model, model),
                 inputs=[
-                    "mdl_preprocessing",
-                    "mdl_model",
+                    "mdl_fitted_preprocessing",
+                    "mdl_fitted_model",
                     "mdl_windowed_input",
                     "mdl_feature_spec",
                     "params:model_options",
                 ],
-                outputs=["mdl_evaluation", "mdl_predictions"],
+                outputs=["mdl_evaluation", "mdl_run_predictions"],
                 name="evaluate_model",
             ),
             Node(
                 _bind(nodes.plot_model_performance, model),
-                inputs="mdl_predictions",
+                inputs="mdl_run_predictions",
                 outputs=["rpt_roc_curve", "rpt_calibration_curve"],
                 name="plot_model_performance",
             ),
@@ -91,20 +96,41 @@ def model_template(model: str) -> Pipeline:
             Node(
                 _bind(nodes.build_model_metadata, model),
                 inputs=[
-                    "mdl_preprocessing",
+                    "mdl_fitted_preprocessing",
                     "mdl_evaluation",
                     "mdl_quality_gate",
-                    "mdl_hyperparameter_search",
+                    "mdl_run_search",
                     "mdl_training_windows",
                     "rpt_training_data_profile",
                     "params:model_options",
                 ],
-                outputs=["mdl_metadata", "mdl_feature_list", "mdl_mlflow_metrics"],
+                outputs=["mdl_run_metadata", "mdl_run_feature_list", "mdl_mlflow_metrics"],
                 name="build_model_metadata",
             ),
             Node(
+                _bind(nodes.publish_candidate, model),
+                inputs=[
+                    "mdl_quality_gate",
+                    "mdl_fitted_preprocessing",
+                    "mdl_fitted_model",
+                    "mdl_run_search",
+                    "mdl_run_feature_list",
+                    "mdl_run_metadata",
+                    "mdl_run_predictions",
+                ],
+                outputs=[
+                    "mdl_preprocessing",
+                    "mdl_model",
+                    "mdl_hyperparameter_search",
+                    "mdl_feature_list",
+                    "mdl_metadata",
+                    "mdl_predictions",
+                ],
+                name="publish_candidate",
+            ),
+            Node(
                 _bind(nodes.package_model, model),
-                inputs=["mdl_preprocessing", "mdl_model", "mdl_metadata"],
+                inputs=["mdl_fitted_preprocessing", "mdl_fitted_model", "mdl_run_metadata"],
                 outputs=["mdl_mlflow_model", "mdl_registration_card"],
                 name="package_model",
             ),
@@ -158,28 +184,45 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
     models = list(models) if models is not None else configured_models()
     shared = Pipeline(
         [
+            # checks first, in memory: a refusal (history too short, …) stops the run before anything is written
             Node(
                 nodes.validate_model_input,
                 inputs=["mdl_model_input", "params:training.data_contract"],
-                outputs=["mdl_validated_input", "mdl_feature_spec"],
+                outputs=["mdl_validated_input", "mdl_checked_feature_spec"],
                 name="validate_model_input",
             ),
             Node(
                 nodes.compute_training_windows,
                 inputs=[
                     "mdl_validated_input",
-                    "mdl_feature_spec",
+                    "mdl_checked_feature_spec",
                     "params:training.windows",
                     "params:training.training_date",
                 ],
-                outputs=["mdl_training_windows", "mdl_training_window_params"],
+                outputs=["mdl_checked_training_windows", "mdl_checked_window_params"],
                 name="compute_training_windows",
             ),
             Node(
                 nodes.split_by_windows,
-                inputs=["mdl_validated_input", "mdl_feature_spec", "mdl_training_windows"],
-                outputs=["mdl_windowed_input", "rpt_training_data_profile"],
+                inputs=["mdl_validated_input", "mdl_checked_feature_spec", "mdl_checked_training_windows"],
+                outputs=["mdl_windowed_input", "mdl_checked_data_profile"],
                 name="split_by_windows",
+            ),
+            Node(
+                nodes.record_training_setup,
+                inputs=[
+                    "mdl_checked_feature_spec",
+                    "mdl_checked_training_windows",
+                    "mdl_checked_window_params",
+                    "mdl_checked_data_profile",
+                ],
+                outputs=[
+                    "mdl_feature_spec",
+                    "mdl_training_windows",
+                    "mdl_training_window_params",
+                    "rpt_training_data_profile",
+                ],
+                name="record_training_setup",
             ),
         ],
         tags=["training"],
