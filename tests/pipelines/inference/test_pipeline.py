@@ -11,6 +11,7 @@ import copy
 import logging
 from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
 import yaml
@@ -225,3 +226,27 @@ def test_rescore_is_refused_by_the_batch_lag_rule_before_anything_is_written(wor
     with pytest.raises(BatchLagViolation, match="2024-02"):
         _run(tmp_path, world, {**_month("2024-02-01"), "rescore": True, "rescore_reason": "new model"})
     assert _files(tmp_path) == before
+
+
+def test_applications_arriving_after_their_month_was_decided_are_not_decided_silently(
+    world, tmp_path, caplog
+):
+    frame = world.features_table().to_pandas()
+    april = frame.loc[frame["application_date"].dt.strftime("%Y-%m") == "2024-04", "loan_id"]
+    late = set(april.iloc[:5])
+    catalog = _catalog(  # the first run sees April without its 5 late applications
+        tmp_path,
+        {
+            "feat_gold_features": ibis.memtable(frame.loc[~frame["loan_id"].isin(late)]),
+            "mdl_scorecard_versions": versions(),
+            "model_1.mdl_registered_model": registered(None),
+            "params:inference": {"models": None, **_month("2024-04-01")},
+        },
+    )
+    SequentialRunner().run(create_pipeline(models=["model_1"]), catalog)
+    caplog.set_level(logging.WARNING)
+    catalog = _run(tmp_path, world, _month("2024-04-01"))  # all applications now, and a champion
+    decisions, predictions = catalog.load("out_scorecard_decisions"), catalog.load("model_1.out_predictions")
+    assert not late & set(decisions["loan_id"]) and not late & set(predictions["loan_id"])
+    assert set(predictions["loan_id"]) == set(decisions["loan_id"])
+    assert "5 application(s) of 2024-04 are not in the recorded decisions" in caplog.text

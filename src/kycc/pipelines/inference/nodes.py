@@ -196,6 +196,16 @@ def decide_with_scorecard(
         decisions = pd.DataFrame({c: pd.Series(dtype="object") for c in DECISION_COLUMNS})
     fresh, sets = _rows_of(decisions, new), _as_set(_rows_of(decisions, rescored), plan)
     recorded = decided.frame(kept) if kept else pd.DataFrame()
+    if kept and len(applications):
+        in_kept = pd.to_datetime(applications["application_date"]).dt.strftime("%Y-%m-01").isin(kept)
+        late = applications.loc[in_kept & ~applications["loan_id"].isin(recorded.get("loan_id", []))]
+        if len(late):
+            logger.warning(
+                "inference: %d application(s) of %s are not in the recorded decisions (they arrived after the "
+                "month was decided): not decided now; inference.rescore decides them in a new decision set",
+                len(late),
+                ", ".join(m[:7] for m in kept),
+            )
     used = pd.concat(
         [f for f in (fresh, _rows_of(decisions, rescored), recorded) if len(f)], ignore_index=True
     )
@@ -271,7 +281,10 @@ def predict_with_champion(
     if len(rows):
         rows = rows.loc[pd.to_datetime(rows["application_date"]).dt.strftime("%Y-%m-01").isin(months)]
         rows = rows.reset_index(drop=True)
-    # the decisions carried: a rescored month's new decision set, a new month's decision (made now or on record)
+    # the decisions carried: a rescored month's new decision set, a new month's decision (made now or on record);
+    # an application without decision (arrived after its month was decided) gets no prediction either
+    if len(rows):
+        rows = rows.loc[rows["loan_id"].isin(decisions["loan_id"])].reset_index(drop=True)
     predictions = score_with_model(card, rows, decisions, [pd.Timestamp(m) for m in months])
     fresh, sets = _rows_of(predictions, new), _as_set(_rows_of(predictions, rescored), plan)
     logger.info(
