@@ -231,6 +231,33 @@ def test_score_errors_name_the_field(served: Served):
     assert r.status_code == 404 and "model_9" in r.json()["detail"]
 
 
+def test_score_refuses_values_silver_rejects(served: Served):
+    """An impossible value is not scored (it used to get band A): 422 naming the feature and the silver rule."""
+    import json
+
+    _row, _decision, feature_row, payload = _scored_applicant(served.root)
+    date = pd.Timestamp(feature_row["application_date"]).date().isoformat()
+    for name, value, rule in (
+        ("debt_to_income", -50, "outstanding_debt / annual_income"),
+        ("age", 8000, "feature_store.valid_ranges.Age"),
+        ("annual_income", -1.0, "feature_store.valid_ranges.Annual_Income"),
+    ):
+        assert name in payload, name
+        body = {"application_date": date, "features": {**payload, name: value}}
+        r = served.client.post("/api/scoring/score", json=body, headers=served.auth)
+        assert r.status_code == 422, (name, r.text)
+        detail = r.json()["detail"]
+        assert [d["loc"] for d in detail] == [["body", "features", name]]
+        assert "outside the valid range" in detail[0]["msg"] and rule in detail[0]["msg"]
+    # JSON's NaN / Infinity (accepted by Python's parser) are not numbers to score either
+    raw = json.dumps({"application_date": date, "features": {**payload, "debt_to_income": float("inf")}})
+    r = served.client.post(
+        "/api/scoring/score", content=raw, headers={**served.auth, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "features", "debt_to_income"]
+    assert "finite" in r.json()["detail"][0]["msg"]
+
+
 def test_score_inside_a_training_window_is_refused_by_the_batch_lag_rule(served: Served):
     info = served.client.get("/api/pipeline/models/model_1").json()
     train_month = info["windows"]["train"]["start"]

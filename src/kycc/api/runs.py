@@ -32,6 +32,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -49,6 +50,8 @@ __all__ = ["PipelineRun", "PipelineRuns"]
 LOG_TAIL_LINES = 40
 RECORD_SUFFIX = ".run.json"
 FINAL_STATES = ("succeeded", "failed")
+#: How often the end of a worker that outlived the previous server is checked.
+ADOPTED_POLL_SECONDS = 1.0
 
 
 def _now() -> str:
@@ -298,11 +301,10 @@ class PipelineRuns:
     def _work(self) -> None:
         # a worker that outlived the previous server finishes first (runs execute one at a time)
         while self._adopted:
-            run, proc = self._adopted.pop(0)
-            try:
-                proc.wait()
-            except Exception:  # noqa: BLE001 - gone already
-                logger.debug("worker of %s already gone", run.run_id)
+            run, _proc = self._adopted.pop(0)
+            # not proc.wait(): the worker is not our child, and an un-reaped (zombie) worker has ended too
+            while _live_worker(run) is not None:
+                time.sleep(ADOPTED_POLL_SECONDS)
             self._finish_orphan(run, gone=False)
         while True:
             run = self._queue.get()
