@@ -208,3 +208,35 @@ def test_build_labeller_choices(monkeypatch):
         build_labeller(LabellingConfig(mode="llm"), LLMAccess())
     with pytest.raises(ValidationError):
         LabellingConfig(max_concurrency=9)
+
+
+# -- credentials: never retried -----------------------------------------------------------------------------------
+
+
+def test_missing_credentials_are_not_retried(monkeypatch):
+    # Only api_base configured (as the docs allow): the provider SDK refuses before sending anything, and LiteLLM
+    # reports it as an InternalServerError — which must not be retried like a real 5xx.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeChatServer() as server:
+        labeller = LiteLLMLabeller("openai/fake-model", api_base=server.api_base, num_retries=3)
+        labels, failures = label_clusters(_prompts(4), labeller, max_concurrency=1)
+    assert not labels and len(failures) == 4 and server.requests == []
+    assert {f.kind for f in failures.values()} == {"auth_error"}
+    assert max(f.attempts for f in failures.values()) == 1  # one call, then none at all
+    assert all("issue_mining.llm.api_key" in f.message for f in failures.values())
+
+
+def test_a_refused_key_stops_the_calls():
+    with FakeChatServer(lambda body: Reply(status=401)) as server:
+        labels, failures = label_clusters(_prompts(5), _labeller(server, num_retries=3), max_concurrency=1)
+    assert not labels and {f.kind for f in failures.values()} == {"auth_error"}
+    assert len(server.requests) == 1  # the first 401 ends the labelling: no retry, no call per cluster
+
+
+def test_server_errors_are_still_retried():
+    replies = iter([Reply(status=500), Reply(status=503), Reply.label()])
+    with FakeChatServer(lambda body: next(replies)) as server:
+        labeller = _labeller(server, num_retries=2)
+        labeller.backoff_seconds = 0.0
+        assert labeller.label(PROMPT).category == "finance"
+    assert len(server.requests) == 3

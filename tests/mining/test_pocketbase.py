@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -170,3 +171,55 @@ def test_local_server_stops_by_pid():
     with PocketBaseClient(url, None, None, timeout=0.5) as client:
         assert not client.healthy()
     assert server.process is None and pid > 0
+
+
+def test_evidence_deleted_on_the_server_is_resynced(pocketbase_server):
+    issues, evidence = _issues(["Payout reconciliation", "KYC false rejections"]), _evidence(2)
+    state = _sync(pocketbase_server, "t5", issues, evidence, pd.DataFrame()).state
+    client, _, evidence_name = _client(pocketbase_server, "t5")
+    with client:
+        client.authenticate()
+        client.delete(evidence_name, [record_id(DAY, 1, evidence.loc[4, "url_hash"])])
+    result = _sync(pocketbase_server, "t5", issues, evidence, state)
+    assert result.unchanged == 1 and result.created_or_updated == 1 and result.restored == 1
+    records, items = _remote(pocketbase_server, "t5")
+    assert len(records) == 2 and len(items) == 6
+    again = _sync(pocketbase_server, "t5", issues, evidence, result.state)
+    assert again.unchanged == 2 and again.restored == 0
+
+
+class _KillAfter(httpx.BaseTransport):
+    """Real HTTP to the server, which is killed (by its PID) after ``n`` requests: a crash mid-sync."""
+
+    def __init__(self, server: LocalPocketBase, n: int) -> None:
+        self.server, self.n, self.inner = server, n, httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.n == 0 and self.server.process is not None:
+            self.server.process.kill()
+            self.server.process.wait(timeout=10)
+        self.n -= 1
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_a_server_killed_mid_sync_is_a_pocketbase_error_naming_its_url(required):
+    from kycc.pipelines.issue_mining import nodes
+
+    issues, evidence = _issues(["Payout reconciliation", "KYC false rejections"]), _evidence(2)
+    with LocalPocketBase() as server:
+        # health, auth, 2 collection lookups + 2 creations, settings get + patch, 2 lists, the first issue's
+        # batch: killed before the second issue's batch
+        access = PocketBaseAccess(
+            url=server.url, email=server.email, password=server.password, transport=_KillAfter(server, 11)
+        )
+        kwargs = {"issues": issues, "evidence": evidence, "live_state": pd.DataFrame(), "run_date": DAY}
+        if required:
+            with pytest.raises(PocketBaseError, match=rf"PocketBase at {server.url} did not answer") as error:
+                nodes.sync_live_issues(access=access, pocketbase={"required": True}, **kwargs)
+            assert isinstance(error.value.__cause__, httpx.TransportError)
+        else:  # a warning; the sync state of the date left as it was; the URL in the report
+            state, report = nodes.sync_live_issues(access=access, pocketbase={}, **kwargs)
+            assert report["status"] == "unreachable" and len(state) == 0
+            assert f"PocketBase at {server.url} did not answer" in report["error"]
+        assert access.transport.n == -1  # the server really was killed during the sync, at the second batch

