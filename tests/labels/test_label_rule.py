@@ -169,3 +169,19 @@ def test_negative_thresholds_are_refused():
             RunWindow(),
             mob=-1,
         )
+
+
+def test_a_tiny_due_amount_beside_a_large_overdue_one_does_not_overflow(con):
+    # overdue / due = 1e14 instalments: the month arithmetic overflowed (DuckDB cast error) before the cap
+    rows = [
+        {
+            "loan_id": "odd",
+            "snapshot_date": dt.date(2023, 7, 1),
+            "installment_num": 6,
+            "due_amt": 1e-6,
+            "overdue_amt": 1e8,
+        }
+    ]
+    labels = _labels(con, rows)
+    assert labels.loc["odd", "installments_missed"] == 1200
+    assert labels.loc["odd", "label"] == 1 and labels.loc["odd", "dpd"] > 30

@@ -3,7 +3,7 @@
 For each silver loan snapshot:
 
 * ``mob = installment_num``
-* ``installments_missed = ceil(overdue_amt / due_amt)`` when ``due_amt > 0``, else 0
+* ``installments_missed = ceil(overdue_amt / due_amt)`` when ``due_amt > 0``, else 0 (at most 1200)
 * ``first_missed_date = snapshot_date − installments_missed`` calendar months (when missed > 0)
 * ``dpd = snapshot_date − first_missed_date`` in days when ``overdue_amt > 0``, else 0
 * keep ``mob == mob_threshold``; ``label = dpd >= dpd_threshold``; ``label_def = "{dpd}dpd_{mob}mob"``.
@@ -16,7 +16,10 @@ import ibis.expr.types as ir
 
 from kycc.medallion.window import RunWindow, add_months, enforce_schema
 
-__all__ = ["GOLD_LABEL_SCHEMA", "label_definition", "label_loans", "loan_dpd"]
+__all__ = ["GOLD_LABEL_SCHEMA", "MAX_INSTALLMENTS_MISSED", "label_definition", "label_loans", "loan_dpd"]
+
+#: Upper bound of ``installments_missed`` (100 years of monthly instalments), so odd amounts cannot overflow.
+MAX_INSTALLMENTS_MISSED = 1200
 
 GOLD_LABEL_SCHEMA = {
     "loan_id": "string",
@@ -38,7 +41,10 @@ def label_definition(dpd: int, mob: int) -> str:
 
 def loan_dpd(lms: ir.Table) -> ir.Table:
     """Add ``mob``, ``installments_missed``, ``first_missed_date`` and ``dpd`` to loan snapshots."""
-    missed = ibis.ifelse(lms.due_amt > 0, (lms.overdue_amt / lms.due_amt).ceil(), 0).cast("int64")
+    # capped at MAX_INSTALLMENTS_MISSED before ceil() (an int64 cast) and the month arithmetic: a tiny due amount
+    # beside a large overdue one must not overflow them (a loan 100 years in arrears is in default either way)
+    ratio = (lms.overdue_amt / lms.due_amt).clip(upper=MAX_INSTALLMENTS_MISSED)
+    missed = ibis.ifelse(lms.due_amt > 0, ratio.ceil(), 0).cast("int64")
     lms = lms.mutate(mob=lms.installment_num.cast("int64"), installments_missed=missed)
     first_missed = ibis.ifelse(
         lms.installments_missed > 0,
