@@ -205,8 +205,9 @@ def _parse_by_line(path: Path, header: list[str]) -> tuple[pa.Table, list[tuple[
             raise DatasetError(f"{path}: line {number} is not UTF-8 text ({exc})") from exc
         try:
             (fields,) = list(csv.reader([text], strict=True))
-        except (csv.Error, ValueError):
-            bad.append((number, "unbalanced quote", text))
+        except (csv.Error, ValueError) as exc:
+            problem = "unbalanced quote" if "end of data" in str(exc) else f"bad quoting ({exc})"
+            bad.append((number, problem, text))
             continue
         if len(fields) != len(header):
             bad.append((number, f"expected {len(header)} fields, got {len(fields)}", text))
