@@ -67,7 +67,13 @@ def state(root: Path) -> dict:
 def _result(result) -> dict:
     """Exit code and the end of the output, with the exception (CliRunner keeps it apart from the output)."""
     error = "" if result.exception is None or result.exit_code == 0 else f"\n{result.exception!r}"
-    return {"exit_code": result.exit_code, "output": result.output[-3000:] + error}
+    headline = [line for line in result.output.splitlines() if line.startswith("Monthly cycle:")]
+    return {
+        "exit_code": result.exit_code,
+        "headline": headline[-1] if headline else "",
+        "batch_lag": "Batch-lag" in result.output,
+        "output": result.output[-3000:] + error,
+    }
 
 
 def _without_timings(entry):
@@ -113,14 +119,14 @@ def test_the_first_run_trained_and_scored(runs):
 
 def test_a_later_range_twice_is_identical_with_no_new_model_version_or_metric(runs):
     assert runs["later_range"]["exit_code"] == 0, runs["later_range"]["output"]
-    assert "(3 already done, kept as recorded)" in runs["later_range"]["output"]
+    assert "3 month(s) (3 already done, kept as recorded)" in runs["later_range"]["headline"]
     assert_same(runs["later_state"], runs["state"])
 
 
 def test_the_full_range_twice_is_identical_and_not_refused_by_the_batch_lag_rule(runs):
     result = runs["full_range"]
     assert result["exit_code"] == 0, result["output"]
-    assert "Batch-lag" not in result["output"] and "(24 already done, kept as recorded)" in result["output"]
+    assert not result["batch_lag"] and "24 month(s) (24 already done, kept as recorded)" in result["headline"]
     assert_same(runs["full_state"], runs["state"])
 
 
@@ -130,3 +136,8 @@ def test_retrain_processes_a_done_month_again_and_keeps_its_decisions(runs):
     assert after["mlflow"]["model_versions"] > before["mlflow"]["model_versions"]  # trained again: explicit
     assert after["files"] == before["files"]  # decisions and predictions made at the time
     assert after["records"]["2024-12.json"]["training"]["status"] == "ran"
+    scorecard = before["records"]["2024-12.json"]["inference"]["scorecard"]
+    assert (
+        after["records"]["2024-12.json"]["inference"]["scorecard"]["applications"]
+        == scorecard["applications"]
+    )

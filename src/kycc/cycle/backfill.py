@@ -360,7 +360,7 @@ def run_backfill(
         project.run(
             pipelines, {"inference": {**window, "models": selected}, "monitoring": window, "actions": window}
         )
-        record["inference"] = _inference_record(state, record.get("seed_backfill"))
+        record["inference"] = _inference_record(state, record.get("seed_backfill"), iso)
         if monitorable:
             record["monitoring"], record["actions"] = _monitoring_records(state, models, month)
         else:
@@ -466,11 +466,21 @@ def _seed_backfill(
     return {"status": "ran", "models": done, "notes": notes}
 
 
-def _inference_record(state: _State, seed: Mapping[str, Any] | None) -> dict[str, Any]:
+def _inference_record(state: _State, seed: Mapping[str, Any] | None, month: str) -> dict[str, Any]:
     summary = state.catalog.load("rpt_inference_summary")
+    scorecard = dict(summary["scorecard"])
+    if "kept" in scorecard:  # decided before (--retrain): the record shows the decisions on record
+        decisions = state.catalog.load("out_scorecard_decisions")
+        recorded = decisions.loc[pd.to_datetime(decisions["snapshot_date"]) == pd.Timestamp(month)]
+        bands = recorded["band"].value_counts().sort_index()
+        scorecard |= {
+            "scorecard_version": "/".join(sorted(recorded["scorecard_version"].astype(str).unique())) or "-",
+            "applications": len(recorded),
+            "bands": {str(k): int(v) for k, v in bands.items()},
+        }
     return {
         "status": "ran",
-        "scorecard": summary["scorecard"],
+        "scorecard": scorecard,
         "models": {m["model"]: m for m in summary["models"]},
         "seed_backfill": seed,
     }
