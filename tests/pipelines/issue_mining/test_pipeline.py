@@ -247,7 +247,7 @@ def test_all_clusters_failing_on_a_date_without_published_issues_publishes_nothi
     clusters = pd.DataFrame(
         {"cluster_date": date(2026, 11, 20), "cluster_id": [0, 1], "cluster_size": 1, "summary": "s"}
     )
-    issues, failures, report = nodes.label_issues(
+    issues, failures, publication, report = nodes.label_issues(
         raw_items=raw,
         item_clusters=assignments,
         clusters=clusters,
@@ -257,6 +257,7 @@ def test_all_clusters_failing_on_a_date_without_published_issues_publishes_nothi
         labelling={"mode": "llm", "model": "openai/fake", "num_retries": 0},
     )
     assert not issues.keep and len(issues) == 0 and len(failures) == 2  # nothing earlier to keep
+    assert publication == {"run_date": DAY, "kept_previous": False}
     assert report["status"] == "failed" and report["kept_previous"] is False
     summary = nodes.summarise_run(
         collection={"run_date": DAY},
@@ -431,7 +432,7 @@ def test_nodes_handle_a_day_without_items():
     )
     assert isinstance(clusters, DatePartition) and len(clusters) == 0 and report["clusters"] == 0
     summaries, _ = nodes.summarise_clusters(empty, assignments.frame, clusters.frame, DAY, {})
-    issues, failures, report = nodes.label_issues(
+    issues, failures, _, report = nodes.label_issues(
         raw_items=empty,
         item_clusters=assignments.frame,
         clusters=clusters.frame,

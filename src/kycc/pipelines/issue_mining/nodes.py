@@ -277,7 +277,7 @@ def label_issues(
     llm_access: LLMAccess,
     run_date: Any,
     labelling: dict[str, Any],
-) -> tuple[DatePartition, DatePartition, dict[str, Any]]:
+) -> tuple[DatePartition, DatePartition, dict[str, Any], dict[str, Any]]:
     """Label each cluster of the day (LLM through LiteLLM, or the offline labeller).
 
     A failure never destroys published issues: when a cluster fails and the day already has published issues
@@ -285,9 +285,9 @@ def label_issues(
     partition is ``keep=True``), and so are their evidence and PocketBase records; the failures are recorded.
 
     Returns:
-        ``gold.issues`` rows of the day, ``gold.label_failures`` rows of the day, and a report whose ``status``
-        is ``labelled``, ``partial`` (some clusters failed), ``failed`` (every cluster failed) or
-        ``no clusters``, with ``kept_previous`` when the published issues were kept.
+        ``gold.issues`` rows of the day, ``gold.label_failures`` rows of the day, the publication decision
+        (``{"run_date", "kept_previous"}``, read by the evidence step) and a report whose ``status`` is
+        ``labelled``, ``partial`` (some clusters failed), ``failed`` (every cluster failed) or ``no clusters``.
     """
     config = LabellingConfig.model_validate(labelling)
     day = parse_run_date(run_date)
@@ -380,7 +380,8 @@ def label_issues(
         "published": len(stored) if kept_previous else len(issues),
     }
     issues_out = DatePartition(day, stored, keep=True) if kept_previous else DatePartition(day, issues)
-    return issues_out, DatePartition(day, failed), report
+    publication = {"run_date": day.isoformat(), "kept_previous": kept_previous}
+    return issues_out, DatePartition(day, failed), publication, report
 
 
 def build_issue_evidence(
@@ -388,15 +389,15 @@ def build_issue_evidence(
     item_clusters: pd.DataFrame,
     issues: pd.DataFrame,
     run_date: Any,
-    labelling_report: dict[str, Any],
+    publication: dict[str, Any],
 ) -> DatePartition:
     """Link every item of a labelled cluster to its issue (``gold.issue_evidence``).
 
-    When labelling kept the day's published issues (``labelling_report["kept_previous"]``), their evidence is
-    kept as it was too.
+    When labelling kept the day's published issues (``publication["kept_previous"]``), their evidence is kept
+    as it was too.
     """
     day = parse_run_date(run_date)
-    if labelling_report.get("kept_previous"):
+    if publication.get("kept_previous"):
         return DatePartition(day, pd.DataFrame(columns=_EVIDENCE_COLUMNS), keep=True)
     groups = _texts_by_cluster(raw_items, item_clusters, day)
     labelled = issues.loc[pd.to_datetime(issues["cluster_date"]).dt.date == day] if len(issues) else issues
