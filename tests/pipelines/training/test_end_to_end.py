@@ -207,7 +207,8 @@ def test_bring_your_own_data_with_other_column_names(isolated):
     assert {"dti_ratio", "income_usd", "bureau_mix", "late_payments", "job"} <= set(features["features"])
     assert "bad_flag" not in features["features"] and "account_no" not in features["features"]
     windows = json.loads((root / "data" / "08_reporting" / "training" / "training_windows.json").read_text())
-    assert windows["training_date"] == "2024-12-01"  # last application month 2024-06 + 6 months of maturity
+    # the last application month 2024-06 matured at 2024-12: it is the OOT cohort of T = 2025-01
+    assert windows["training_date"] == "2025-01-01" and windows["oot"]["start"] == "2024-06-01"
     (run,) = _training_runs(client)
     assert run.data.metrics["model_1.oot.roc_auc"] > 0.7
     assert client.get_registered_model("kycc_model_1").aliases == {"champion": 1}
