@@ -250,3 +250,18 @@ def test_applications_arriving_after_their_month_was_decided_are_not_decided_sil
     assert not late & set(decisions["loan_id"]) and not late & set(predictions["loan_id"])
     assert set(predictions["loan_id"]) == set(decisions["loan_id"])
     assert "5 application(s) of 2024-04 are not in the recorded decisions" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("options", "scorecards", "message"),
+    [
+        ({"month": "2024-04-01"}, None, "Unknown keys in inference parameters"),
+        (_month("2024-04-01"), {"active": None, "versions": {}}, "No active scorecard version"),
+    ],
+)
+def test_other_refusals_write_nothing(world, tmp_path, options, scorecards, message):
+    _run(tmp_path, world, _month("2024-03-01"))
+    before = _files(tmp_path)
+    with pytest.raises(InferenceError, match=message):
+        _run(tmp_path, world, options, scorecards=scorecards)
+    assert _files(tmp_path) == before
