@@ -11,6 +11,7 @@ import pytest
 from kycc.mining.collectors import (
     COLLECTORS,
     CollectorError,
+    CollectorOffline,
     GitHubCollector,
     HackerNewsCollector,
     day_bounds,
@@ -254,8 +255,8 @@ def test_auto_mode_falls_back_to_samples_when_the_network_fails(clock):
     params, _ = _collect_params()
     access = SourceAccess(credentials={"github": {"token": "t"}}, transport_factory=no_network, clock=clock)
     items, report = collect_sources(access, date(2026, 11, 20), params)
-    assert report["github"]["mode"] == "samples (fallback)"
-    assert report["reddit"]["mode"] == "samples"  # no credentials: never tried live
+    assert report["github"]["used"] == "recorded (offline)"
+    assert report["reddit"]["used"] == "recorded (no credentials)"  # never tried live
     assert len(items) == 66
     with pytest.raises(CollectorError):
         collect_sources(access, date(2026, 11, 20), {**params, "mode": "live", "sources": ["github"]})
@@ -274,18 +275,18 @@ def test_reddit_live_needs_client_credentials(clock):
     ("source", "creds", "expected"),
     [
         ("github", {"token": "x"}, "live"),
-        ("github", {}, "samples"),
-        ("github", {"token": ""}, "samples"),
-        ("reddit", {"client_id": "a"}, "samples"),
+        ("github", {}, "recorded"),
+        ("github", {"token": ""}, "recorded"),
+        ("reddit", {"client_id": "a"}, "recorded"),
         ("reddit", {"client_id": "a", "client_secret": "b"}, "live"),
         ("hackernews", {"enabled": True}, "live"),
-        ("hackernews", {"enabled": False}, "samples"),
+        ("hackernews", {"enabled": False}, "recorded"),
         ("stackexchange", {"key": "k"}, "live"),
     ],
 )
 def test_auto_mode_goes_live_only_with_credentials(source, creds, expected):
     assert source_mode(source, "auto", creds) == expected
-    assert source_mode(source, "samples", creds) == "samples"
+    assert source_mode(source, "recorded", creds) == source_mode(source, "samples", creds) == "recorded"
 
 
 def test_unrecorded_day_replays_the_latest_earlier_recording():
@@ -304,3 +305,77 @@ def test_recorded_headers_look_like_the_apis():
     stack = json.loads((SAMPLES_DIR / "stackexchange" / "2026-11-20.json").read_text())
     assert "quota_remaining" in stack["exchanges"][0]["response"]["json"]
     assert github["exchanges"][0]["request"]["params"]["q"].endswith("created:2026-11-20")
+
+
+# -- offline is instant -------------------------------------------------------------------------------------------
+
+
+def _refused_url() -> str:
+    """A 127.0.0.1 port nothing listens on: a real "connection refused"."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_an_unreachable_api_falls_back_at_once(clock):
+    sent = []
+
+    def dns_failure(source):
+        def handler(request):
+            sent.append(request)
+            raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution", request=request)
+
+        return httpx.MockTransport(handler)
+
+    params, _ = _collect_params(max_retries=4, backoff_seconds=30.0, sources=["github", "hackernews"])
+    access = SourceAccess(
+        credentials={"github": {"token": "ghp_4f9KqL2mZ8aBcD"}, "hackernews": {"enabled": True}},
+        transport_factory=dns_failure,
+        clock=clock,
+    )
+    items, report = collect_sources(access, date(2026, 11, 20), params)
+    assert len(sent) == 2  # one attempt per source, no retry
+    assert clock.monotonic() == 0.0  # and no back-off waited
+    assert {s: r["used"] for s, r in report.items()} == dict.fromkeys(params["sources"], "recorded (offline)")
+    assert "name resolution" in report["github"]["error"] and len(items) == 32
+
+
+def test_connection_refused_is_offline_and_a_live_source_names_it(clock):
+    params, _ = _collect_params(max_retries=4, backoff_seconds=30.0, sources=["hackernews"])
+    access = SourceAccess(
+        credentials={"hackernews": {"enabled": True}}, base_urls={"hackernews": _refused_url()}, clock=clock
+    )
+    _, report = collect_sources(access, date(2026, 11, 20), params)  # the real httpx transport, refused
+    assert report["hackernews"]["used"] == "recorded (offline)" and clock.monotonic() == 0.0
+    live = {**params, "hackernews": {**params["hackernews"], "mode": "live"}}  # per-source mode
+    with pytest.raises(CollectorOffline, match="hackernews: GET .* unreachable"):
+        collect_sources(access, date(2026, 11, 20), live)
+
+
+def test_server_errors_of_a_reachable_api_are_still_retried(clock):
+    replies = iter([httpx.Response(503), httpx.Response(502)])
+    sent = []
+
+    def flaky(source):
+        def handler(request):
+            sent.append(request)
+            return next(replies, httpx.Response(500))
+
+        return httpx.MockTransport(handler)
+
+    params, _ = _collect_params(max_retries=2, backoff_seconds=1.0, sources=["hackernews"])
+    access = SourceAccess(credentials={"hackernews": {"enabled": True}}, transport_factory=flaky, clock=clock)
+    _, report = collect_sources(access, date(2026, 11, 20), params)
+    assert len(sent) == 3 and clock.monotonic() >= 3.0  # 1 s + 2 s of back-off on the fake clock
+    assert report["hackernews"]["used"] == "recorded (live failed)"
+
+
+def test_per_source_mode_and_the_recorded_alias(clock):
+    params, _ = _collect_params(mode="live", sources=["github", "hackernews"])
+    params["hackernews"] = {**params["hackernews"], "mode": "recorded"}
+    params["github"] = {**params["github"], "mode": "samples"}
+    _, report = collect_sources(SourceAccess(clock=clock), date(2026, 11, 20), params)
+    assert {s: r["used"] for s, r in report.items()} == dict.fromkeys(params["sources"], "recorded (mode)")

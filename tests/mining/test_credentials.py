@@ -82,7 +82,9 @@ def test_a_collector_with_template_credentials_replays_the_samples_and_sends_not
     }
     items, report = collect_sources(access, date(2026, 11, 20), params)
     assert sent == []  # nothing reached the "live API"
-    assert {s: r["mode"] for s, r in report.items()} == dict.fromkeys(params["sources"], "samples")
+    assert {s: r["used"] for s, r in report.items()} == dict.fromkeys(
+        params["sources"], "recorded (no credentials)"
+    )
     assert items
     assert source_mode("github", "auto", {"token": "ghp_4f9KqL2mZ8aBcD"}) == "live"
 

@@ -34,6 +34,7 @@ __all__ = [
     "CollectionResult",
     "Collector",
     "CollectorError",
+    "CollectorOffline",
     "GitHubCollector",
     "HackerNewsCollector",
     "RedditCollector",
@@ -48,6 +49,10 @@ _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 class CollectorError(RuntimeError):
     """A source could not be collected (after retries), with the source and the last reply in the message."""
+
+
+class CollectorOffline(CollectorError):  # noqa: N818 - reads as the state of the source
+    """The API's host cannot be reached (DNS failure, connection refused): not retried, nothing to wait for."""
 
 
 @dataclass
@@ -151,6 +156,10 @@ class Collector:
             self._result.requests += 1
             try:
                 response = self.client.request(method, url, headers=headers, **kwargs)
+            except httpx.ConnectError as exc:  # DNS failure, connection refused: offline, retrying won't help
+                raise CollectorOffline(
+                    f"{self.source}: {method} {url} unreachable ({type(exc).__name__}: {exc})"
+                ) from exc
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 if attempt < self.max_retries:

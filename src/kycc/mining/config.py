@@ -41,10 +41,11 @@ class _SourceSettings(BaseModel):
 
     queries: list[str] = Field(min_length=1)
     max_pages: int = Field(10, ge=1, le=100)
+    mode: Literal["auto", "live", "recorded", "samples"] | None = None  # None: collect.mode
 
 
 class CollectConfig(_Strict):
-    mode: Literal["auto", "live", "samples"] = "auto"
+    mode: Literal["auto", "live", "recorded", "samples"] = "auto"  # samples: the earlier name of recorded
     sources: list[Literal["github", "stackexchange", "reddit", "hackernews"]] = Field(
         default_factory=lambda: ["github", "stackexchange", "reddit", "hackernews"], min_length=1
     )

@@ -1,12 +1,18 @@
 """Which sources are collected live and which from the recorded samples, and one day's collection of them all.
 
-``mode`` (parameter ``issue_mining.collect.mode``):
+``mode`` (parameter ``issue_mining.collect.mode``, or per source ``issue_mining.collect.<source>.mode``):
 
-- ``samples``: every source replays its recorded responses (``samples/``) through the real collector code.
-- ``live``: every source calls its API; a failure stops the run.
+- ``recorded`` (alias ``samples``): the source replays its recorded responses (``samples/``) through the real
+  collector code.
+- ``live``: the source calls its API; a failure stops the run.
 - ``auto`` (default): a source is collected live when its credentials are present in
-  ``conf/local/credentials.yml`` (key ``issue_mining``), from the samples otherwise; a live source that fails
-  (no network, an error reply after retries) falls back to its samples with a warning.
+  ``conf/local/credentials.yml`` (key ``issue_mining``; placeholders count as missing), from the recordings
+  otherwise, at once. A live source whose host cannot be reached (DNS failure, connection refused) falls back
+  to its recordings after that one attempt (no back-off); one that fails otherwise (an error reply after the
+  retries for 429/5xx) falls back with a warning too.
+
+The report says per source which was used and why: ``live``, ``recorded (no credentials)``,
+``recorded (offline)``, ``recorded (live failed)``, ``recorded (mode)``.
 
 Credentials that make a source live: ``github.token``, ``stackexchange.key``,
 ``reddit.client_id`` + ``reddit.client_secret``, ``hackernews.enabled: true`` (the HN API needs no secret).
@@ -24,7 +30,7 @@ from typing import Any
 import httpx
 
 from kycc.credentials import is_placeholder
-from kycc.mining.collectors import COLLECTORS, CollectionResult, CollectorError
+from kycc.mining.collectors import COLLECTORS, CollectionResult, CollectorError, CollectorOffline
 from kycc.mining.items import RawItem
 from kycc.mining.ratelimit import Clock, FakeClock, RateLimiter, SystemClock
 from kycc.mining.replay import SAMPLES_DIR, Replay, pick_recording
@@ -33,7 +39,7 @@ __all__ = ["MODES", "SourceAccess", "collect_sources", "source_mode"]
 
 logger = logging.getLogger(__name__)
 
-MODES = ("auto", "live", "samples")
+MODES = ("auto", "live", "recorded", "samples")  # "samples" = "recorded" (the earlier name)
 _LIVE_KEYS: dict[str, tuple[str, ...]] = {
     "github": ("token",),
     "stackexchange": ("key",),
@@ -64,17 +70,24 @@ class SourceAccess:
 
 
 def source_mode(source: str, mode: str, credentials: Mapping[str, Any] | None) -> str:
-    """``"live"`` or ``"samples"`` for one source under ``mode``."""
+    """``"live"`` or ``"recorded"`` for one source under ``mode``."""
+    return _choose(source, mode, credentials)[0]
+
+
+def _choose(source: str, mode: str, credentials: Mapping[str, Any] | None) -> tuple[str, str]:
+    """``(mode, reason)``: ``("live", "")``, ``("recorded", "mode")`` or ``("recorded", "no credentials")``."""
     if mode not in MODES:
         raise ValueError(f"collect.mode must be one of {MODES}, got {mode!r}")
-    if mode != "auto":
-        return mode
+    if mode == "live":
+        return "live", ""
+    if mode in {"recorded", "samples"}:
+        return "recorded", "mode"
     creds = credentials or {}
     # Placeholders of the credentials template (ghp_xxx, xxx, change-me…) count as missing.
     live = all(
         creds.get(key) is not False and not is_placeholder(creds.get(key)) for key in _LIVE_KEYS[source]
     )
-    return "live" if live else "samples"
+    return ("live", "") if live else ("recorded", "no credentials")
 
 
 def _settings(params: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -157,19 +170,21 @@ def collect_sources(
         params: ``issue_mining.collect``.
 
     Returns:
-        ``(items, report)``; report per source: mode, items, requests, retries, waited seconds, stop reason.
+        ``(items, report)``; report per source: mode (``live``/``recorded``), reason, ``used`` (both, e.g.
+        ``recorded (no credentials)``), items, requests, retries, waited seconds, stop reason.
 
     Raises:
         CollectorError: A source failed in ``live`` mode.
         RecordingError: A recording is missing or malformed.
     """
-    mode = params.get("mode", "auto")
+    default_mode = params.get("mode", "auto")
     items: list[RawItem] = []
     report: dict[str, dict[str, Any]] = {}
     for source in params.get("sources") or list(COLLECTORS):
         if source not in COLLECTORS:
             raise ValueError(f"unknown source {source!r}; known: {sorted(COLLECTORS)}")
-        chosen = source_mode(source, mode, access.credentials.get(source))
+        mode = (params.get(source) or {}).get("mode") or default_mode
+        chosen, reason = _choose(source, mode, access.credentials.get(source))
         extra: dict[str, Any] = {}
         if chosen == "live":
             try:
@@ -177,14 +192,19 @@ def collect_sources(
             except (CollectorError, httpx.HTTPError) as exc:
                 if mode == "live":
                     raise
-                logger.warning("%s: live collection failed (%s); using the recorded samples", source, exc)
-                chosen = "samples (fallback)"
+                offline = isinstance(exc, CollectorOffline | httpx.ConnectError)
+                reason = "offline" if offline else "live failed"
+                logger.warning("%s: %s (%s); using the recorded samples", source, reason, exc)
+                chosen = "recorded"
                 result, extra = _collect_samples(access, source, day, params)
+                extra["error"] = str(exc)[:300]
         else:
             result, extra = _collect_samples(access, source, day, params)
         items.extend(result.items)
         report[source] = {
             "mode": chosen,
+            "reason": reason,
+            "used": f"{chosen} ({reason})" if reason else chosen,
             "items": len(result.items),
             "requests": result.requests,
             "pages": result.pages,

@@ -146,7 +146,7 @@ def test_end_to_end_rerun_is_idempotent_and_syncs_to_pocketbase(seeded, data_roo
     assert first["silver.items"] == 66 and first["silver.clusters"] == 10  # max(10, 66 // 100) = 10
     assert first["gold.issues"] == 10 and first["gold.label_failures"] == 0
     assert first["gold.issue_evidence"] == 66 and first["gold.live_issues"] == 0  # PocketBase disabled
-    assert summary["collection"]["sources"]["github"]["mode"] == "samples"
+    assert summary["collection"]["sources"]["github"]["used"] == "recorded (mode)"
     assert {s: i["stored"] for s, i in summary["collection"]["sources"].items()} == {
         "github": 18,
         "stackexchange": 16,

@@ -536,7 +536,8 @@ def summarise_run(
     """Log one summary line of the run and return the run summary (``issue_mining.run_summary``)."""
     # No square brackets: Kedro's rich log handler would read them as markup.
     per_source = ", ".join(
-        f"{s} {info.get('stored', 0)} ({info['mode']})" for s, info in collection.get("sources", {}).items()
+        f"{s} {info.get('stored', 0)} {info.get('used', info.get('mode'))}"
+        for s, info in collection.get("sources", {}).items()
     )
     logger.info(
         "issue_mining %s: collected %d items (%s); %d quarantined, %d duplicates, %d seen earlier; "
