@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from kycc.monitoring.psi import DEFAULT_EPS, psi, psi_categorical, psi_level
+from kycc.monitoring.psi import DEFAULT_EPS, DEFAULT_LEVELS, psi, psi_categorical, psi_level
 
 __all__ = ["feature_psi"]
 
@@ -18,6 +18,7 @@ def feature_psi(
     categorical: Sequence[str] = (),
     bins: int = 10,
     eps: float = DEFAULT_EPS,
+    psi_levels: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """PSI of each feature (numeric: reference-quantile bins; categorical: one bin per category).
 
@@ -26,6 +27,7 @@ def feature_psi(
         current: Feature rows of the monitored applications.
         features: Columns to compare (present in both frames).
         categorical: Which of them are categorical.
+        psi_levels: The one PSI-level set (``{moderate, major}``, parameter ``psi_levels``; default 0.1 / 0.25).
 
     Returns:
         One row per feature, highest PSI first: ``feature``, ``kind``, ``psi``, ``level``, ``n_reference``,
@@ -34,6 +36,7 @@ def feature_psi(
     missing = [f for f in features if f not in reference.columns or f not in current.columns]
     if missing:
         raise ValueError(f"feature_psi: column(s) {missing} missing from the reference or current rows")
+    levels = {**DEFAULT_LEVELS, **(psi_levels or {})}
     cats = set(categorical)
     rows = []
     for name in features:
@@ -46,7 +49,7 @@ def feature_psi(
                 "feature": name,
                 "kind": kind,
                 "psi": result.value,
-                "level": psi_level(result.value),
+                "level": psi_level(result.value, float(levels["moderate"]), float(levels["major"])),
                 "n_reference": result.n_reference,
                 "n_current": result.n_current,
                 "missing_share_reference": float(reference[name].isna().mean()) if len(reference) else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from kycc.monitoring.drift import feature_psi
 from kycc.monitoring.metrics import performance_metrics, prediction_drift
-from kycc.monitoring.psi import psi, psi_level
+from kycc.monitoring.psi import DEFAULT_LEVELS, psi, psi_level
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def monitor_cohort(
     baseline: dict[str, Any] | None = None,
     bins: int = 10,
     key: str = "loan_id",
+    psi_levels: Mapping[str, float] | None = None,
 ) -> CohortResult:
     """Measure one cohort.
 
@@ -64,10 +65,13 @@ def monitor_cohort(
         features / categorical: The model's input features to compare.
         baseline: The model version's OOT metrics (from its training metadata).
         bins: Quantile bins of PSI.
+        psi_levels: The one PSI-level set (``{moderate, major}``, parameter ``psi_levels``; default 0.1 / 0.25).
 
     Returns:
         The metrics row and the feature PSI table (both tagged with the months).
     """
+    levels = {**DEFAULT_LEVELS, **(psi_levels or {})}
+    moderate, major = float(levels["moderate"]), float(levels["major"])
     joined = predictions.merge(labels[[key, "label"]], on=key, how="inner", validate="one_to_one")
     thresholds = predictions["threshold"].dropna().unique()
     if len(thresholds) != 1:
@@ -79,7 +83,14 @@ def monitor_cohort(
     perf = performance_metrics(joined["label"].to_numpy(), joined["probability"].to_numpy(), threshold)
     score_psi = psi(reference["pd"], predictions["probability"], bins)
     drift = prediction_drift(reference["pd"], predictions["probability"], threshold)
-    by_feature = feature_psi(reference_features, cohort_features, features, categorical, bins)
+    by_feature = feature_psi(
+        reference_features,
+        cohort_features,
+        features,
+        categorical,
+        bins,
+        psi_levels={"moderate": moderate, "major": major},
+    )
     valid = by_feature.dropna(subset=["psi"])
     top = valid.iloc[0] if len(valid) else None
     row: dict[str, Any] = {
@@ -92,13 +103,13 @@ def monitor_cohort(
         "n_labels_unpredicted": len(labels) - len(joined),
         **perf,
         "psi_score": score_psi.value,
-        "psi_level": psi_level(score_psi.value),
+        "psi_level": psi_level(score_psi.value, moderate, major),
         "psi_bins": len(score_psi.table),
         "n_reference": score_psi.n_reference,
         "psi_feature_max": float(top["psi"]) if top is not None else math.nan,
         "psi_feature_max_name": str(top["feature"]) if top is not None else None,
-        "n_features_psi_moderate": int(((valid["psi"] >= 0.1) & (valid["psi"] < 0.25)).sum()),
-        "n_features_psi_major": int((valid["psi"] >= 0.25).sum()),
+        "n_features_psi_moderate": int(((valid["psi"] >= moderate) & (valid["psi"] < major)).sum()),
+        "n_features_psi_major": int((valid["psi"] >= major).sum()),
         **drift,
     }
     for name in BASELINE_METRICS:

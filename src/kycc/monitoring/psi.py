@@ -12,7 +12,9 @@ Conventions (the rules the tests check by hand):
 * **Categorical values**: one bin per category seen on either side, plus missing.
 * **Empty bins**: a share of 0 (a bin empty on one side) is replaced by ``eps`` (1e-4) on that side before the
   formula, so that PSI stays finite. Only the terms of that bin change.
-* Reading: < 0.1 stable, 0.1–0.25 moderate shift, > 0.25 major shift (the usual credit-risk rule of thumb).
+* Reading: < moderate stable, moderate–major moderate shift, >= major major shift. The levels are ONE parameter
+  set, ``psi_levels`` (conf/base/parameters_monitoring.yml; default 0.1 / 0.25, the usual credit-risk rule of
+  thumb), read by monitoring, scoring-time stability (:mod:`kycc.monitoring.stability`), actions and charts.
 
 Sampling noise alone gives about ``(k - 1) * (1/n_ref + 1/n_cur)`` for ``k`` bins: with 10 bins and 100 rows per
 side that is ≈ 0.18, so PSI is only meaningful on a few hundred rows per month (see docs/monitoring.md).
@@ -28,10 +30,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_EPS", "PsiResult", "psi", "psi_categorical", "psi_level", "quantile_edges"]
+__all__ = [
+    "DEFAULT_EPS",
+    "DEFAULT_LEVELS",
+    "PsiResult",
+    "psi",
+    "psi_categorical",
+    "psi_from_counts",
+    "psi_level",
+    "quantile_edges",
+]
 
 DEFAULT_EPS = 1e-4
 MISSING = "missing"
+#: The defaults of the one PSI-level set (``psi_levels`` in conf/base/parameters_monitoring.yml wins).
+DEFAULT_LEVELS = {"moderate": 0.1, "major": 0.25}
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,27 @@ def _result(labels: list[str], ref_counts: np.ndarray, cur_counts: np.ndarray, e
     r, c, terms = _terms(ref_counts.astype("float64"), cur_counts.astype("float64"), eps)
     table = pd.DataFrame({"bin": labels, "reference_share": r, "current_share": c, "term": terms})
     return PsiResult(float(terms.sum()), table, n_ref, n_cur)
+
+
+def psi_from_counts(
+    reference_counts: Sequence[int] | np.ndarray,
+    current_counts: Sequence[int] | np.ndarray,
+    labels: Sequence[str] | None = None,
+    *,
+    eps: float = DEFAULT_EPS,
+) -> PsiResult:
+    """PSI of two count vectors over the same bins (e.g. a scorecard's own bins or its bands)."""
+    _check(2, eps)
+    ref = np.asarray(reference_counts, dtype="float64")
+    cur = np.asarray(current_counts, dtype="float64")
+    if ref.shape != cur.shape or ref.ndim != 1:
+        raise ValueError(f"psi_from_counts: count vectors of different shapes {ref.shape} and {cur.shape}")
+    if (ref < 0).any() or (cur < 0).any():
+        raise ValueError("psi_from_counts: counts must be non-negative")
+    names = [str(x) for x in labels] if labels is not None else [str(i) for i in range(len(ref))]
+    if len(names) != len(ref):
+        raise ValueError(f"psi_from_counts: {len(names)} labels for {len(ref)} bins")
+    return _result(names, ref, cur, eps)
 
 
 def psi(
@@ -138,7 +172,9 @@ def psi_categorical(
     return _result(categories, ref_counts, cur_counts, eps)
 
 
-def psi_level(value: float, moderate: float = 0.1, major: float = 0.25) -> str:
+def psi_level(
+    value: float, moderate: float = DEFAULT_LEVELS["moderate"], major: float = DEFAULT_LEVELS["major"]
+) -> str:
     """``stable`` (< moderate), ``moderate`` (< major), ``major`` shift, or ``undefined`` for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "undefined"

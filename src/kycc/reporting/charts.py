@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kycc.monitoring.psi import DEFAULT_LEVELS
+
 __all__ = [
     "confusion_matrix_figure",
     "feature_psi_figure",
@@ -80,7 +82,11 @@ def performance_trend_figure(metrics: pd.DataFrame, thresholds: Mapping[str, Map
     return fig
 
 
-def psi_trend_figure(metrics: pd.DataFrame, moderate: float = 0.1, major: float = 0.25) -> Figure:
+def psi_trend_figure(
+    metrics: pd.DataFrame,
+    moderate: float = DEFAULT_LEVELS["moderate"],
+    major: float = DEFAULT_LEVELS["major"],
+) -> Figure:
     """Score PSI against the OOT reference and the largest feature PSI, per month and model."""
     fig = Figure(figsize=(12, 4))
     if metrics.empty:
