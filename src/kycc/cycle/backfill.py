@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CycleReport", "run_backfill"]
 
-DATA_PIPELINES = ["label_store", "feature_store", "model_input"]
+DATA_PIPELINES = ["label_store", "early_read", "feature_store", "model_input"]  # early_read: vintages, roll rates
 SCORECARD_SETUP = ("scorecard", "declare_config_versions")
 
 
@@ -258,7 +258,7 @@ def run_backfill(
         raise ValueError(f"--end {end} is before --start {start}")
     project = _Project(Path(project_path or Path.cwd()), env, params or {}, conf_source)
     if run_data:
-        logger.info("cycle: data pipelines (label_store, feature_store, model_input) for %s .. %s",
+        logger.info("cycle: data pipelines (%s) for %s .. %s", ", ".join(DATA_PIPELINES),
                     _iso(start) or "every month", _iso(end) or "")  # fmt: skip
         project.run(DATA_PIPELINES, {"run": {"start_month": _iso(start), "end_month": _iso(end)}})
     project.run([SCORECARD_SETUP[0]], node_names=[SCORECARD_SETUP[1]])
