@@ -83,6 +83,12 @@ def main(verbose: bool, quiet: bool) -> None:
 @click.option(
     "--truth", is_flag=True, help="Also write _truth/latent.csv (latent z per customer, for tests)."
 )
+@click.option(
+    "--drift/--no-drift",
+    default=True,
+    show_default=True,
+    help="Plant the drift of the last third of the range, or generate a stationary world (manifest: drift off).",
+)
 @click.option("--force", is_flag=True, help="Overwrite the generated files in a non-empty output folder.")
 def generate(
     *,
@@ -94,6 +100,7 @@ def generate(
     output: Path,
     dirty: bool,
     truth: bool,
+    drift: bool,
     force: bool,
 ) -> None:
     """Generate the synthetic lender's raw exports (CSVs, JSON batches, manifest)."""
@@ -110,6 +117,7 @@ def generate(
             dirty=dirty,
             write_truth=truth,
             force=force,
+            drift=drift,
         )
     except (ValueError, TypeError, FileExistsError, NotADirectoryError) as exc:
         raise click.UsageError(str(exc)) from exc
@@ -125,6 +133,8 @@ def generate(
     print(f"Labelled loans (30 DPD at MOB 6): {summary.n_labelled:,}, default rate {rate}")
     if summary.drift_months:
         print(f"Drift months: {summary.drift_months[0]} .. {summary.drift_months[-1]}")
+    elif not drift:
+        print("Drift: off (--no-drift), a stationary world")
     planted = ", ".join(f"{k}={v:,}" for k, v in summary.planted.items()) or "none (clean)"
     print(f"Dirty cells/rows planted: {planted}")
     print(f"{total_rows:,} CSV rows written to {summary.output_dir} (manifest: {summary.manifest_path})")

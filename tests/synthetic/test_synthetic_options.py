@@ -73,7 +73,7 @@ def test_cli_generate(tmp_path):
     manifest = json.loads((out / "_generation_manifest.json").read_text(encoding="utf-8"))
     assert manifest["args"] == {
         "n_customers": 200, "start": "2023-01-01", "end": "2024-12-01", "seed": 9, "json_months": 2,
-        "dirty": True, "write_truth": False,
+        "dirty": True, "write_truth": False, "drift": True,
     }  # fmt: skip
     assert (out / "batches" / "BATCH_2024_12_labels.json").is_file()
 

@@ -115,6 +115,7 @@ class GenerationOptions:
     rates: DirtyRates
     write_truth: bool
     force: bool
+    drift: bool = True
 
     @property
     def n_months(self) -> int:
@@ -127,8 +128,9 @@ class GenerationOptions:
 
     @property
     def drift_start(self) -> int:
-        """Index of the first drift month: the last third of the range (no drift with fewer than 3 months)."""
-        if self.n_months < 3:
+        """Index of the first drift month: the last third of the range (no drift with fewer than 3 months, or
+        with ``drift`` off: then it is ``n_months``, a month that never comes)."""
+        if self.n_months < 3 or not self.drift:
             return self.n_months
         return self.n_months - math.ceil(self.n_months / 3)
 
@@ -146,6 +148,7 @@ class GenerationOptions:
         dirty_rates: DirtyRates | None,
         write_truth: bool,
         force: bool,
+        drift: bool = True,
     ) -> GenerationOptions:
         """Validate the arguments of :func:`kycc.synthetic.generate`; raise ``ValueError``/``TypeError``."""
         if isinstance(n_customers, bool) or not isinstance(n_customers, int):
@@ -179,4 +182,5 @@ class GenerationOptions:
             rates=rates,
             write_truth=bool(write_truth),
             force=bool(force),
+            drift=bool(drift),
         )

@@ -137,6 +137,7 @@ def generate(
     dirty_rates: DirtyRates | None = None,
     write_truth: bool = False,
     force: bool = False,
+    drift: bool = True,
 ) -> GenerationSummary:
     """Generate the synthetic lender's raw exports into ``output_dir``.
 
@@ -153,6 +154,8 @@ def generate(
         dirty_rates: Rates of the dirty patterns (default :class:`DirtyRates`).
         write_truth: Also write ``_truth/latent.csv`` (Customer_ID, z, drifted) for tests.
         force: Overwrite the generator's files in a non-empty ``output_dir``.
+        drift: Plant the drift of the last third of the range (``False``: a stationary world; the manifest
+            records ``drift.enabled: false`` and no drift month).
 
     Returns:
         A :class:`GenerationSummary`; the details are in ``_generation_manifest.json``.
@@ -173,6 +176,7 @@ def generate(
         dirty_rates=dirty_rates,
         write_truth=write_truth,
         force=force,
+        drift=drift,
     )
     _prepare_output(opts)
     month_str = np.array([m.isoformat() for m in opts.months])
@@ -264,6 +268,7 @@ def generate(
             "json_months": opts.json_months,
             "dirty": opts.dirty,
             "write_truth": opts.write_truth,
+            "drift": opts.drift,
         },
         "dirty_rates": opts.rates.as_dict(),
         "months": month_str.tolist(),
@@ -272,6 +277,7 @@ def generate(
         "files": files,
         "json_batches": {"batches": batches, "planted": json_planted},
         "drift": {
+            "enabled": opts.drift,
             "start_month": drift_months[0] if drift_months else None,
             "months": list(drift_months),
             "drifted_customers": int(world.drifted.sum()),
