@@ -16,7 +16,7 @@ GENERATE_ARGS ?= --customers 10000 --end 2025-06-01
 BACKFILL_ARGS ?=
 export KYCC_DATA_ROOT := $(DATA_ROOT)
 
-.PHONY: install run data test test-fast bench lint viz viz-screenshot notebook serve airflow-dags dagster-dev mlflow-ui clean-data
+.PHONY: install run data test test-fast bench lint viz viz-screenshot notebook serve airflow-dags dagster-dev mlflow-ui pocketbase clean-data
 
 # torch first and exactly 2.13.0: the CPU wheel on this machine (any other version pulls a multi-GB CUDA build).
 $(BIN)/.installed: pyproject.toml
@@ -82,6 +82,10 @@ dagster-dev: install
 # The MLflow UI on DATA_ROOT's tracking store (sqlite; KYCC_MLFLOW_URI overrides), http://127.0.0.1:5000
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri $${KYCC_MLFLOW_URI:-sqlite:///$(abspath $(DATA_ROOT))/06_models/mlflow.db} --host 127.0.0.1 --port 5000
+
+# The issue_mining PocketBase (the embedded one under DATA_ROOT) in the foreground: http://127.0.0.1:8090/_/
+pocketbase: install
+	$(BIN)/kycc pocketbase
 
 clean-data:
 	find data -mindepth 2 ! -name .gitkeep -delete

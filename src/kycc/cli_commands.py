@@ -226,3 +226,53 @@ def serve(host: str, port: int, env: str | None) -> None:
         f"KYCC API for {settings.project_root} (env {settings.env or 'default'}): http://{host}:{port}/docs"
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--port", type=int, default=8090, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--env", "-e", default=None, help="Kedro environment (conf/<env>); default KEDRO_ENV or local.")
+def pocketbase(port: int, env: str | None) -> None:
+    """Serve the issue_mining PocketBase in the foreground on 127.0.0.1 for browsing (admin UI at /_/): the
+    embedded server the pipeline starts when no PocketBase URL is configured, with the same data folder."""
+    from kedro.config import MissingConfigException, OmegaConfigLoader
+    from kedro.io import DataCatalog
+
+    from kycc import settings as project_settings
+    from kycc.mining.pocketbase import PocketBaseError, serve_embedded
+    from kycc.paths import find_project_root
+
+    root = find_project_root()
+    if root is None:
+        raise click.ClickException("No KYCC (Kedro) project found: run `kycc pocketbase` inside the project")
+    os.chdir(root)  # relative paths of the configuration (the data root) are relative to the project
+    # Only the one catalog entry and its credentials: no Kedro session (hooks, MLflow) for a browsing server.
+    loader = OmegaConfigLoader(
+        conf_source=str(root / "conf"),
+        env=env or os.environ.get("KEDRO_ENV") or None,
+        **dict(project_settings.CONFIG_LOADER_ARGS),
+    )
+    name = "issue_mining.pocketbase_access"
+    try:
+        credentials = dict(loader["credentials"])
+    except MissingConfigException:
+        credentials = {}
+    entry = dict(loader["catalog"]).get(name)
+    if entry is None:
+        raise click.ClickException(f"{name} is not in the catalog of {root / 'conf'}")
+    access = DataCatalog.from_config({name: entry}, credentials=credentials).load(name)
+    params = (loader["parameters"].get("issue_mining") or {}).get("pocketbase") or {}
+    if not access.embedded:
+        raise click.ClickException(
+            f"issue_mining uses the PocketBase server at {access.url} (configured): browse it there"
+        )
+    try:
+        code = serve_embedded(
+            access.embedded_dir,
+            port or None,
+            params.get("issues_collection", "kycc_issues"),
+            params.get("evidence_collection", "kycc_issue_evidence"),
+            echo=click.echo,
+        )
+    except (PocketBaseError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    raise SystemExit(code)

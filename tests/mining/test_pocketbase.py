@@ -223,3 +223,50 @@ def test_a_server_killed_mid_sync_is_a_pocketbase_error_naming_its_url(required)
             assert report["status"] == "unreachable" and len(state) == 0
             assert f"PocketBase at {server.url} did not answer" in report["error"]
         assert access.transport.n == -1  # the server really was killed during the sync, at the second batch
+
+
+@pytest.mark.slow
+def test_kycc_pocketbase_serves_the_embedded_server_in_the_foreground_and_stops_it(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "KYCC_DATA_ROOT": str(tmp_path), "KEDRO_DISABLE_TELEMETRY": "1"}
+    kycc = Path(sys.executable).parent / "kycc"
+    process = subprocess.Popen(
+        [str(kycc), "pocketbase", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Ctrl-C stops it" in line:
+                break
+        banner = "".join(lines)
+        found = re.search(r"PocketBase (http://127\.0\.0\.1:\d+)/_/ \(pid (\d+)", banner)
+        assert found, banner
+        url, pid = found.group(1), int(found.group(2))
+        assert httpx.get(f"{url}/api/health", timeout=5).status_code == 200
+        data_dir = tmp_path / "03_primary" / "issue_mining" / "pocketbase"
+        secret = data_dir / "superuser.json"
+        assert str(secret) in banner and secret.stat().st_mode & 0o777 == 0o600
+        with PocketBaseClient(
+            url, "admin@kycc.local", __import__("json").loads(secret.read_text())["password"]
+        ) as c:
+            c.authenticate()
+            assert c.get_collection("kycc_issues") is not None  # collections ready to browse
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

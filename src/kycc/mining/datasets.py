@@ -185,34 +185,49 @@ class LLMAccessDataset(_AccessDataset):
 class PocketBaseAccessDataset(_AccessDataset):
     """Loads the ``PocketBaseAccess``: ``url`` from the catalog (or credentials), superuser from credentials.
 
+    With no ``url`` (catalog ``null`` and none in the credentials), the sync starts the packaged PocketBase on
+    127.0.0.1 with its data in ``embedded_dir`` and stops it afterwards (``PocketBaseAccess.session``).
+
     Args:
-        url: Server root, e.g. ``http://127.0.0.1:8090`` (``issue_mining.pocketbase.url`` overrides it).
+        url: Server root, e.g. ``http://127.0.0.1:8090`` (``issue_mining.pocketbase.url`` overrides it);
+            empty: the embedded server.
+        embedded_dir: Data folder of the embedded server, e.g.
+            ``${globals:data_root}/03_primary/issue_mining/pocketbase``.
         timeout: Seconds per request.
-        credentials: The ``issue_mining`` credentials; section ``pocketbase`` (``email``, ``password``).
+        credentials: The ``issue_mining`` credentials; section ``pocketbase`` (``email``, ``password``, ``url``).
     """
 
     def __init__(
         self,
-        url: str = "http://127.0.0.1:8090",
+        url: str | None = None,
+        embedded_dir: str | None = None,
         timeout: float = 10.0,
         credentials: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(credentials, metadata)
-        self._url = url
+        self._url = url or None
+        self._embedded_dir = embedded_dir or None
         self._timeout = float(timeout)
 
     def load(self) -> PocketBaseAccess:
         section = self._section("pocketbase")
+        url = section.get("url") or self._url
+        if not url and not self._embedded_dir:
+            raise DatasetError(
+                "issue_mining.pocketbase_access: no url and no embedded_dir: set one in the catalog "
+                "(or issue_mining.pocketbase.url in the credentials)"
+            )
         return PocketBaseAccess(
-            url=section.get("url", self._url),
+            url=url or None,
             email=section.get("email"),
             password=section.get("password"),
             timeout=self._timeout,
+            embedded_dir=None if url else self._embedded_dir,
         )
 
     def _describe(self) -> dict[str, Any]:
-        return {"url": self._url, **super()._describe()}
+        return {"url": self._url, "embedded_dir": self._embedded_dir, **super()._describe()}
 
 
 class EmbeddingModelDataset(AbstractDataset[None, Embedder]):

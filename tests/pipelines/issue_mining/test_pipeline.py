@@ -504,3 +504,75 @@ def test_sync_is_skipped_without_server_or_credentials():
     assert nodes.sync_live_issues(access=unreachable, pocketbase={}, **kwargs)[1]["status"] == "unreachable"
     with pytest.raises(PocketBaseError, match="not reachable"):
         nodes.sync_live_issues(access=unreachable, pocketbase={"required": True}, **kwargs)
+
+
+def _pid_gone(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # Still in the process table: only acceptable as a zombie (exited, not reaped by its parent).
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" in status.read_text()
+
+
+def test_with_no_pocketbase_configured_the_embedded_server_syncs_and_is_stopped(data_root):
+    """No URL in catalog or credentials: the run starts the packaged PocketBase under the data root, syncs a
+    record per issue, and stops it by its PID; a second run creates no duplicate."""
+    first = run(data_root, DAY, pocketbase_params={"enabled": True})
+    sync = first["sync"]
+    issues = counts(data_root)["gold.issues"]
+    assert issues > 0
+    assert sync["server"] == "embedded" and sync["status"] == "synced", sync
+    assert sync["created"] == issues and sync["updated"] == 0 and sync["unchanged"] == 0
+    assert _pid_gone(sync["pid"])
+    pb_dir = data_root / "03_primary" / "issue_mining" / "pocketbase"
+    assert Path(sync["data_dir"]) == pb_dir
+    secret = pb_dir / "superuser.json"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    password = json.loads(secret.read_text())["password"]
+
+    con = duckdb.connect(
+        str(data_root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True
+    )
+    try:
+        live = con.execute(
+            "SELECT l.cluster_id FROM gold.live_issues l JOIN gold.issues i USING (cluster_date, cluster_id) "
+            "WHERE l.cluster_date = ?",
+            [DAY],
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(live) == issues  # a row per issue
+
+    second = run(data_root, DAY, pocketbase_params={"enabled": True})
+    assert second["sync"]["created"] == 0 and second["sync"]["updated"] == 0
+    assert second["sync"]["unchanged"] == issues
+    assert second["sync"]["pid"] != sync["pid"] and _pid_gone(second["sync"]["pid"])
+    assert counts(data_root)["gold.live_issues"] == issues
+    assert json.loads(secret.read_text())["password"] == password  # generated once, kept
+
+    # The server's own records: one per issue, no duplicate (read by starting the same data folder again).
+    with (
+        LocalPocketBase(pb_dir, email="admin@kycc.local", password=password) as server,
+        PocketBaseClient(server.url, server.email, server.password) as client,
+    ):
+        client.authenticate()
+        records = client.list_records("kycc_issues")
+    assert len(records) == issues and len({r["cluster_id"] for r in records}) == issues
+
+
+def test_an_embedded_server_that_cannot_start_leaves_the_state_and_names_its_folder(tmp_path):
+    from kycc.mining.pocketbase import PocketBaseAccess, PocketBaseError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    empty = pd.DataFrame(columns=["cluster_date", "cluster_id"])
+    kwargs = {"issues": empty, "evidence": empty, "live_state": empty, "run_date": DAY}
+    access = PocketBaseAccess(url=None, embedded_dir=blocker)
+    state, report = nodes.sync_live_issues(access=access, pocketbase={}, **kwargs)
+    assert report["status"] == "not started" and str(blocker) in report["error"] and len(state) == 0
+    with pytest.raises(PocketBaseError, match="embedded PocketBase in .*not-a-folder"):
+        nodes.sync_live_issues(access=access, pocketbase={"required": True}, **kwargs)

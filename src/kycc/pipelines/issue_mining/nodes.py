@@ -430,9 +430,11 @@ def sync_live_issues(
 ) -> tuple[DatePartition, dict[str, Any]]:
     """Upsert the day's issues and evidence into PocketBase; return the day's sync state (``gold.live_issues``).
 
-    An unreachable server (before or during the sync) leaves the earlier state of the date untouched (and fails
-    the run, with an error naming PocketBase and its URL, only when ``pocketbase.required`` is true). Records
-    deleted on the server since the last sync are written again.
+    The server is the configured one (``access.url``) or, with no URL configured, the embedded PocketBase that
+    ``access.session()`` starts for the sync and stops by its PID afterwards (also on failure). An unreachable
+    server (before or during the sync) leaves the earlier state of the date untouched (and fails the run, with an
+    error naming PocketBase and its URL, only when ``pocketbase.required`` is true). Records deleted on the
+    server since the last sync are written again.
     """
     config = PocketBaseConfig.model_validate(pocketbase)
     day = parse_run_date(run_date)
@@ -442,42 +444,34 @@ def sync_live_issues(
 
     state = of_day(live_state)
     keep = DatePartition(day, state.reset_index(drop=True))
+    pending = len(of_day(issues))
+    nothing = {"created": 0, "updated": 0, "synced": 0, "unchanged": 0, "deleted": 0}
     if not config.enabled:
         logger.info("PocketBase sync disabled (issue_mining.pocketbase.enabled: false)")
-        return keep, {"status": "disabled", "synced": 0, "unchanged": 0, "deleted": 0}
-    if is_placeholder(access.email) or is_placeholder(access.password):
+        return keep, {"status": "disabled", **nothing}
+    if not access.embedded and (is_placeholder(access.email) or is_placeholder(access.password)):
         message = (
-            "PocketBase superuser not configured (issue_mining.pocketbase.email/password in credentials)"
+            f"PocketBase superuser of {access.url} not configured "
+            "(issue_mining.pocketbase.email/password in credentials)"
         )
         if config.required:
             raise PocketBaseError(message)
-        logger.warning("%s: %d issues of %s left unsynced", message, len(of_day(issues)), day)
-        return keep, {
-            "status": "no credentials",
-            "synced": 0,
-            "unchanged": 0,
-            "deleted": 0,
-            "pending": len(of_day(issues)),
-        }
-    with access.client() as client:
-        if not client.healthy():
-            message = f"PocketBase not reachable at {access.url}"
-            if config.required:
-                raise PocketBaseError(message + " (issue_mining.pocketbase.required is true)")
-            logger.warning(
-                "%s: %d issues of %s left unsynced; start the server and re-run the date",
-                message,
-                len(of_day(issues)),
-                day,
-            )
-            return keep, {
-                "status": "unreachable",
-                "synced": 0,
-                "unchanged": 0,
-                "deleted": 0,
-                "pending": len(of_day(issues)),
-            }
-        try:
+        logger.warning("%s: %d issues of %s left unsynced", message, pending, day)
+        return keep, {"status": "no credentials", **nothing, "pending": pending}
+    server: dict[str, Any] = {}
+    try:
+        with access.session(server) as client:
+            if not client.healthy():
+                message = f"PocketBase not reachable at {access.url}"
+                if config.required:
+                    raise PocketBaseError(message + " (issue_mining.pocketbase.required is true)")
+                logger.warning(
+                    "%s: %d issues of %s left unsynced; start the server and re-run the date",
+                    message,
+                    pending,
+                    day,
+                )
+                return keep, {"status": "unreachable", **nothing, "pending": pending, **server}
             result = sync_issues(
                 client,
                 day.isoformat(),
@@ -488,36 +482,44 @@ def sync_live_issues(
                 evidence_collection=config.evidence_collection,
                 now=_now(),
             )
-        except PocketBaseUnreachable as exc:  # the server went away during the sync
-            if config.required:
-                raise
-            logger.warning(
-                "%s; the sync state of %s is left as it was: re-run the date when the server is back",
-                exc,
-                day,
-            )
-            return keep, {
-                "status": "unreachable",
-                "synced": 0,
-                "unchanged": 0,
-                "deleted": 0,
-                "pending": len(of_day(issues)),
-                "error": str(exc),
-                "url": access.url,
-            }
+    except PocketBaseUnreachable as exc:  # the server went away during the sync
+        if config.required:
+            raise
+        logger.warning(
+            "%s; the sync state of %s is left as it was: re-run the date when the server is back", exc, day
+        )
+        return keep, {
+            "status": "unreachable",
+            **nothing,
+            "pending": pending,
+            "error": str(exc),
+            **server,
+            "url": server.get("url", access.url),
+        }
+    except PocketBaseError as exc:
+        # Only an embedded server that did not start is skipped (``server`` is filled once one runs): an error
+        # of a running server (refused login, bad reply) is never hidden.
+        if config.required or server:
+            raise
+        logger.warning("%s: %d issues of %s left unsynced", exc, pending, day)
+        return keep, {"status": "not started", **nothing, "pending": pending, "error": str(exc)}
     report = {
         "status": result.status,
+        "created": result.created,
+        "updated": result.updated,
         "synced": result.created_or_updated,
         "unchanged": result.unchanged,
         "restored": result.restored,
         "deleted": result.deleted,
         "evidence": result.evidence_written,
-        "url": access.url,
+        **server,
     }
     logger.info(
-        "PocketBase %s: %d issues written, %d unchanged, %d deleted",
-        access.url,
-        result.created_or_updated,
+        "PocketBase %s (%s): %d issues created, %d updated, %d unchanged, %d deleted",
+        server.get("url"),
+        server.get("server"),
+        result.created,
+        result.updated,
         result.unchanged,
         result.deleted,
     )
@@ -541,8 +543,8 @@ def summarise_run(
     )
     logger.info(
         "issue_mining %s: collected %d items (%s); %d quarantined, %d duplicates, %d seen earlier; "
-        "embedded %d new, %d cached; %d clusters; labelled %d with %s, %d failures; PocketBase %s: %d synced, "
-        "%d unchanged",
+        "embedded %d new, %d cached; %d clusters; labelled %d with %s, %d failures; PocketBase %s: %d created, "
+        "%d updated, %d unchanged",
         collection.get("run_date"),
         collection.get("stored", 0),
         per_source,
@@ -555,8 +557,9 @@ def summarise_run(
         labelling.get("labelled", 0),
         labelling.get("labeller"),
         labelling.get("failed", 0),
-        sync.get("status"),
-        sync.get("synced", 0),
+        sync.get("status") if not sync.get("server") else f"{sync.get('status')} ({sync.get('server')})",
+        sync.get("created", 0),
+        sync.get("updated", 0),
         sync.get("unchanged", 0),
     )
     status = {"failed": "failed", "partial": "partial"}.get(labelling.get("status", ""), "ok")
