@@ -88,6 +88,22 @@ ROLL_RATE_SCHEMA = {
 }
 
 
+def _normal_quantile(p: float) -> float:
+    """Standard normal quantile by bisection on the CDF (exact to float precision; no scipy needed)."""
+    lo, hi = -10.0, 10.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+#: The two-sided 95 % normal quantile (1.95996...).
+Z95 = _normal_quantile(0.975)
+
+
 @dataclass(frozen=True)
 class EarlyReadOptions:
     """The early read's settings: the label's rule (from ``label_store``) and the ``early_read`` parameters."""
@@ -105,7 +121,7 @@ class EarlyReadOptions:
     read_dpd: int = 1
     fit_cohorts: int = 12
     min_fit_cohorts: int = 3
-    z: float = 1.959963984540054  # 95 % two-sided
+    z: float = Z95
 
     def __post_init__(self) -> None:
         _check(self)
@@ -188,18 +204,6 @@ def _check(opts: EarlyReadOptions) -> None:
             "early_read: need 1 <= min_fit_cohorts <= fit_cohorts, got "
             f"min_fit_cohorts={opts.min_fit_cohorts}, fit_cohorts={opts.fit_cohorts}"
         )
-
-
-def _normal_quantile(p: float) -> float:
-    """Standard normal quantile by bisection on the CDF (exact to float precision; no scipy needed)."""
-    lo, hi = -10.0, 10.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
 
 
 def wilson_interval(successes: ir.NumericValue, n: ir.NumericValue, z: float) -> tuple[ir.FloatingValue, ...]:
