@@ -13,6 +13,7 @@ from kycc.mining.pocketbase import (
     PocketBaseAccess,
     PocketBaseClient,
     PocketBaseError,
+    collection_schemas,
     record_id,
     sync_issues,
 )
@@ -90,6 +91,7 @@ def test_sync_creates_collections_and_is_idempotent(pocketbase_server):
     issues, evidence = _issues(["Payout reconciliation", "KYC false rejections"]), _evidence(2)
     first = _sync(pocketbase_server, "t1", issues, evidence, pd.DataFrame())
     assert first.created_or_updated == 2 and first.evidence_written == 6
+    assert (first.created, first.updated) == (2, 0)
     second = _sync(pocketbase_server, "t1", issues, evidence, first.state)
     assert second.created_or_updated == 0 and second.unchanged == 2
     assert list(second.state["synced_at"]) == list(first.state["synced_at"])  # nothing re-sent
@@ -99,7 +101,7 @@ def test_sync_creates_collections_and_is_idempotent(pocketbase_server):
     assert all(len(r["id"]) == 15 for r in records)
     # Losing the sync state (e.g. a fresh DuckDB) still creates no duplicates: PUT by id is an upsert.
     third = _sync(pocketbase_server, "t1", issues, evidence, pd.DataFrame())
-    assert third.created_or_updated == 2
+    assert (third.created, third.updated) == (0, 2)  # on the server already: updated, not created
     records, items = _remote(pocketbase_server, "t1")
     assert len(records) == 2 and len(items) == 6
 
@@ -270,3 +272,60 @@ def test_kycc_pocketbase_serves_the_embedded_server_in_the_foreground_and_stops_
             process.wait()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _app_user_token(server, email="reader@example.com", password="reader-password-1"):
+    """A normal user record of PocketBase's ``users`` auth collection (not a superuser), and its token."""
+    with PocketBaseClient(server.url, server.email, server.password) as admin:
+        admin.authenticate()
+        admin._call(
+            "POST",
+            "/api/collections/users/records",
+            json={"email": email, "password": password, "passwordConfirm": password},
+        )
+    reply = httpx.post(
+        f"{server.url}/api/collections/users/auth-with-password",
+        json={"identity": email, "password": password},
+        timeout=10,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()["token"]
+
+
+@pytest.mark.parametrize("created_before", [False, True])
+def test_an_authenticated_app_user_can_read_the_issues_and_an_anonymous_request_cannot(
+    pocketbase_server, created_before
+):
+    prefix = f"rules{int(created_before)}"
+    if created_before:  # collections of an earlier version: superuser-only rules; the next sync opens them
+        with PocketBaseClient(
+            pocketbase_server.url, pocketbase_server.email, pocketbase_server.password
+        ) as c:
+            c.authenticate()
+            for schema in collection_schemas(f"{prefix}_issues", f"{prefix}_evidence").values():
+                closed = {**schema, "listRule": None, "viewRule": None}
+                if schema["name"].endswith("_evidence"):
+                    closed["fields"] = [
+                        {**f, "collectionId": c.get_collection(f"{prefix}_issues")["id"]}
+                        if f["name"] == "issue"
+                        else f
+                        for f in schema["fields"]
+                    ]
+                c._call("POST", "/api/collections", json=closed)
+    _sync(pocketbase_server, prefix, _issues(["Payout reconciliation", "KYC"]), _evidence(2), pd.DataFrame())
+    token = _app_user_token(pocketbase_server, email=f"{prefix}@example.com")
+    for name, count in ((f"{prefix}_issues", 2), (f"{prefix}_evidence", 6)):
+        url = f"{pocketbase_server.url}/api/collections/{name}/records"
+        as_user = httpx.get(url, headers={"Authorization": token}, timeout=10)
+        assert as_user.status_code == 200 and len(as_user.json()["items"]) == count, as_user.text
+        one = as_user.json()["items"][0]["id"]
+        assert httpx.get(f"{url}/{one}", headers={"Authorization": token}, timeout=10).status_code == 200
+        anonymous = httpx.get(url, timeout=10)
+        # PocketBase applies a list rule as a filter: an anonymous list is empty (or refused), never the records
+        assert anonymous.status_code in (200, 403) and not anonymous.json().get("items"), anonymous.text
+        assert httpx.get(f"{url}/{one}", timeout=10).status_code in (403, 404)
+        # reading is all a user may do: writing stays with the superuser (the sync)
+        assert httpx.delete(f"{url}/{one}", headers={"Authorization": token}, timeout=10).status_code in (
+            403,
+            404,
+        )

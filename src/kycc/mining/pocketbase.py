@@ -148,6 +148,12 @@ def record_id(*parts: Any) -> str:
     return digest[:15]
 
 
+# List/view for any authenticated app user (a record of an auth collection such as PocketBase's ``users``);
+# anonymous requests see nothing. Create/update/delete stay superuser-only (null rules): only the sync writes.
+APP_USER_RULE = '@request.auth.id != ""'
+READ_RULES = {"listRule": APP_USER_RULE, "viewRule": APP_USER_RULE}
+
+
 def collection_schemas(
     issues: str = "kycc_issues",
     evidence: str = "kycc_issue_evidence",
@@ -188,6 +194,7 @@ def collection_schemas(
             *autodates,
         ],
         "indexes": [f"CREATE UNIQUE INDEX idx_{issues}_key ON {issues} (cluster_date, cluster_id)"],
+        **READ_RULES,
     }
     evidence_schema = {
         "name": evidence,
@@ -213,6 +220,7 @@ def collection_schemas(
         "indexes": [
             f"CREATE UNIQUE INDEX idx_{evidence}_key ON {evidence} (cluster_date, cluster_id, url_hash)"
         ],
+        **READ_RULES,
     }
     return {"issues": issue_schema, "evidence": evidence_schema}
 
@@ -311,20 +319,37 @@ class PocketBaseClient:
         return self._json(response) if response.status_code == 200 else None
 
     def ensure_collections(self, issues: str, evidence: str) -> None:
-        """Create the issue and evidence collections when missing (existing ones are left as they are)."""
+        """Create the issue and evidence collections when missing; give existing ones the read rules.
+
+        Fields of existing collections are left as they are; their list/view rules are set to ``READ_RULES``
+        (authenticated app users may read) when they differ, e.g. collections created by an earlier version.
+        """
         existing = self.get_collection(issues)
         if existing is None:
             existing = self._json(
                 self._call("POST", "/api/collections", json=collection_schemas(issues, evidence)["issues"])
             )
             logger.info("PocketBase: created collection %s", issues)
-        if self.get_collection(evidence) is None:
+        else:
+            self._ensure_rules(existing)
+        current = self.get_collection(evidence)
+        if current is None:
             self._call(
                 "POST",
                 "/api/collections",
                 json=collection_schemas(issues, evidence, existing["id"])["evidence"],
             )
             logger.info("PocketBase: created collection %s", evidence)
+        else:
+            self._ensure_rules(current)
+
+    def _ensure_rules(self, collection: Mapping[str, Any]) -> None:
+        if all(collection.get(key) == rule for key, rule in READ_RULES.items()):
+            return
+        self._call("PATCH", f"/api/collections/{collection['id']}", json=dict(READ_RULES))
+        logger.info(
+            "PocketBase: %s readable by authenticated users (%s)", collection.get("name"), APP_USER_RULE
+        )
 
     def enable_batch(self, max_requests: int = 200) -> None:
         settings = self._json(self._call("GET", "/api/settings")).get("batch") or {}
