@@ -18,9 +18,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from kycc.api import create_app, load_api_settings
-from kycc.api.config import CREDENTIALS_TEMPLATE, ApiKeyError, _config_loader
-from kycc.api.input_rules import RATIOS, gold_feature_ranges
-from kycc.api.triggers import TRIGGER_PARAMETERS
+from kycc.api.config import _config_loader
 from kycc.features.dictionary import FEATURES
 from tests.kedro_run import PROJECT_ROOT, env_vars
 
@@ -52,17 +50,18 @@ def _project(tmp_path: Path, credentials: str | None = None) -> Path:
 # ---------------------------------------------------------------------------------------------------------
 def test_the_credentials_template_is_never_read_by_kedro(tmp_path):
     root = _project(tmp_path)
-    assert (root / CREDENTIALS_TEMPLATE).is_file()
-    # without a copy: the template's placeholder key is not the API key (it is not loaded at all)
-    credentials = _config_loader(root, None)["credentials"]
-    assert "kycc_api" not in credentials
     # the README's step: copy the template, then set a key — a real Kedro config load reads it, no duplicate keys
     text = _template_file().read_text(encoding="utf-8")
     placeholder = yaml.safe_load(text)["kycc_api"]["api_key"]
-    (root / "conf" / "local" / "credentials.yml").write_text(text.replace(placeholder, KEY), encoding="utf-8")
+    copy = root / "conf" / "local" / "credentials.yml"
+    copy.write_text(text.replace(placeholder, KEY), encoding="utf-8")
     credentials = _config_loader(root, None)["credentials"]
     assert credentials["kycc_api"]["api_key"] == KEY
     assert credentials["issue_mining"]["github"]["token"] == "ghp_xxx"  # from credentials.yml, once
+    # without a copy: the template's placeholder key is not the API key (the template is not loaded at all)
+    copy.unlink()
+    assert "kycc_api" not in _config_loader(root, None)["credentials"]
+    assert (root / "conf" / "local" / "credentials.yml.example").is_file()
 
 
 @pytest.mark.parametrize(
@@ -81,14 +80,14 @@ def test_serve_settings_refuse_missing_short_or_placeholder_keys(tmp_path, monke
     monkeypatch.setenv("KYCC_DATA_ROOT", str(tmp_path / "data"))
     body = "other: {}\n" if key is None else f"kycc_api:\n  api_key: {key!r}\n"
     root = _project(tmp_path, body)
-    with pytest.raises(ApiKeyError, match=problem) as info:
+    with pytest.raises(ValueError, match=problem) as info:  # kycc.api.config.ApiKeyError
         load_api_settings(project_root=root)
     assert "kycc_api.api_key" in str(info.value)
     if key and len(key) > 5:
         assert key not in str(info.value)  # the message never repeats the key
     if key:  # the environment variable obeys the same rules
         monkeypatch.setenv("KYCC_API_KEY", key)
-        with pytest.raises(ApiKeyError, match=problem):
+        with pytest.raises(ValueError, match=problem):
             load_api_settings(project_root=_project(tmp_path / "env", "other: {}\n"))
 
 
@@ -108,7 +107,7 @@ def test_every_value_of_the_template_is_refused_as_a_key(tmp_path, monkeypatch):
     assert long_values  # e.g. the key placeholder and the reddit user agent
     for value in long_values:
         monkeypatch.setenv("KYCC_API_KEY", value)
-        with pytest.raises(ApiKeyError, match="placeholder"):
+        with pytest.raises(ValueError, match="placeholder"):
             load_api_settings(project_root=root)
 
 
@@ -116,7 +115,7 @@ def test_duplicate_credentials_are_reported_not_taken_for_no_key(tmp_path, monke
     monkeypatch.delenv("KYCC_API_KEY", raising=False)
     root = _project(tmp_path, f"kycc_api:\n  api_key: {KEY}\n")
     (root / "conf" / "local" / "credentials_more.yml").write_text(f"kycc_api:\n  api_key: {KEY}x\n")
-    with pytest.raises(ApiKeyError, match="Duplicate keys"):
+    with pytest.raises(ValueError, match="Duplicate keys"):
         load_api_settings(project_root=root)
 
 
@@ -246,6 +245,8 @@ def test_trigger_refuses_parameters_outside_the_allow_list(app_client, pipeline,
 def test_the_allow_list_covers_every_pipeline_and_is_documented(app_client):
     from kedro.framework.project import pipelines
 
+    from kycc.api.triggers import TRIGGER_PARAMETERS
+
     app_client.app.state.service.pipeline_names()  # bootstraps the project
     assert set(pipelines.keys()) <= set(TRIGGER_PARAMETERS), set(pipelines.keys()) - set(TRIGGER_PARAMETERS)
     docs = (PROJECT_ROOT / "docs" / "api.md").read_text(encoding="utf-8")
@@ -318,6 +319,8 @@ def _params(root: Path = PROJECT_ROOT) -> dict:
 
 
 def test_feature_ranges_come_from_the_silver_rules_in_conf(tmp_path):
+    from kycc.api.input_rules import RATIOS, gold_feature_ranges
+
     ranges = gold_feature_ranges(_params())
     valid = _params()["feature_store"]["valid_ranges"]
     assert (ranges["age"].lo, ranges["age"].hi) == tuple(float(v) for v in valid["Age"])

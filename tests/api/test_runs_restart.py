@@ -7,6 +7,7 @@ empty data root: the inference runs fail for want of data, quickly — their out
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -100,14 +101,26 @@ def _finished(status: dict) -> bool:
     return status["state"] in ("succeeded", "failed")
 
 
+@pytest.fixture
+def workers() -> list[psutil.Process]:
+    """The run workers a test saw; any still running at the end is stopped (a failed test leaks none)."""
+    seen: list[psutil.Process] = []
+    yield seen
+    for proc in seen:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                proc.kill()
+
+
 @pytest.mark.parametrize("worker", ["killed with the server", "outlives the server"])
-def test_runs_survive_a_crash_of_the_server(tmp_path, worker):
+def test_runs_survive_a_crash_of_the_server(tmp_path, worker, workers):
     first = Server(tmp_path, "first")
     try:
         running = first.trigger()
         queued = first.trigger()  # waits behind the first (one run at a time)
         status = first.wait(running, lambda s: s["state"] == "running" and s["worker_pid"])
         proc = _worker(status["worker_pid"])
+        workers.append(proc)
         assert first.get(queued).json()["state"] == "queued"
         first.stop(signal.SIGKILL)  # the crash
         if worker == "killed with the server":
@@ -130,6 +143,10 @@ def test_runs_survive_a_crash_of_the_server(tmp_path, worker):
             assert "is gone" not in old["error"] and old["error"], old
         assert old["finished_at"]
 
+        second.wait(queued, lambda s: s["worker_pid"] or _finished(s))
+        if pid := second.get(queued).json()["worker_pid"]:
+            with contextlib.suppress(psutil.NoSuchProcess):  # already done
+                workers.append(_worker(pid))
         resumed = second.wait(queued, _finished)
         assert resumed["resumed_at"] and resumed["started_at"] >= resumed["resumed_at"]
         assert resumed["exit_code"] is not None and resumed["error"], (

@@ -41,6 +41,8 @@ TRIGGER_PARAMETERS: dict[str, dict[str, str]] = {
     "actions": {"actions.start_month": MONTH, "actions.end_month": MONTH},
     "reporting": {},
     "scorecard": {"scorecard.reference.month": MONTH},
+    "stability": {"stability.start_month": MONTH, "stability.end_month": MONTH},
+    "early_read": _RUN_WINDOW,
     "issue_mining": {"issue_mining.run_date": DATE},
 }
 
