@@ -72,6 +72,26 @@ def test_invalid_fields_are_rejected(field, value):
         IssueLabel.model_validate({**VALID_LABEL, field: value})
 
 
+@pytest.mark.parametrize(
+    "description",
+    [
+        'Users post "Payouts missing? Help" threads. Nobody answers them.',
+        "The thread “Is there an API for KYC? Anyone?” got 40 replies. Teams would pay.",
+        "Many ask ‘why? how?’ each week.",
+    ],
+)
+def test_a_description_quoting_a_title_with_a_question_mark_is_one_or_two_sentences(description):
+    label = IssueLabel.model_validate({**VALID_LABEL, "description": description})
+    assert label.description == description
+
+
+def test_quotes_do_not_hide_a_third_sentence():
+    with pytest.raises(ValidationError, match="1-2 sentences"):
+        IssueLabel.model_validate(
+            {**VALID_LABEL, "description": 'They ask "Why? How?" daily. It costs hours. Nobody fixes it.'}
+        )
+
+
 def test_missing_field_is_rejected():
     data = dict(VALID_LABEL)
     del data["impact_level"]

@@ -52,10 +52,31 @@ Category = Literal["ai", "finance", "compliance", "logistics", "healthtech", "de
 Impact = Literal["low", "medium", "high"]
 
 
+# A quoted span (a post title such as "Payouts missing? Help"): its inner ? ! . end no sentence of the text.
+_QUOTED = re.compile(r'"[^"\n]{1,200}"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|«[^»\n]{1,200}»')
+
+
+def _mask_quote(match: re.Match[str]) -> str:
+    span = match.group(0)
+    inner = re.sub(r"[.?!…]", "_", span[1:-1])
+    return span[0] + inner + span[-1]
+
+
 def _sentences(text: str) -> list[str]:
+    """The sentences of ``text``; punctuation inside quotes (a quoted title ending in "?") splits nothing."""
     import nupunkt
 
-    return [s for s in nupunkt.sent_tokenize(text) if s.strip()]
+    masked = _QUOTED.sub(_mask_quote, text)
+    spans: list[str] = []
+    position = 0
+    for sentence in nupunkt.sent_tokenize(masked):  # masking keeps lengths: map back to the original text
+        start = masked.find(sentence, position)
+        if start < 0:
+            spans.append(sentence)
+            continue
+        spans.append(text[start : start + len(sentence)])
+        position = start + len(sentence)
+    return [s for s in spans if s.strip()]
 
 
 class IssueLabel(BaseModel):
