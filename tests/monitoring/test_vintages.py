@@ -222,3 +222,22 @@ def test_default_parameters_build_the_default_options():
     opts = EarlyReadOptions.from_params({"mob": 6, "dpd": 30}, {"confidence": 0.95})
     assert opts == EarlyReadOptions()
     assert opts.z == pytest.approx(1.959963984540054, abs=1e-12)
+
+
+def test_vintage_chart_draws_one_curve_per_cohort_and_the_open_projection():
+    from kycc.reporting.vintage_charts import vintage_curves_figure
+
+    opts = EarlyReadOptions(read_mobs=(3,), min_fit_cohorts=2)
+    book = silver(*_book({0: (4, 2, 2), 1: (2, 2, 0), 2: (5, 1, 1), 3: (6, 3, 3), 4: (4, 4, 4)}))
+    vintages = _vintages(book, opts)
+    open_cohort = vintages[
+        (vintages["cohort"] == ts(4)) & (vintages["mob"] <= 3)
+    ]  # cohort 4 read at MOB 3 only
+    table = pd.concat([vintages[vintages["cohort"] < ts(4)], open_cohort])
+    ax = vintage_curves_figure(table).axes[0]
+    curves = [line for line in ax.get_lines() if line.get_label().startswith("20")]
+    assert [line.get_label() for line in curves] == ["2023-05", "2023-06", "2023-07", "2023-08", "2023-09"]
+    hollow = [line for line in ax.get_lines() if line.get_markerfacecolor() == "none"]
+    assert len(hollow) == 1 and list(hollow[0].get_ydata()) == [pytest.approx(20.0)]  # 4/20 x factor 1
+    empty = vintage_curves_figure(pd.DataFrame()).axes[0]
+    assert "No vintage yet" in empty.texts[0].get_text()
