@@ -5,7 +5,7 @@ the notebook does can touch it. The notebook runs with nbclient in a kernel of t
 
 * ``kedro_jupyter``: what ``kedro jupyter notebook`` starts after ``make run`` — a kernel with the kedro.ipython
   extension, in the notebooks/ folder of a project whose configuration is the default one (data in ``data/``,
-  MLflow in ``sqlite:///mlflow.db``, both relative to the project root);
+  MLflow in ``sqlite:///data/06_models/mlflow.db``, both relative to the project root);
 * ``plain_in_project`` / ``plain_outside_project``: a plain python3 kernel (no ``kedro jupyter``) in the project's
   notebooks/ folder or elsewhere, the state pointed at by the ``KYCC_*`` variables (as tests/project_state.py
   does): the first cell must load the project itself.
@@ -52,7 +52,8 @@ def _kernel_manager(folder: Path, kedro_extension: bool):
 
 
 def _project_copy(folder: Path, state: Path) -> Path:
-    """A copy of the project with the state where the default configuration looks: data/ and ./mlflow.db."""
+    """A copy of the project with the state where the default configuration looks: data/ and
+    data/06_models/mlflow.db (the MLflow store follows the data root)."""
     folder.mkdir()
     shutil.copy2(PROJECT_ROOT / "pyproject.toml", folder)
     shutil.copytree(
@@ -62,7 +63,8 @@ def _project_copy(folder: Path, state: Path) -> Path:
     (folder / "conf" / "local").mkdir()  # no credentials
     (folder / "notebooks").mkdir()
     shutil.copytree(state, folder / "data", ignore=shutil.ignore_patterns("mlflow.db", "mlruns"))
-    shutil.copy2(state / "mlflow.db", folder / "mlflow.db")  # run artifacts stay in the state's mlruns/
+    (folder / "data" / "06_models").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(state / "mlflow.db", folder / "data" / "06_models" / "mlflow.db")  # artifacts stay in state/mlruns
     return folder
 
 
@@ -85,11 +87,12 @@ def test_tour_runs_on_a_trained_project_state(catch_up, tmp_path, kernel):
 
     from kycc.scoring.store import ScorecardStore
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KYCC_")}
+    # not the pytest process's own store: mlflow.set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KYCC_", "MLFLOW_"))}
     env.update(KEDRO_ENV="test", KEDRO_DISABLE_TELEMETRY="1", HF_HUB_OFFLINE="1")
     if kernel == "kedro_jupyter":
         project = _project_copy(tmp_path / "project", catch_up.root)
-        root, mlflow_db, cwd = project / "data", project / "mlflow.db", project / "notebooks"
+        root, mlflow_db, cwd = project / "data", project / "data/06_models/mlflow.db", project / "notebooks"
         expected_root = "data"
     else:
         root = tmp_path / "state"
