@@ -271,12 +271,9 @@ def _projections(counts: ir.Table, opts: EarlyReadOptions) -> ir.Table:
     pooled = ibis.union(*parts) if len(parts) > 1 else parts[0]
     usable = (pooled.fit_cohorts >= opts.min_fit_cohorts) & (pooled.s_ra > 0) & (pooled.s_n > 0)
     # guarded divisions (Spark raises DIVIDE_BY_ZERO in ANSI mode)
-    factor = ibis.ifelse(
-        usable,
-        (pooled.s_bad / ibis.ifelse(usable, pooled.s_n, 1.0))
-        / (pooled.s_ra / ibis.ifelse(usable, pooled.s_rn, 1.0)),
-        ibis.null("float64"),
-    )
+    final_rate = pooled.s_bad / ibis.ifelse(usable, pooled.s_n, 1.0)
+    read_rate = ibis.ifelse(usable, pooled.s_ra / ibis.ifelse(usable, pooled.s_rn, 1.0), 1.0)
+    factor = ibis.ifelse(usable, final_rate / read_rate, ibis.null("float64"))
     return pooled.select(
         "cohort", "mob", "fit_cohorts", "fit_first_cohort", "fit_last_cohort", projection_factor=factor
     )
