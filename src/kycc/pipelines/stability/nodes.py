@@ -325,7 +325,9 @@ def combine_stability(months: list[str], scorecard: pd.DataFrame, *models: pd.Da
     ):
         headline = part.loc[part["family"].isin(HEADLINE[kind])]
         worst = worst_verdict(headline["verdict"].tolist())
-        top = headline.sort_values("value", ascending=False).iloc[0]
+        # the family that makes the status: the worst verdict, then the largest value
+        rank = headline["verdict"].map({"undefined": -1, "stable": 0, "moderate": 1, "major": 2})
+        top = headline.assign(_rank=rank).sort_values(["_rank", "value"], ascending=False).iloc[0]
         status_rows.append(
             {
                 **{c: top[c] for c in COLUMNS},
