@@ -104,17 +104,25 @@ def score_scorecard(applications: pd.DataFrame, scorecard: Mapping[str, Any]) ->
 
     Args:
         applications: Gold feature rows (``loan_id``, ``customer_id``, ``application_date`` + features).
-        scorecard: The active version's record (``version``, ``definition``, ``calibration``).
+        scorecard: The active version's record (``version``, ``definition``, ``calibration``; with
+            ``calibrations_by_month`` — set by ``calibrate_active_scorecard`` — each month's rows get the PD of
+            the calibration in force then, and ``pd_calibration`` saying which).
     """
     from kycc.scoring import ScorecardDefinition, score_applications
 
     definition = ScorecardDefinition.from_dict(scorecard["definition"], version=scorecard["version"])
     if applications.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in DECISION_COLUMNS})
-    scores = score_applications(applications, definition, scorecard.get("calibration"), id_columns=ID_COLUMNS)
+    by_month = scorecard.get("calibrations_by_month")  # the calibration in force per month (decided now)
+    calibration = None if by_month is not None else scorecard.get("calibration")
+    scores = score_applications(applications, definition, calibration, id_columns=ID_COLUMNS)
     out = scores.copy()
     out["snapshot_date"] = _months_of(out["application_date"]).to_numpy()
     out["batch_id"] = [batch_id(m) for m in out["snapshot_date"]]
+    if by_month is not None:
+        from kycc.scoring.calibration import apply_calibrations
+
+        out = apply_calibrations(out, by_month)
     extra = [c for c in out.columns if c not in DECISION_COLUMNS]  # e.g. pd of a calibrated scorecard
     return out[[*DECISION_COLUMNS, *extra]].reset_index(drop=True)
 

@@ -10,7 +10,12 @@
     model's provenance) becomes the draft ``ml_vN`` in one transaction, with its audit entries. *load*: that
     draft's record and its comparison (so the report carries the version name the store gave it).
 
-Both take the store's SQLAlchemy ``url`` (``catalog_scorecard.yml``).
+``ScorecardCalibrationLogDataset`` (``mdl_scorecard_calibration_log``, save only)
+    The calibrations in force that inference fitted for the decided months (``{"version", "calibrations"}``),
+    appended to the version's calibrations (append-only, audited); the versions' snapshot
+    (``mdl_scorecard_versions``) carries every version's calibration history under ``calibrations``.
+
+All take the store's SQLAlchemy ``url`` (``catalog_scorecard.yml``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from kycc.scoring.store import ScorecardStore, redact_url, versions_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ScorecardDraftDataset", "ScorecardVersionsDataset"]
+__all__ = ["ScorecardCalibrationLogDataset", "ScorecardDraftDataset", "ScorecardVersionsDataset"]
 
 
 class _StoreDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
@@ -59,8 +64,13 @@ class ScorecardVersionsDataset(_StoreDataset):
     def load(self) -> dict[str, Any]:
         with self._store() as store:
             records = store.list_versions()
+            history = {r.version: store.calibration_history(r.version) for r in records}
         active = next((r.version for r in records if r.status == "active"), None)
-        return {"active": active, "versions": {r.version: r.to_dict() for r in records}}
+        return {
+            "active": active,
+            "versions": {r.version: r.to_dict() for r in records},
+            "calibrations": history,
+        }
 
     def _exists(self) -> bool:
         url = make_url(self._url)
@@ -107,3 +117,24 @@ class ScorecardDraftDataset(_StoreDataset):
                 comparison = store.latest_comparison(record.base_version or "", name)
             base = store.get(record.base_version).to_dict() if record.base_version else None
         return {"version": record.to_dict(), "base": base, "comparison": comparison}
+
+
+class ScorecardCalibrationLogDataset(_StoreDataset):
+    """Append the calibrations in force fitted by inference to the version's calibrations (save only)."""
+
+    def save(self, data: dict[str, Any]) -> None:
+        if not isinstance(data, dict) or "calibrations" not in data:
+            raise DatasetError(
+                "ScorecardCalibrationLogDataset saves {'version': name, 'calibrations': [...]}"
+            )
+        if not data["calibrations"]:
+            return
+        with self._store() as store:
+            for calibration in data["calibrations"]:
+                store.add_calibration(data["version"], calibration, actor=data.get("actor") or "cycle")
+        logger.info("Stored %d calibration(s) of scorecard %s", len(data["calibrations"]), data["version"])
+
+    def load(self) -> dict[str, Any]:
+        raise DatasetError(
+            "mdl_scorecard_calibration_log is write-only: mdl_scorecard_versions reads calibrations"
+        )

@@ -980,6 +980,18 @@ class ScorecardStore:
         logger.info("Stored draft scorecard %s (base %s) by %s", name, base_name, actor)
         return record, comparison_id
 
+    def calibration_history(self, version: str) -> list[dict[str, Any]]:
+        """Every calibration of ``version``, oldest first (``id`` and ``created_at`` added)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(
+                    calibrations_table.c.id, calibrations_table.c.created_at, calibrations_table.c.calibration
+                )
+                .where(calibrations_table.c.version == version)
+                .order_by(calibrations_table.c.id)
+            ).all()
+        return [{**json.loads(r[2]), "id": int(r[0]), "created_at": r[1]} for r in rows]
+
     def add_calibration(self, version: str, calibration: Mapping[str, Any], actor: str | None = None) -> None:
         """Record a (new) score → PD calibration of ``version``."""
         with self._write() as conn:

@@ -36,6 +36,11 @@ SCORECARD_2 = copy.deepcopy(SCORECARD) | {"version": "t2"}
 SCORECARD_2["features"]["interest_rate"]["points"] = [0, 50, 100]
 
 
+#: The active scorecard's calibration in force (scorecard.calibration; the prior until labels matured).
+CALIBRATION = {"months": 12, "min_samples": 50, "min_defaults": 5, "refresh_every_months": 3,
+               "prior": {"score": 600, "pd": 0.1, "pdo": 60}}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def world():
     return make_world(seed=3)
@@ -63,9 +68,11 @@ def _run(root: Path, world, options: dict, reg=None, scorecards=None) -> DataCat
         root,
         {
             "feat_gold_features": world.features_table(),
+            "feat_gold_labels": world.labels_table(),
             "mdl_scorecard_versions": scorecards or versions(),
             "model_1.mdl_registered_model": registered(world) if reg is None else reg,
             "params:inference": {"models": None, **options},
+            "params:scorecard.calibration": CALIBRATION,
         },
     )
     SequentialRunner().run(create_pipeline(models=["model_1"]), catalog)
@@ -238,9 +245,11 @@ def test_applications_arriving_after_their_month_was_decided_are_not_decided_sil
         tmp_path,
         {
             "feat_gold_features": ibis.memtable(frame.loc[~frame["loan_id"].isin(late)]),
+            "feat_gold_labels": world.labels_table(),
             "mdl_scorecard_versions": versions(),
             "model_1.mdl_registered_model": registered(None),
             "params:inference": {"models": None, **_month("2024-04-01")},
+            "params:scorecard.calibration": CALIBRATION,
         },
     )
     SequentialRunner().run(create_pipeline(models=["model_1"]), catalog)

@@ -4,7 +4,8 @@ namespaced champion-scoring node per model.
 ``kedro run --pipelines inference --params inference.start_month=2025-01-01,inference.end_month=2025-01-01``.
 The models are the keys of ``training.models`` (``model_1``, ``model_2``, …), like training.
 
-``plan_inference`` runs before any node that writes: every refusal (batch-lag, a rescore without a reason) stops
+``calibrate_active_scorecard`` gives the decision the active version's calibration in force in each month (stored
+with the version, see ``kycc.scoring.calibration``). ``plan_inference`` runs before any node that writes: every refusal (batch-lag, a rescore without a reason) stops
 the run with the persisted tables as they were.
 """
 
@@ -15,6 +16,7 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Node, Pipeline
 
 from kycc.pipelines.inference import nodes
+from kycc.pipelines.scorecard.nodes import calibrate_active_scorecard
 from kycc.pipelines.training.pipeline import configured_models
 
 
@@ -45,9 +47,22 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 outputs="inf_plan",
                 name="plan_inference",
             ),
+            # the active version's calibration in force per month (fitted on labels matured before it)
+            Node(
+                calibrate_active_scorecard,
+                inputs=[
+                    "mdl_scorecard_versions",
+                    "feat_gold_features",
+                    "feat_gold_labels",
+                    "inf_plan",
+                    "params:scorecard.calibration",
+                ],
+                outputs=["inf_scorecard_versions", "mdl_scorecard_calibration_log"],
+                name="calibrate_active_scorecard",
+            ),
             Node(
                 nodes.decide_with_scorecard,
-                inputs=["inf_applications", "mdl_scorecard_versions", "inf_plan", "inf_decision_record"],
+                inputs=["inf_applications", "inf_scorecard_versions", "inf_plan", "inf_decision_record"],
                 outputs=[
                     "out_scorecard_decisions",
                     "out_scorecard_rescores",

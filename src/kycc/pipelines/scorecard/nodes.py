@@ -13,7 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from kycc.scoring.calibration import CalibrationError, calibrate_scorecard
+from kycc.scoring.calibration import (
+    CalibrationError,
+    calibrate_scorecard,
+    calibrations_in_force,
+    labelled_history,
+    prior_calibration,
+)
 from kycc.scoring.comparison import compare_scorecards
 from kycc.scoring.data import labelled_sample, select_reference_batch
 from kycc.scoring.definition import ScorecardDefinition, ScorecardDefinitionError
@@ -29,6 +35,7 @@ from kycc.scoring.scoring import score_applications
 
 logger = logging.getLogger(__name__)
 
+CALIBRATION_KEYS = {"months", "min_samples", "min_defaults", "refresh_every_months", "prior"}
 REFINEMENT_KEYS = {"base_version", "blend_factor", "importance", "require_quality_gate", "author"}
 
 
@@ -257,3 +264,73 @@ def render_comparison_report(stored: dict[str, Any]) -> dict[str, str]:
         report_filename(comparison, "html"): render_html(comparison, stored["base"], stored["version"]),
         report_filename(comparison, "md"): render_markdown(comparison, stored["base"], stored["version"]),
     }
+
+
+def _calibration_options(calibration: dict[str, Any] | None) -> dict[str, Any]:
+    options = dict(calibration or {})
+    unknown = set(options) - CALIBRATION_KEYS
+    if unknown:
+        raise CalibrationError(
+            f"Unknown keys in scorecard.calibration: {sorted(unknown)}; allowed: {sorted(CALIBRATION_KEYS)}"
+        )
+    for key, default, least in (
+        ("min_samples", 50, 1),
+        ("min_defaults", 5, 1),
+        ("refresh_every_months", 3, 1),
+    ):
+        value = options.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise CalibrationError(
+                f"scorecard.calibration.{key} must be a whole number >= {least}, got {value!r}"
+            )
+        options[key] = value
+    months = options.get("months", 12)
+    if months is not None and (not isinstance(months, int) or isinstance(months, bool) or months < 1):
+        raise CalibrationError(
+            f"scorecard.calibration.months must be a whole number >= 1 or null, got {months!r}"
+        )
+    options["months"] = months
+    if options.get("prior") is not None:
+        prior_calibration(options["prior"], "2000-01-01")  # validated before anything is fitted or written
+    return options
+
+
+def calibrate_active_scorecard(
+    scorecard_versions: dict[str, Any],
+    gold_features: Any,
+    gold_labels: Any,
+    plan: dict[str, Any],
+    calibration: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The active version's score → PD calibration in force in each month inference decides now.
+
+    Fitted on the labels matured before each month (``kycc.scoring.calibration.calibrations_in_force``), refreshed
+    every ``scorecard.calibration.refresh_every_months``; the configured prior until enough labels matured.
+
+    Returns:
+        The versions' snapshot whose active record carries ``calibrations_by_month`` (what the decision applies),
+        and ``{"version", "calibrations"}``: the new calibrations, stored with the version
+        (``mdl_scorecard_calibration_log``).
+    """
+    options = _calibration_options(calibration)
+    active = (scorecard_versions or {}).get("active")
+    months = sorted(set(plan["decisions"]["new"]) | set(plan["decisions"]["rescored"]))
+    if not active or not months:
+        return scorecard_versions, {"version": active, "calibrations": []}
+    record = scorecard_versions["versions"][active]
+    definition = ScorecardDefinition.from_dict(record["definition"], version=record["version"])
+    history = labelled_history(gold_features, gold_labels, definition.feature_names)
+    by_month, new = calibrations_in_force(
+        definition,
+        history,
+        months,
+        (scorecard_versions.get("calibrations") or {}).get(active, []),
+        refresh_every_months=options["refresh_every_months"],
+        window_months=options["months"],
+        min_samples=options["min_samples"],
+        min_defaults=options["min_defaults"],
+        prior=options.get("prior"),
+    )
+    snapshot = {**scorecard_versions, "versions": dict(scorecard_versions["versions"])}
+    snapshot["versions"][active] = {**record, "calibrations_by_month": by_month}
+    return snapshot, {"version": active, "calibrations": new}
