@@ -48,7 +48,14 @@ _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
 class CollectorError(RuntimeError):
-    """A source could not be collected (after retries), with the source and the last reply in the message."""
+    """A source could not be collected (after retries), with the source and the last reply in the message.
+
+    ``status`` is the HTTP status of the reply that failed it, when there was one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CollectorOffline(CollectorError):  # noqa: N818 - reads as the state of the source
@@ -174,7 +181,8 @@ class Collector:
                 if response.is_error:
                     raise CollectorError(
                         f"{self.source}: {method} {response.request.url} -> HTTP {response.status_code}: "
-                        f"{response.text[:300]}"
+                        f"{response.text[:300]}",
+                        status=response.status_code,
                     )
                 return response
             last = f"HTTP {response.status_code}: {response.text[:200]}"
@@ -185,6 +193,30 @@ class Collector:
         raise CollectorError(
             f"{self.source}: {method} {url} failed after {self.max_retries + 1} attempts: {last}"
         )
+
+    def payload(self, response: httpx.Response) -> dict[str, Any]:
+        """The reply's JSON object.
+
+        Raises:
+            CollectorError: The reply is not JSON (an HTML error page of a proxy or CDN, a truncated body) or
+                not a JSON object; the message names the source, URL, status, content type and the reply's start.
+        """
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise CollectorError(
+                f"{self.source}: {response.request.method} {response.request.url} -> HTTP "
+                f"{response.status_code} replied with non-JSON ({response.headers.get('content-type', 'no type')}"
+                f"): {response.text[:200]!r}",
+                status=response.status_code,
+            ) from exc
+        if not isinstance(payload, dict):
+            raise CollectorError(
+                f"{self.source}: {response.request.method} {response.request.url} replied with a JSON "
+                f"{type(payload).__name__}, not an object: {response.text[:200]!r}",
+                status=response.status_code,
+            )
+        return payload
 
     # -- public API ----------------------------------------------------------------------------------------
 
@@ -262,7 +294,7 @@ class GitHubCollector(Collector):
                 f"{self.base_url}/search/issues",
                 params={"q": q, "sort": "created", "order": "desc", "per_page": per_page, "page": page},
             )
-            payload = response.json()
+            payload = self.payload(response)
             raw = payload.get("items") or []
             yield [self._parse(item, query) for item in raw]
             total = min(int(payload.get("total_count") or 0), self.MAX_RESULTS)
@@ -336,7 +368,7 @@ class StackExchangeCollector(Collector):
             }
             if self.credentials.get("key"):
                 params["key"] = self.credentials["key"]
-            payload = self.request("GET", f"{self.base_url}/2.3/search/advanced", params=params).json()
+            payload = self.payload(self.request("GET", f"{self.base_url}/2.3/search/advanced", params=params))
             yield [self._parse(item, query) for item in payload.get("items") or []]
             if payload.get("quota_remaining") == 0:
                 logger.warning("stackexchange: daily quota exhausted, stopping")
@@ -368,6 +400,7 @@ class RedditCollector(Collector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._token: str | None = None
+        self.tokens_requested = 0
         self.token_url = self.settings.get("token_url", self.token_url)
 
     def _headers(self) -> dict[str, str]:
@@ -388,9 +421,34 @@ class RedditCollector(Collector):
         response = self.request(
             "POST", self.token_url, data={"grant_type": "client_credentials"}, auth=(client_id, secret)
         )
-        self._token = response.json().get("access_token")
+        self._token = self.payload(response).get("access_token")
         if not self._token:
             raise CollectorError(f"reddit: no access_token in the token reply: {response.text[:200]}")
+        self.tokens_requested += 1
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """An API request; a 401 (the bearer token expired, Reddit's tokens last an hour) gets a new token once
+        and the request is sent again. A second 401 fails the source."""
+        if url == self.token_url:
+            return super().request(method, url, **kwargs)
+        try:
+            return super().request(method, url, **kwargs)
+        except CollectorError as exc:
+            if exc.status != 401 or self._token is None:
+                raise
+            logger.info("reddit: %s %s -> 401 (token expired): requesting a new token", method, url)
+            self._token = None
+            self._authenticate()
+        try:
+            return super().request(method, url, **kwargs)
+        except CollectorError as exc:
+            if exc.status == 401:
+                raise CollectorError(
+                    f"reddit: {method} {url} -> HTTP 401 again with a new token: check the app's client_id, "
+                    f"client_secret and scopes ({exc})",
+                    status=401,
+                ) from exc
+            raise
 
     def _observe(self, response: httpx.Response) -> None:
         remaining = response.headers.get("x-ratelimit-remaining")
@@ -434,7 +492,7 @@ class RedditCollector(Collector):
                     params["after"] = after
                 path = "/search" if subreddit == "all" else f"/r/{subreddit}/search"
                 response = self.request("GET", f"{self.base_url}{path}", params=params)
-                data = (response.json() or {}).get("data") or {}
+                data = self.payload(response).get("data") or {}
                 posts = [child.get("data") or {} for child in data.get("children") or []]
                 in_day = [p for p in posts if start <= float(p.get("created_utc") or 0) < end]
                 yield [self._parse(post, query) for post in in_day]
@@ -479,7 +537,9 @@ class HackerNewsCollector(Collector):
                 "numericFilters": f"created_at_i>={start},created_at_i<{upper}",
                 "hitsPerPage": hits_per_page,
             }
-            payload = self.request("GET", f"{self.base_url}/api/v1/search_by_date", params=params).json()
+            payload = self.payload(
+                self.request("GET", f"{self.base_url}/api/v1/search_by_date", params=params)
+            )
             hits = payload.get("hits") or []
             fresh = [hit for hit in hits if str(hit.get("objectID")) not in seen]
             seen.update(str(hit.get("objectID")) for hit in hits)
