@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from kycc.mining.clustering import cluster_embeddings, n_clusters_for
-from kycc.mining.summaries import OfflineTokenizer, lexrank_sentences, lexrank_summary, sample_items
+from kycc.mining.clustering import cluster_embeddings, cosine_silhouette, n_clusters_for
+from kycc.mining.summaries import OfflineTokenizer, lexrank_sentences, lexrank_summary, nearest_items
 
 
 @pytest.mark.parametrize(
@@ -87,8 +87,35 @@ def test_lexrank_summary_edge_cases():
     assert len(lexrank_sentences(long, max_sentences=50)) == 3
 
 
-def test_sample_items_is_reproducible_and_capped():
-    keys = [f"h{i:02d}" for i in range(30)]
-    first = sample_items(keys, 10, seed=3)
-    assert first == sample_items(list(keys), 10, seed=3) and len(first) == 10 and len(set(first)) == 10
-    assert sample_items(keys[:4], 10) == [0, 1, 2, 3]
+def test_nearest_items_are_the_most_central_first_ties_and_unknowns_by_key():
+    keys = ["e", "d", "c", "b", "a"]
+    similarity = [0.2, 0.9, None, 0.9, float("nan")]
+    assert nearest_items(keys, similarity, 3) == [3, 1, 0]  # 0.9 (b before d), 0.2, then no similarity
+    assert nearest_items(keys, similarity, 10) == [3, 1, 0, 4, 2]
+    assert nearest_items([], [], 10) == []
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_cosine_silhouette_equals_sklearn(k):
+    from sklearn.metrics import silhouette_samples
+
+    rng = np.random.default_rng(k)
+    x = _unit(rng, 120, centers=rng.normal(size=(k, 384)))
+    labels = rng.integers(0, k, 120)
+    labels[0] = k  # a singleton cluster: silhouette 0
+    assert np.allclose(
+        cosine_silhouette(x, labels), silhouette_samples(x, labels, metric="cosine"), atol=1e-5
+    )
+    assert np.array_equal(cosine_silhouette(x, np.zeros(120)), np.zeros(120))  # one cluster
+
+
+def test_clusters_carry_their_silhouette_and_centroid_similarity():
+    rng = np.random.default_rng(3)
+    centers = rng.normal(size=(10, 384))
+    tight = cluster_embeddings(_unit(rng, 200, centers), n_init=1)
+    noise = cluster_embeddings(_unit(rng, 200), n_init=1)  # no structure at all
+    assert tight.silhouette.shape == (tight.n_clusters,) and (tight.silhouette > 0.5).all()
+    assert noise.overall_silhouette < 0.1 and tight.overall_silhouette > 0.5
+    assert tight.centroid_similarity.shape == (200,)
+    for c in range(tight.n_clusters):  # confidence is the mean similarity of the cluster's items
+        assert np.isclose(tight.confidence[c], tight.centroid_similarity[tight.labels == c].mean())

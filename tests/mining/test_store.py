@@ -197,3 +197,45 @@ def test_access_datasets_never_describe_secrets():
     assert "secret" not in str(llm) + repr(llm._describe()) + str(pb) + repr(pb._describe())
     with pytest.raises(DatasetError, match="read-only"):
         llm.save(object())
+
+
+def test_a_file_of_an_earlier_version_gets_the_new_columns(tmp_path):
+    """silver.clusters without silhouette / poor_quality, silver.items without centroid_similarity: opened and
+    written by this version, the columns are added (null for the old rows), the old rows kept."""
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA silver")
+    con.execute(
+        "CREATE TABLE silver.clusters (cluster_date DATE NOT NULL, cluster_id INTEGER NOT NULL, "
+        "cluster_size INTEGER NOT NULL, confidence DOUBLE, summary VARCHAR, PRIMARY KEY (cluster_date, cluster_id))"
+    )
+    con.execute("INSERT INTO silver.clusters VALUES ('2026-11-19', 0, 3, 0.5, 'old')")
+    con.close()
+    frame = pd.DataFrame(
+        {
+            "cluster_date": [D2],
+            "cluster_id": [0],
+            "cluster_size": [4],
+            "confidence": [0.7],
+            "summary": ["new"],
+            "silhouette": [0.05],
+            "poor_quality": [True],
+        }
+    )
+    write_table(db, "silver.clusters", DatePartition(D2, frame), "replace_partition", "cluster_date")
+    stored = read_table(db, "silver.clusters").sort_values("cluster_date").reset_index(drop=True)
+    assert list(stored["summary"]) == ["old", "new"]
+    assert pd.isna(stored.loc[0, "silhouette"]) and stored.loc[1, "silhouette"] == 0.05
+    assert bool(stored.loc[1, "poor_quality"]) is True
+    assert "centroid_similarity" in read_table(db, "silver.items").columns
+
+
+def test_pocketbase_access_without_a_url_is_the_embedded_server(tmp_path):
+    embedded = PocketBaseAccessDataset(url=None, embedded_dir=str(tmp_path / "pb")).load()
+    assert embedded.embedded and embedded.embedded_dir == str(tmp_path / "pb")
+    configured = PocketBaseAccessDataset(
+        url=None, embedded_dir=str(tmp_path / "pb"), credentials={"pocketbase": {"url": "http://127.0.0.1:1"}}
+    ).load()
+    assert not configured.embedded and configured.url == "http://127.0.0.1:1"
+    with pytest.raises(DatasetError, match="no url and no embedded_dir"):
+        PocketBaseAccessDataset(url=None).load()

@@ -81,6 +81,7 @@ class ClusteringConfig(_Strict):
     random_state: int = 42
     batch_size: int = Field(1024, ge=1)
     n_init: int = Field(3, ge=1)
+    min_silhouette: float = Field(0.1, ge=-1, le=1)
 
 
 class SummariesConfig(_Strict):
@@ -88,7 +89,6 @@ class SummariesConfig(_Strict):
     max_items: int = Field(10, ge=1)
     max_sentences: int = Field(200, ge=3)
     max_chars: int = Field(30_000, ge=100)
-    seed: int = 0
 
 
 class LabellingConfig(_Strict):

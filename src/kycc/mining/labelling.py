@@ -18,6 +18,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -341,6 +342,15 @@ _TITLE_PREFIX = re.compile(
 _TITLE_SUFFIX = re.compile(r"(\s*(\([^()]{1,40}\)|\[[^\]]{1,20}\]|\s-\s[^-]{1,30}))+\s*$")
 
 
+def _stop_words() -> frozenset[str]:
+    from sumy.utils import get_stop_words
+
+    return frozenset(get_stop_words("english")) | {"anyone", "how", "why", "what", "ask", "using", "need"}
+
+
+_STOP = _stop_words()
+
+
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z][a-z0-9'-]{2,}", text.lower())}
 
@@ -365,12 +375,17 @@ class OfflineLabeller:
             len(pattern.findall(f"{t} {texts[i]}".lower())) if pattern else 0 for i, t in enumerate(titles)
         ]
         bags = [_words(t) for t in titles]
+        # The cluster's keywords: words of several of its items (title + text); a title naming more of them (by
+        # how many items share each) names the shared problem, not one post's detail.
+        documents = [_words(f"{t} {texts[i]}") - _STOP for i, t in enumerate(titles)]
+        shared = Counter(w for doc in documents for w in doc)
+        coverage = [sum(shared[w] for w in bag - _STOP if shared[w] >= 2) for bag in bags]
 
-        def rank(i: int) -> tuple[int, float, int, str]:
+        def rank(i: int) -> tuple[int, int, float, int]:
             overlap = sum(
                 len(bags[i] & bags[j]) / max(len(bags[i] | bags[j]), 1) for j in range(len(bags)) if j != i
             )
-            return (-topical[i], -overlap, len(titles[i]), titles[i])
+            return (-coverage[i], -topical[i], -overlap, i)  # then the nearest the centroid (titles' order)
 
         central = titles[min(range(len(titles)), key=rank)]
         title = _TITLE_PREFIX.sub("", central).strip() or central.strip()

@@ -60,8 +60,10 @@ TABLES: dict[str, dict[str, Any]] = {
             "embedding_date": "DATE NOT NULL",
             "cluster_date": "DATE",
             "cluster_id": "INTEGER",
+            "centroid_similarity": "DOUBLE",  # cosine similarity to its cluster's centroid
         },
         "key": ["url_hash"],
+        "added": ["centroid_similarity"],
     },
     "silver.clusters": {
         "columns": {
@@ -70,8 +72,11 @@ TABLES: dict[str, dict[str, Any]] = {
             "cluster_size": "INTEGER NOT NULL",
             "confidence": "DOUBLE",
             "summary": "VARCHAR",
+            "silhouette": "DOUBLE",  # mean silhouette (cosine) of the cluster's items
+            "poor_quality": "BOOLEAN",  # silhouette below clustering.min_silhouette
         },
         "key": ["cluster_date", "cluster_id"],
+        "added": ["silhouette", "poor_quality"],
     },
     "gold.issues": {
         "columns": {
@@ -146,6 +151,12 @@ DDL: list[str] = [
     "CREATE SCHEMA IF NOT EXISTS silver",
     "CREATE SCHEMA IF NOT EXISTS gold",
     *(_ddl(name, spec) for name, spec in TABLES.items()),
+    # Columns added after the first release: files written by an earlier version get them (null) when opened.
+    *(
+        f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{column}" {spec["columns"][column]}'
+        for name, spec in TABLES.items()
+        for column in spec.get("added", [])
+    ),
 ]
 
 

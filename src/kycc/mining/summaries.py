@@ -2,16 +2,17 @@
 
 sumy's own ``Tokenizer("english")`` needs NLTK's punkt data, which is downloaded at run time; ``OfflineTokenizer``
 gives sumy the same interface (``language``, ``to_sentences``, ``to_words``) with nupunkt, which ships its model.
-LexRank is quadratic in sentences, so input per cluster is capped.
+LexRank is quadratic in sentences, so input per cluster is capped. The summary reads the cluster's items nearest its
+centroid (``nearest_items``), not a random sample: the most typical posts, not whatever the draw picked.
 """
 
 from __future__ import annotations
 
-import random
+import math
 import re
 from collections.abc import Sequence
 
-__all__ = ["OfflineTokenizer", "lexrank_sentences", "lexrank_summary", "sample_items"]
+__all__ = ["OfflineTokenizer", "lexrank_sentences", "lexrank_summary", "nearest_items"]
 
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['-])*", re.UNICODE)
 _CODE_FENCE = re.compile(r"```.*?```", re.DOTALL)
@@ -32,12 +33,19 @@ class OfflineTokenizer:
         return tuple(_WORD.findall(sentence))
 
 
-def sample_items(keys: Sequence[str], max_items: int = 10, seed: int = 0) -> list[int]:
-    """Indexes of up to ``max_items`` items, chosen reproducibly (same keys and seed → same sample)."""
-    order = sorted(range(len(keys)), key=lambda i: keys[i])
-    if len(order) <= max_items:
-        return order
-    return sorted(random.Random(seed).sample(order, max_items), key=lambda i: keys[i])
+def nearest_items(keys: Sequence[str], similarity: Sequence[float | None], max_items: int = 10) -> list[int]:
+    """Indexes of up to ``max_items`` items, most similar to the cluster centroid first.
+
+    Ties, and items without a similarity (clustered by an earlier version), come after by key, so the choice is
+    the same for the same input.
+    """
+
+    def rank(i: int) -> tuple[float, str]:
+        value = similarity[i]
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        return (math.inf if missing else -float(value), str(keys[i]))
+
+    return sorted(range(len(keys)), key=rank)[:max_items]
 
 
 def _prose(text: str) -> str:

@@ -576,3 +576,87 @@ def test_an_embedded_server_that_cannot_start_leaves_the_state_and_names_its_fol
     assert report["status"] == "not started" and str(blocker) in report["error"] and len(state) == 0
     with pytest.raises(PocketBaseError, match="embedded PocketBase in .*not-a-folder"):
         nodes.sync_live_issues(access=access, pocketbase={"required": True}, **kwargs)
+
+
+_WORDS = __import__("re").compile(r"[a-z][a-z0-9+#-]{3,}")
+
+
+def _keywords(texts: list[str]) -> set[str]:
+    """A cluster's keywords: the words (sumy's English stop words out) of at least a quarter of its items."""
+    from collections import Counter
+
+    from sumy.utils import get_stop_words
+
+    stop = set(get_stop_words("english"))
+    frequency = Counter(w for text in texts for w in set(_WORDS.findall(text.lower())) if w not in stop)
+    return {w for w, n in frequency.items() if n >= max(2, len(texts) / 4)}
+
+
+def test_cluster_quality_on_the_shipped_corpus(seeded):
+    """Per-cluster silhouettes are stored and poor ones flagged; each summary comes from the items nearest the
+    centroid; a coherent cluster's title and summary share its items' keywords."""
+    from sklearn.metrics import silhouette_samples
+
+    from kycc.mining.items import item_text
+
+    root, summary = seeded
+    con = duckdb.connect(str(root / "03_primary" / "issue_mining" / "issue_mining.duckdb"), read_only=True)
+    try:
+        clusters = con.execute(
+            "SELECT * FROM silver.clusters WHERE cluster_date = ? ORDER BY cluster_id", [DAY]
+        ).df()
+        items = con.execute(
+            "SELECT s.url_hash, s.cluster_id, s.centroid_similarity, s.embedding, r.title, r.body "
+            "FROM silver.items s JOIN bronze.raw_items r USING (url_hash) WHERE s.cluster_date = ?",
+            [DAY],
+        ).df()
+        issues = con.execute("SELECT * FROM gold.issues WHERE cluster_date = ?", [DAY]).df()
+    finally:
+        con.close()
+    threshold = summary["clustering"]["min_silhouette"]
+    assert threshold == 0.1  # parameters_issue_mining.yml
+    assert clusters["silhouette"].notna().all()
+    assert (clusters["poor_quality"] == (clusters["silhouette"] < threshold)).all()
+    assert (
+        summary["clustering"]["poor_clusters"]
+        == clusters.loc[clusters["poor_quality"], "cluster_id"].tolist()
+    )
+    # the stored silhouettes are the clusters' mean cosine silhouettes of the embeddings
+    per_item = silhouette_samples(
+        np.stack(items["embedding"].to_numpy()), items["cluster_id"], metric="cosine"
+    )
+    expected = pd.Series(per_item).groupby(items["cluster_id"].to_numpy()).mean()
+    assert np.allclose(
+        clusters.set_index("cluster_id")["silhouette"].sort_index(), expected.sort_index(), atol=1e-4
+    )
+
+    coherent = 0
+    for cluster in clusters.itertuples(index=False):
+        group = items.loc[items["cluster_id"] == cluster.cluster_id].sort_values(
+            ["centroid_similarity", "url_hash"], ascending=[False, True]
+        )
+        texts = [
+            " ".join(item_text(t, b, 30_000).split())
+            for t, b in zip(group["title"], group["body"], strict=True)
+        ]
+        nearest = texts[:10]  # summaries.max_items
+        # every summary sentence was taken from one of the items nearest the centroid
+        for sentence in lexrank_sentences_of(cluster.summary):
+            assert any(sentence in text for text in nearest), (cluster.cluster_id, sentence)
+        if cluster.poor_quality or len(group) < 3:
+            continue
+        coherent += 1
+        keywords = _keywords(texts)
+        issue = issues.loc[issues["cluster_id"] == cluster.cluster_id].iloc[0]
+        title_words = set(_WORDS.findall(issue["canonical_title"].lower()))
+        summary_words = set(_WORDS.findall(cluster.summary.lower()))
+        assert title_words & keywords, (cluster.cluster_id, issue["canonical_title"], keywords)
+        assert summary_words & keywords, (cluster.cluster_id, cluster.summary, keywords)
+    assert coherent >= len(clusters) // 2
+
+
+def lexrank_sentences_of(summary: str) -> list[str]:
+    """The sentences of a stored summary, without the final stop LexRank's input may have added."""
+    from kycc.mining.summaries import OfflineTokenizer
+
+    return [s[:-1] if s.endswith(".") else s for s in OfflineTokenizer().to_sentences(summary)]

@@ -30,7 +30,7 @@ from kycc.mining.labelling import ClusterPrompt, LLMAccess, build_labeller, labe
 from kycc.mining.pocketbase import PocketBaseAccess, PocketBaseError, PocketBaseUnreachable, sync_issues
 from kycc.mining.sources import SourceAccess, collect_sources
 from kycc.mining.store import TABLES, DatePartition
-from kycc.mining.summaries import lexrank_summary, sample_items
+from kycc.mining.summaries import lexrank_summary, nearest_items
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +202,10 @@ def cluster_items(
             "url_hash": items["url_hash"],
             "cluster_date": [day] * len(items),
             "cluster_id": result.labels.astype(int),
+            "centroid_similarity": result.centroid_similarity,
         }
     )
+    poor = result.silhouette < config.min_silhouette
     clusters = pd.DataFrame(
         {
             "cluster_date": [day] * result.n_clusters,
@@ -211,14 +213,30 @@ def cluster_items(
             "cluster_size": result.sizes.astype(int),
             "confidence": result.confidence,
             "summary": [None] * result.n_clusters,
+            "silhouette": result.silhouette,
+            "poor_quality": poor,
         },
         columns=_CLUSTER_COLUMNS,
     )
+    flagged = [int(c) for c in np.flatnonzero(poor)]
     report = {
         "items": len(items),
         "clusters": result.n_clusters,
         "largest": int(result.sizes.max()) if result.n_clusters else 0,
+        "silhouette": round(result.overall_silhouette, 4),
+        "min_silhouette": config.min_silhouette,
+        "poor_clusters": flagged,
     }
+    if flagged:
+        logger.warning(
+            "%s: %d of %d clusters have a silhouette below %.3f (poor, flagged in silver.clusters.poor_quality): "
+            "%s",
+            day,
+            len(flagged),
+            result.n_clusters,
+            config.min_silhouette,
+            ", ".join(f"{c} ({result.silhouette[c]:.3f})" for c in flagged),
+        )
     return DatePartition(day, assignments), DatePartition(day, clusters), report
 
 
@@ -227,8 +245,20 @@ def _texts_by_cluster(
 ) -> dict[int, pd.DataFrame]:
     items = _day_items(raw_items, run_date)
     assignments = _day_assignments(item_clusters, run_date)
-    merged = items.merge(assignments[["url_hash", "cluster_id"]], on="url_hash", how="inner")
+    if "centroid_similarity" not in assignments.columns:
+        assignments = assignments.assign(centroid_similarity=np.nan)
+    merged = items.merge(
+        assignments[["url_hash", "cluster_id", "centroid_similarity"]], on="url_hash", how="inner"
+    )
     return {int(k): v.sort_values("url_hash") for k, v in merged.groupby("cluster_id")}
+
+
+def _nearest(group: pd.DataFrame, max_items: int) -> list[int]:
+    """Positions in ``group`` of its items nearest the cluster centroid (see ``summaries.nearest_items``)."""
+    similarity = (
+        group["centroid_similarity"].tolist() if "centroid_similarity" in group else [None] * len(group)
+    )
+    return nearest_items(group["url_hash"].tolist(), similarity, max_items)
 
 
 def summarise_clusters(
@@ -238,7 +268,7 @@ def summarise_clusters(
     run_date: Any,
     summaries: dict[str, Any],
 ) -> tuple[DatePartition, dict[str, Any]]:
-    """A 3-sentence LexRank summary per cluster of the day, from up to 10 sampled items.
+    """A 3-sentence LexRank summary per cluster of the day, from its (up to) 10 items nearest the centroid.
 
     Returns:
         ``silver.clusters`` summaries of the day (cluster_date, cluster_id, summary) and a report.
@@ -252,7 +282,7 @@ def summarise_clusters(
     rows = []
     for cluster_id in sorted(int(c) for c in day_clusters["cluster_id"]):
         group = groups.get(cluster_id, pd.DataFrame(columns=BRONZE_COLUMNS))
-        picked = sample_items(group["url_hash"].tolist(), config.max_items, config.seed + cluster_id)
+        picked = _nearest(group, config.max_items)
         texts = [item_text(group.iloc[i]["title"], group.iloc[i]["body"], config.max_chars) for i in picked]
         summary = lexrank_summary(texts, config.sentences, config.max_sentences, config.max_chars)
         rows.append({"cluster_date": day, "cluster_id": cluster_id, "summary": summary})
@@ -299,7 +329,7 @@ def label_issues(
     prompts = []
     for row in day_clusters.sort_values("cluster_id").itertuples(index=False):
         group = groups.get(int(row.cluster_id), pd.DataFrame(columns=BRONZE_COLUMNS))
-        picked = sample_items(group["url_hash"].tolist(), config.max_titles, int(row.cluster_id))
+        picked = _nearest(group, config.max_titles)
         prompts.append(
             ClusterPrompt(
                 cluster_date=day.isoformat(),
