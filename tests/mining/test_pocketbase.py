@@ -264,8 +264,17 @@ def test_kycc_pocketbase_serves_the_embedded_server_in_the_foreground_and_stops_
         ) as c:
             c.authenticate()
             assert c.get_collection("kycc_issues") is not None  # collections ready to browse
+        # a pipeline sync while it serves uses that server (no second one on the same data) and leaves it running
+        info: dict = {}
+        with PocketBaseAccess(url=None, embedded_dir=data_dir).session(info) as client:
+            result = sync_issues(
+                client, DAY, _issues(["Payout reconciliation"]), _evidence(1), pd.DataFrame()
+            )
+        assert info["server"] == "embedded (kycc pocketbase)" and info["pid"] == pid and result.created == 1
+        assert httpx.get(f"{url}/api/health", timeout=5).status_code == 200
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+        assert not (data_dir / "serving.json").exists()
     finally:
         if process.poll() is None:
             process.kill()

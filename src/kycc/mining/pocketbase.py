@@ -117,6 +117,13 @@ class PocketBaseAccess:
         if not self.embedded_dir:
             raise PocketBaseError("no PocketBase URL and no embedded_dir configured")
         data_dir = Path(self.embedded_dir)
+        serving = _serving(data_dir)
+        if serving is not None:  # `kycc pocketbase` serves this folder: use it, and leave it running
+            email, password = embedded_superuser(data_dir)
+            info.update(server="embedded (kycc pocketbase)", data_dir=str(data_dir), **serving)
+            with PocketBaseClient(serving["url"], email, password, self.timeout, self.transport) as client:
+                yield client
+            return
         try:
             email, password = embedded_superuser(data_dir)
             server = LocalPocketBase(data_dir, email=email, password=password)
@@ -741,6 +748,37 @@ class LocalPocketBase:
         self.stop()
 
 
+SERVING_FILE = "serving.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _serving(data_dir: Path) -> dict[str, Any] | None:
+    """``{"url", "pid"}`` of a ``kycc pocketbase`` serving ``data_dir`` now (alive and healthy), else ``None``."""
+    path = data_dir / SERVING_FILE
+    try:
+        serving = json.loads(path.read_text(encoding="utf-8"))
+        url, pid = str(serving["url"]), int(serving["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _pid_alive(pid):
+        return None
+    try:
+        if httpx.get(f"{url}/api/health", timeout=2.0).status_code != 200:
+            return None
+    except httpx.HTTPError:
+        return None
+    return {"url": url, "pid": pid}
+
+
 def serve_embedded(
     data_dir: str | Path,
     port: int | None = None,
@@ -764,6 +802,8 @@ def serve_embedded(
         with PocketBaseClient(server.url, email, password) as client:
             client.authenticate()
             client.ensure_collections(issues_collection, evidence_collection)
+        # While it serves, pipeline runs on this data folder sync to it instead of starting a second server.
+        (folder / SERVING_FILE).write_text(json.dumps({"url": server.url, "pid": server.process.pid}))
         echo(
             f"PocketBase {server.url}/_/ (pid {server.process.pid}, data {folder}); superuser {email}, "
             f"password in {folder / SUPERUSER_FILE}. Ctrl-C stops it."
@@ -772,4 +812,5 @@ def serve_embedded(
     except KeyboardInterrupt:
         return 0
     finally:
+        (folder / SERVING_FILE).unlink(missing_ok=True)
         server.stop()
