@@ -5,12 +5,24 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from kedro.runner import SequentialRunner
+from scipy.stats import beta
 from sklearn.metrics import f1_score, roc_auc_score
 
+from kycc.inference.history import MonthRecord
+from kycc.monitoring.estimated import expected_roc_auc
 from kycc.pipelines.inference import create_pipeline as inference_pipeline
 from kycc.pipelines.monitoring import create_pipeline as monitoring_pipeline
-from kycc.pipelines.monitoring.nodes import monitor_model, select_maturing_labels
+from kycc.pipelines.monitoring.nodes import (
+    backtest_scorecard,
+    estimate_performance,
+    monitor_model,
+    select_maturing_labels,
+)
 from tests.inference.cards import make_world, memory_catalog, registered, scorecard_versions
+
+#: The scorecard's calibration in force (labels matured before each decided month; the prior before).
+CALIBRATION = {"months": 12, "min_samples": 50, "min_defaults": 5, "refresh_every_months": 3,
+               "prior": {"score": 600, "pd": 0.1, "pdo": 60}}  # fmt: skip
 
 ACTIONS = {
     "thresholds": {
@@ -36,6 +48,10 @@ def monitored():
             "mdl_scorecard_versions": scorecard_versions(),
             "model_1.mdl_registered_model": registered(world),
             "params:inference": {"start_month": "2024-03-01", "end_month": "2024-06-01"},
+            "feat_gold_labels": world.labels_table(),
+            "params:scorecard.calibration": CALIBRATION,
+            "inf_decision_record": MonthRecord(),
+            "model_1.inf_prediction_record": MonthRecord(),
         },
     )
     SequentialRunner().run(scoring, catalog)
@@ -47,6 +63,8 @@ def monitored():
             "feat_gold_labels": world.labels_table(),
             "feat_gold_features": world.features_table(),
             "model_1.out_predictions": predictions,
+            "out_scorecard_decisions": catalog.load("out_scorecard_decisions"),
+            "mdl_scorecard_versions": scorecard_versions(),
             "model_1.mdl_registered_model": registered(world),
             "params:monitoring": {
                 "start_month": "2024-08-01",
@@ -122,3 +140,78 @@ def test_bad_monitoring_options_are_refused(monitored):
     )
     assert metrics.empty and psi.empty and mlflow_metrics == {}
     assert summary["months"][0]["status"] == "skipped"
+
+
+def test_every_monitoring_month_has_a_band_backtest_of_the_deciding_version(monitored):
+    world, _, catalog = monitored
+    backtest = catalog.load("out_scorecard_backtest")
+    assert sorted(backtest["snapshot_date"].dt.strftime("%Y-%m").unique()) == ["2024-09", "2024-10", "2024-11",
+                                                                                "2024-12"]  # fmt: skip
+    decisions = catalog.load("out_scorecard_decisions")
+    assert decisions["pd"].notna().all()  # every decision carries the PD in force
+    october = backtest.loc[backtest["snapshot_date"] == pd.Timestamp("2024-10-01")]
+    assert set(october["scorecard_version"]) == {"t1"}
+    bands = october.loc[october["level"] == "band"].set_index("band")
+    assert list(bands.index) == ["A", "B", "C"]  # best first, from the version's definition
+    cohort = decisions.loc[decisions["snapshot_date"] == pd.Timestamp("2024-04-01")]
+    joined = cohort.merge(world.data[["loan_id", "label"]], on="loan_id")
+    for band, part in joined.groupby("band"):
+        row = bands.loc[band]
+        assert row["n_labelled"] == len(part) and row["defaults"] == part["label"].sum()
+        assert row["applications"] == (cohort["band"] == band).sum()
+        assert row["predicted_pd"] == pytest.approx(part["pd"].mean())
+        assert row["jeffreys_pvalue"] == pytest.approx(
+            beta.cdf(part["pd"].mean(), part["label"].sum() + 0.5, len(part) - part["label"].sum() + 0.5)
+        )
+        assert row["jeffreys_lower"] <= row["observed_default_rate"] <= row["jeffreys_upper"]
+    whole = october.loc[october["level"] == "version"].iloc[0]
+    assert whole["band"] == "all" and whole["n_labelled"] == len(joined)
+    assert whole["roc_auc"] == pytest.approx(roc_auc_score(joined["label"], -joined["score"]))
+    assert whole["auc_lower"] < whole["roc_auc"] < whole["auc_upper"]
+    rates = [bands.loc[b, "observed_default_rate"] for b in ["A", "B", "C"]]
+    assert bool(whole["rank_order_monotone"]) == (rates == sorted(rates))
+    summary = catalog.load("rpt_monitoring_summary")["models"][-1]
+    assert summary["model"] == "scorecard" and summary["months"][0]["status"] == "skipped"
+    assert "no scorecard decisions for 2024-02" in summary["months"][0]["reason"]
+
+
+def test_estimated_performance_sits_beside_the_realized_values_when_labels_mature(monitored):
+    world, predictions, catalog = monitored
+    table = catalog.load("out_estimated_performance")
+    realized = table.loc[table["status"] == "realized"].set_index(["scored_month", "scorer"])
+    decisions = catalog.load("out_scorecard_decisions")
+    for scorer, frame, column in (("scorecard:t1", decisions, "pd"), ("model_1", predictions, "probability")):
+        row = realized.loc[(pd.Timestamp("2024-04-01"), scorer)]
+        cohort = frame.loc[frame["snapshot_date"] == pd.Timestamp("2024-04-01")]
+        rank = -cohort["score"].to_numpy(dtype="float64") if scorer.startswith("scorecard") else None
+        assert row["expected_roc_auc"] == pytest.approx(expected_roc_auc(cohort[column], rank))
+        assert row["expected_default_rate"] == pytest.approx(cohort[column].mean())
+        joined = cohort.merge(world.data[["loan_id", "label"]], on="loan_id")
+        truth = -joined["score"] if rank is not None else joined[column]
+        assert row["realized_roc_auc"] == pytest.approx(roc_auc_score(joined["label"], truth))
+        assert row["roc_auc_error"] == pytest.approx(row["realized_roc_auc"] - row["expected_roc_auc"])
+        assert row["realized_default_rate"] == pytest.approx(joined["label"].mean())
+    assert set(realized.index.get_level_values("scored_month").strftime("%Y-%m")) == {
+        "2024-03", "2024-04", "2024-05", "2024-06"}  # fmt: skip
+    # this month's scores, labels pending: the estimate alone
+    labels, months = select_maturing_labels(
+        world.labels_table(), {"start_month": "2024-05-01", "end_month": "2024-05-01"}
+    )
+    pending = estimate_performance(months, labels, decisions, {}, predictions, models=["model_1"])
+    assert set(pending["status"]) == {"pending"} and set(pending["scorer"]) == {"scorecard:t1", "model_1"}
+    assert "realized_roc_auc" not in pending.columns
+
+
+def test_bad_backtest_options_are_refused(monitored):
+    world, _, catalog = monitored
+    labels, months = select_maturing_labels(
+        world.labels_table(), {"start_month": "2024-10-01", "end_month": "2024-10-01"}
+    )
+    decisions = catalog.load("out_scorecard_decisions")
+    with pytest.raises(ValueError, match=r"monitoring.backtest.alpha must be a number in \(0, 1\)"):
+        backtest_scorecard(labels, months, decisions, scorecard_versions(), {"backtest": {"alpha": 5}})
+    with pytest.raises(ValueError, match="Unknown keys in monitoring.backtest"):
+        backtest_scorecard(labels, months, decisions, scorecard_versions(), {"backtest": {"level": 0.9}})
+    # decisions made before PDs existed: the band rows say so instead of testing against nothing
+    table, _ = backtest_scorecard(labels, months, decisions.drop(columns=["pd"]), scorecard_versions(), {})
+    assert set(table["verdict"]) == {"no pd"}

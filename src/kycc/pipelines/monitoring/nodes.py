@@ -2,7 +2,10 @@
 
 ``select_maturing_labels`` (labels maturing in the months monitored) → per model ``monitor_model`` (labels ×
 the predictions made ``label_lag_months`` earlier → metrics, per-feature PSI, MLflow metrics) →
-``summarise_monitoring``.
+``summarise_monitoring``. Beside the models: ``backtest_scorecard`` (the deciding scorecard version per band on
+the cohort maturing now, ``kycc.monitoring.backtest``) and ``estimate_performance`` (CBPE-style expected ROC-AUC
+and default rate of this month's scores, and of the maturing cohort beside its realized values,
+``kycc.monitoring.estimated``).
 """
 
 from __future__ import annotations
@@ -12,17 +15,21 @@ import math
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from kycc.inference.registry import RegisteredModel
 from kycc.inference.scoring import InferenceError, resolve_months
+from kycc.monitoring.backtest import auc_delong, band_test, rank_order
+from kycc.monitoring.estimated import expected_default_rate, expected_roc_auc
 from kycc.monitoring.monitor import monitor_cohort
 from kycc.temporal import add_months
 from kycc.temporal.windows import TrainingWindows
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {"start_month", "end_month", "label_lag_months", "psi_bins"}
+OPTION_KEYS = {"start_month", "end_month", "label_lag_months", "psi_bins", "backtest"}
+BACKTEST_KEYS = {"alpha", "confidence"}
 #: Metrics logged to MLflow per model and month (``<model>.monitoring.<metric>``, step = YYYYMM).
 MLFLOW_METRICS = (
     "roc_auc",
@@ -44,6 +51,17 @@ MLFLOW_METRICS = (
 
 def _options(options: dict[str, Any] | None) -> dict[str, Any]:
     opts = {"start_month": None, "end_month": None, "label_lag_months": 6, "psi_bins": 10, **(options or {})}
+    backtest = {"alpha": 0.05, "confidence": 0.95, **(opts.get("backtest") or {})}
+    if set(backtest) - BACKTEST_KEYS:
+        raise ValueError(
+            f"Unknown keys in monitoring.backtest: {sorted(set(backtest) - BACKTEST_KEYS)}; allowed: "
+            f"{sorted(BACKTEST_KEYS)}"
+        )
+    for key in BACKTEST_KEYS:
+        value = backtest[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            raise ValueError(f"monitoring.backtest.{key} must be a number in (0, 1), got {value!r}")
+    opts["backtest"] = backtest
     unknown = set(opts) - OPTION_KEYS
     if unknown:
         raise ValueError(
@@ -205,3 +223,188 @@ def summarise_monitoring(months: list[str], *models: dict[str, Any]) -> dict[str
             lines.append(f"  {m['model']} {entry['month'][:7]}: {text}")
     logger.info("\n".join(lines))
     return {"months": months, "models": list(models)}
+
+
+def _band_order(scorecard_versions: dict[str, Any] | None, version: str, seen: list[str]) -> list[str]:
+    """The version's bands best first (from its definition in the store), else the bands seen, sorted."""
+    record = ((scorecard_versions or {}).get("versions") or {}).get(version)
+    if record:
+        from kycc.scoring.definition import ScorecardDefinition
+
+        return [b.name for b in ScorecardDefinition.from_dict(record["definition"], version=version).bands]
+    return sorted(seen)
+
+
+def _cohort_rows(frame: pd.DataFrame, cohort: pd.Timestamp) -> pd.DataFrame:
+    if frame is None or frame.empty:
+        return pd.DataFrame()
+    return frame.loc[pd.to_datetime(frame["snapshot_date"]) == cohort].reset_index(drop=True)
+
+
+def backtest_scorecard(
+    labels: pd.DataFrame,
+    months: list[str],
+    decisions: pd.DataFrame,
+    scorecard_versions: dict[str, Any],
+    options: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per monitoring month, the version that decided the maturing cohort, band by band and as a whole.
+
+    For month ``M`` the cohort is the applications decided in ``M − lag`` (``out_scorecard_decisions``: the
+    recorded decisions, with the version and the PD in force then) joined with the labels maturing at ``M``.
+    Band rows (``level = band``): applications, labelled, defaults, observed default rate with its Jeffreys
+    interval, the mean PD of the labelled rows, the Jeffreys (one- and two-sided) and exact binomial p-values,
+    the verdict and the rank-order flag. One version row (``level = version``, ``band = all``) adds the ROC-AUC
+    and Gini of the score with DeLong's CI and the month's rank-order check (``rank_order_monotone``,
+    ``rank_order_inversions``).
+
+    Returns:
+        ``out_scorecard_backtest`` (month-partitioned by ``snapshot_date``) and a summary for the report.
+    """
+    opts = _options(options)
+    lag, alpha, level = opts["label_lag_months"], opts["backtest"]["alpha"], opts["backtest"]["confidence"]
+    rows: list[dict[str, Any]] = []
+    status = []
+    for iso in months:
+        month = pd.Timestamp(iso)
+        cohort = pd.Timestamp(add_months(month, -lag))
+        decided = _cohort_rows(decisions, cohort)
+        if decided.empty:
+            status.append(_skip(month, f"no scorecard decisions for {cohort:%Y-%m} ({lag} months earlier)",
+                                "scorecard"))  # fmt: skip
+            continue
+        month_labels = labels.loc[labels["snapshot_date"] == month, ["loan_id", "label"]]
+        if month_labels.empty:
+            status.append(_skip(month, f"no labels matured in {month:%Y-%m}", "scorecard"))
+            continue
+        joined = decided.merge(month_labels, on="loan_id", how="left", validate="one_to_one")
+        if "pd" not in joined.columns:
+            joined["pd"] = np.nan
+        for version, part in joined.groupby(joined["scorecard_version"].astype(str), sort=True):
+            order = _band_order(scorecard_versions, version, sorted(part["band"].astype(str).unique()))
+            labelled = part.loc[part["label"].notna()]
+            base = {"snapshot_date": month, "cohort_month": cohort, "scorecard_version": version}
+            band_rows = []
+            for band in order:
+                in_band = part.loc[part["band"].astype(str) == band]
+                lab = labelled.loc[labelled["band"].astype(str) == band]
+                n, d = len(lab), int(lab["label"].sum())
+                pd_mean = float(lab["pd"].mean()) if n and lab["pd"].notna().any() else np.nan
+                test = band_test(d, n, pd_mean, alpha=alpha, level=level)
+                band_rows.append(
+                    base | {"level": "band", "band": band, "applications": len(in_band), "n_labelled": n,
+                            "defaults": d, "predicted_pd": pd_mean, **test}
+                )  # fmt: skip
+            order_check = rank_order(order, [r["observed_default_rate"] for r in band_rows])
+            for r in band_rows:
+                r["rank_order_ok"] = order_check["ok"][r["band"]]
+            n, d = len(labelled), int(labelled["label"].sum())
+            pd_all = float(labelled["pd"].mean()) if n and labelled["pd"].notna().any() else np.nan
+            auc = auc_delong(
+                labelled["label"].to_numpy(), -labelled["score"].to_numpy(dtype="float64"), level
+            )
+            version_row = base | {
+                "level": "version", "band": "all", "applications": len(part), "n_labelled": n, "defaults": d,
+                "predicted_pd": pd_all, **band_test(d, n, pd_all, alpha=alpha, level=level),
+                "rank_order_ok": order_check["monotone"], "rank_order_monotone": order_check["monotone"],
+                "rank_order_inversions": ",".join(order_check["inversions"]),
+                **{k: auc[k] for k in ("roc_auc", "auc_se", "auc_lower", "auc_upper", "gini", "gini_lower",
+                                       "gini_upper")},
+            }  # fmt: skip
+            rows.extend([*band_rows, version_row])
+            logger.info(
+                "monitoring: scorecard %s %s (cohort %s, %d labelled): default rate %.3f vs PD %.3f (%s); "
+                "AUC %.3f [%.3f, %.3f]; rank order %s",
+                version, f"{month:%Y-%m}", f"{cohort:%Y-%m}", n, version_row["observed_default_rate"], pd_all,
+                version_row["verdict"], auc["roc_auc"], auc["auc_lower"], auc["auc_upper"],
+                "monotone" if order_check["monotone"] else "broken: " + ", ".join(order_check["inversions"]),
+            )  # fmt: skip
+        status.append({"month": iso, "status": "monitored", "cohort_month": cohort.date().isoformat()})
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["rank_order_monotone"] = table["rank_order_monotone"].astype("boolean")
+        table["rank_order_ok"] = table["rank_order_ok"].astype(bool)
+    return table, {"model": "scorecard", "months": status}
+
+
+def _estimate(frame: pd.DataFrame, pd_column: str, rank: np.ndarray | None) -> dict[str, float]:
+    p = frame[pd_column].to_numpy(dtype="float64")
+    ok = ~np.isnan(p)
+    expected_dr, sd = expected_default_rate(p[ok])
+    return {
+        "n_scored": len(frame),
+        "n_with_pd": int(ok.sum()),
+        "expected_roc_auc": expected_roc_auc(p[ok], None if rank is None else rank[ok]),
+        "expected_default_rate": expected_dr,
+        "expected_default_rate_sd": sd,
+    }
+
+
+def estimate_performance(
+    months: list[str],
+    labels: pd.DataFrame,
+    decisions: pd.DataFrame,
+    options: dict[str, Any],
+    *model_predictions: pd.DataFrame,
+    models: list[str] | None = None,
+) -> pd.DataFrame:
+    """Per monitoring month ``M``: expected performance of month ``M``'s scores (labels pending) and of the
+    cohort ``M − lag`` beside its realized values (labels maturing at ``M``), per scorer.
+
+    Scorers: the scorecard (``scorecard:<version>``; PD = the decision's calibrated ``pd``, ranking = −score) and
+    each model (PD = ``probability``). Rows: ``snapshot_date`` (= M, the partition), ``scored_month``,
+    ``status`` (``pending`` / ``realized``), ``n_scored``, ``expected_roc_auc``, ``expected_default_rate`` (and
+    its sd), and for realized rows ``n_labelled``, ``realized_roc_auc``, ``realized_default_rate``,
+    ``roc_auc_error`` and ``default_rate_error`` (realized − expected).
+    """
+    opts = _options(options)
+    lag = opts["label_lag_months"]
+    names = list(models or [f"model_{i + 1}" for i in range(len(model_predictions))])
+    sources: list[tuple[str, pd.DataFrame]] = [("scorecard", decisions)]
+    sources += list(zip(names, model_predictions, strict=True))
+    rows = []
+    for iso in months:
+        month = pd.Timestamp(iso)
+        cohort = pd.Timestamp(add_months(month, -lag))
+        matured = labels.loc[labels["snapshot_date"] == month, ["loan_id", "label"]]
+        for scored, status in ((month, "pending"), (cohort, "realized")):
+            for name, frame in sources:
+                part = _cohort_rows(frame, scored)
+                if part.empty:
+                    continue
+                if name == "scorecard":
+                    if "pd" not in part.columns or part["pd"].isna().all():
+                        logger.warning("monitoring: scorecard decisions of %s carry no PD: no estimate",
+                                       f"{scored:%Y-%m}")  # fmt: skip
+                        continue
+                    groups = [(f"scorecard:{v}", g, "pd", -g["score"].to_numpy(dtype="float64"))
+                              for v, g in part.groupby(part["scorecard_version"].astype(str))]  # fmt: skip
+                else:
+                    groups = [(name, part, "probability", None)]
+                for scorer, g, pd_column, rank in groups:
+                    row = {"snapshot_date": month, "scored_month": scored, "scorer": scorer, "status": status,
+                           **_estimate(g, pd_column, rank)}  # fmt: skip
+                    if status == "realized":
+                        joined = g.merge(matured, on="loan_id", how="inner")
+                        y = joined["label"].to_numpy(dtype="int64")
+                        risk = joined[pd_column] if rank is None else -joined["score"]
+                        realized = auc_delong(y, risk.to_numpy(dtype="float64"))
+                        row |= {
+                            "n_labelled": len(joined),
+                            "realized_roc_auc": realized["roc_auc"],
+                            "realized_roc_auc_lower": realized["auc_lower"],
+                            "realized_roc_auc_upper": realized["auc_upper"],
+                            "realized_default_rate": float(y.mean()) if len(y) else np.nan,
+                        }
+                        row["roc_auc_error"] = row["realized_roc_auc"] - row["expected_roc_auc"]
+                        row["default_rate_error"] = (
+                            row["realized_default_rate"] - row["expected_default_rate"]
+                        )
+                    rows.append(row)
+    table = pd.DataFrame(rows)
+    if len(table) and "roc_auc_error" in table.columns:
+        done = table.dropna(subset=["roc_auc_error"])
+        for scorer, g in done.groupby("scorer"):
+            logger.info("monitoring: %s estimated vs realized ROC-AUC over %d month(s): mean absolute error %.3f",
+                        scorer, len(g), float(g["roc_auc_error"].abs().mean()))  # fmt: skip
+    return table

@@ -1,4 +1,5 @@
-"""monitoring: labels maturing now × predictions made 6 months earlier → metrics, PSI, drift, per model.
+"""monitoring: labels maturing now × predictions made 6 months earlier → metrics, PSI, drift, per model; the
+scorecard's band backtest and the estimated (CBPE-style) vs realized performance.
 
 ``kedro run --pipelines monitoring --params monitoring.start_month=2025-01-01,monitoring.end_month=2025-01-01``.
 """
@@ -61,15 +62,46 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
         )
         for model in models
     ]
+    scorecard = Pipeline(
+        [
+            Node(
+                nodes.backtest_scorecard,
+                inputs=[
+                    "mon_labels",
+                    "mon_months",
+                    "out_scorecard_decisions",
+                    "mdl_scorecard_versions",
+                    "params:monitoring",
+                ],
+                outputs=["out_scorecard_backtest", "mon_scorecard_summary"],
+                name="backtest_scorecard",
+            ),
+            Node(
+                update_wrapper(
+                    partial(nodes.estimate_performance, models=models), nodes.estimate_performance
+                ),
+                inputs=[
+                    "mon_months",
+                    "mon_labels",
+                    "out_scorecard_decisions",
+                    "params:monitoring",
+                    *(f"{m}.out_predictions" for m in models),
+                ],
+                outputs="out_estimated_performance",
+                name="estimate_performance",
+            ),
+        ],
+        tags=["monitoring", "scorecard_backtest"],
+    )
     summary = Pipeline(
         [
             Node(
                 nodes.summarise_monitoring,
-                inputs=["mon_months", *(f"mon_model_summary_{m}" for m in models)],
+                inputs=["mon_months", *(f"mon_model_summary_{m}" for m in models), "mon_scorecard_summary"],
                 outputs="rpt_monitoring_summary",
                 name="summarise_monitoring",
             )
         ],
         tags=["monitoring"],
     )
-    return shared + sum(per_model, start=Pipeline([])) + summary
+    return shared + scorecard + sum(per_model, start=Pipeline([])) + summary
