@@ -26,6 +26,8 @@ TABLES = [
         for t in ("metrics", "feature_psi")
     ),
     *(f"07_model_output/actions/{m}" for m in ("model_1", "model_2")),
+    "07_model_output/monitoring/scorecard/backtest",
+    "07_model_output/monitoring/estimated_performance",
 ]
 
 
