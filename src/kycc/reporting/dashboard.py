@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["figure_png", "render_dashboard"]
+__all__ = ["figure_png", "render_dashboard", "render_drift_sections"]
 
 DECISION_COLORS = {"monitor": "#2e7d32", "active_monitoring": "#ef6c00", "retrain": "#c62828"}
 CSS = """
@@ -137,6 +137,7 @@ def render_dashboard(
     scored: pd.DataFrame,
     charts: Mapping[str, str],
     rules_text: str,
+    drift_html: str = "",
 ) -> str:
     """The dashboard HTML.
 
@@ -187,6 +188,7 @@ def render_dashboard(
 <p>Monitored months: {_e(period)} · models: {_e(", ".join(models))} · labels at MOB 6 joined with the
 predictions made 6 months earlier · self-contained file, no server needed</p></header>
 <main>
+{drift_html}
 <section><h2>Latest status</h2>{_cards(metrics, decisions, models, scored)}</section>
 <section><h2>Performance trends</h2>{img("performance_trends", "ROC-AUC, accuracy and F1 trends")}</section>
 <section><h2>Stability (PSI)</h2>{img("psi_trends", "PSI trends")}
@@ -204,3 +206,122 @@ out-of-time reference: &lt; 0.1 stable, 0.1–0.25 moderate shift, &gt; 0.25 maj
 <section><h2>Monthly metrics</h2>{_table(ordered, metric_cols, left=("model", "psi_feature_max_name"))}</section>
 </main></body></html>
 """
+
+
+def _not_yet(name: str, what: str) -> str:
+    return f'<p class="muted">{_e(name)}: not available yet ({_e(what)}).</p>'
+
+
+def _latest(frame: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    if frame is None or frame.empty or "snapshot_date" not in frame.columns:
+        return pd.DataFrame(), None
+    dates = pd.to_datetime(frame["snapshot_date"])
+    month = dates.max()
+    return frame.loc[dates == month], month
+
+
+def render_drift_sections(
+    stability: pd.DataFrame | None,
+    characteristic: pd.DataFrame | None,
+    backtest: pd.DataFrame | None,
+    estimated: pd.DataFrame | None,
+    charts: Mapping[str, str],
+    top_features: int = 8,
+) -> str:
+    """The sections shown first: this month's stability, characteristic analysis, band backtest, estimated vs
+    realized performance. A missing or empty input is a short "not available yet" note, never an error."""
+    parts = []
+    rows, month = _latest(stability)
+    if month is None:
+        body = _not_yet("out_scoring_stability", "run the stability pipeline after inference")
+    else:
+        head = rows[rows["family"].isin(["status", "score_psi", "band_ssi", "pd_psi"])]
+        head = head.sort_values(["scorer", "family"]) if not head.empty else head
+        cols = [
+            ("scorer", "scorer"),
+            ("family", "metric"),
+            ("value", "value"),
+            ("floor", "noise floor"),
+            ("p_value", "χ² p-value"),
+            ("n_ref", "n reference"),
+            ("n_now", "n now"),
+            ("verdict", "verdict"),
+        ]
+        img = charts.get("stability")
+        body = (
+            f'<img alt="scoring-time stability" src="data:image/png;base64,{img}">' if img else ""
+        ) + _table(
+            head, [(c, lbl) for c, lbl in cols if c in head.columns], left=("scorer", "family", "verdict")
+        )
+    parts.append(
+        f"<section><h2>This month's stability ({_fmt(month)})</h2>{body}"
+        '<p class="note">PSI of this month\'s scores, bands and PDs vs the development reference; the '
+        "noise floor ≈ (k − 1)(1/n_ref + 1/n_now) is what sampling alone gives.</p></section>"
+    )
+    ca, ca_month = _latest(characteristic)
+    if ca_month is None:
+        body = _not_yet("out_characteristic_analysis", "run the stability pipeline after inference")
+    else:
+        ca = ca.assign(_abs=ca["score_shift"].abs()).sort_values("_abs", ascending=False).head(top_features)
+        cols = [
+            ("scorecard_version", "scorecard"),
+            ("feature", "feature"),
+            ("score_shift", "points shift"),
+            ("psi", "PSI"),
+            ("verdict", "verdict"),
+        ]
+        body = _table(
+            ca, [(c, lbl) for c, lbl in cols if c in ca.columns], left=("scorecard_version", "feature")
+        )
+    parts.append(
+        f"<section><h2>Characteristic analysis: largest movers ({_fmt(ca_month)})</h2>{body}</section>"
+    )
+    bt, bt_month = _latest(backtest)
+    if bt_month is None:
+        body = _not_yet("out_scorecard_backtest", "no cohort of the scorecard has matured yet")
+    else:
+        bands = bt[bt["level"] == "band"] if "level" in bt.columns else bt
+        cols = [
+            ("scorecard_version", "version"),
+            ("cohort_month", "cohort"),
+            ("band", "band"),
+            ("n_labelled", "n"),
+            ("defaults", "defaults"),
+            ("observed_default_rate", "observed rate"),
+            ("predicted_pd", "PD"),
+            ("jeffreys_pvalue_two_sided", "p-value"),
+            ("verdict", "verdict"),
+            ("rank_order_ok", "rank order ok"),
+        ]
+        body = _table(
+            bands,
+            [(c, lbl) for c, lbl in cols if c in bands.columns],
+            left=("scorecard_version", "band", "verdict"),
+        )
+        version = bt[bt["level"] == "version"] if "level" in bt.columns else pd.DataFrame()
+        for _, r in version.iterrows():
+            body += (
+                f'<p class="note">{_e(r["scorecard_version"])}: ROC-AUC {_fmt(r.get("roc_auc"))} '
+                f"[{_fmt(r.get('auc_lower'))}, {_fmt(r.get('auc_upper'))}], rank order "
+                f"{'monotone' if r.get('rank_order_monotone') else 'broken: ' + _e(r.get('rank_order_inversions'))}"
+                "</p>"
+            )
+    parts.append(f"<section><h2>Scorecard band backtest ({_fmt(bt_month)})</h2>{body}</section>")
+    if estimated is None or estimated.empty:
+        body = _not_yet("out_estimated_performance", "run monitoring after inference")
+    else:
+        est = estimated.sort_values(["snapshot_date", "scorer", "status"])
+        cols = [
+            ("snapshot_date", "month"),
+            ("scored_month", "scored"),
+            ("scorer", "scorer"),
+            ("status", "status"),
+            ("expected_roc_auc", "expected ROC-AUC"),
+            ("realized_roc_auc", "realized ROC-AUC"),
+            ("roc_auc_error", "error"),
+            ("expected_default_rate", "expected DR"),
+            ("realized_default_rate", "realized DR"),
+        ]
+        body = _table(est, [(c, lbl) for c, lbl in cols if c in est.columns], left=("scorer", "status"))
+    parts.append(f"<section><h2>Estimated vs realized performance</h2>{body}</section>")
+    return "\n".join(parts)

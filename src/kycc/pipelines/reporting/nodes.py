@@ -16,7 +16,8 @@ from kycc.reporting.charts import (
     prediction_drift_figure,
     psi_trend_figure,
 )
-from kycc.reporting.dashboard import figure_png, render_dashboard
+from kycc.reporting.dashboard import figure_png, render_dashboard, render_drift_sections
+from kycc.reporting.stability_charts import stability_figure
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,31 @@ def draw_charts(
     return {f"{name}.png": fig for name, fig in figures.items()}, pngs
 
 
+def drift_sections(
+    stability: pd.DataFrame,
+    characteristic: pd.DataFrame,
+    backtest: pd.DataFrame,
+    estimated: pd.DataFrame,
+    options: dict[str, Any],
+) -> str:
+    """The sections shown first on the page (this month's stability, characteristic analysis, band backtest,
+    estimated vs realized performance); an empty input is a "not available yet" note."""
+    charts = {}
+    if stability is not None and not stability.empty:
+        month = pd.to_datetime(stability["snapshot_date"]).max()
+        fig = stability_figure(stability, characteristic, month, options.get("psi_levels"),
+                               int(options.get("top_features", 12)))  # fmt: skip
+        charts["stability"] = figure_png(fig, int(options.get("dpi", 90)))
+    return render_drift_sections(stability, characteristic, backtest, estimated, charts,
+                                 int(options.get("top_features", 12)))  # fmt: skip
+
+
 def build_dashboard(
-    tables: dict[str, Any], pngs: dict[str, str], options: dict[str, Any], actions: dict[str, Any]
+    tables: dict[str, Any],
+    pngs: dict[str, str],
+    options: dict[str, Any],
+    actions: dict[str, Any],
+    drift_html: str = "",
 ) -> tuple[str, pd.DataFrame]:
     """The self-contained HTML dashboard and the combined metrics table (CSV for analysts)."""
     thresholds = actions.get("thresholds") or {}
@@ -125,6 +149,7 @@ def build_dashboard(
         scored=tables["scored"],
         charts=pngs,
         rules_text=rules,
+        drift_html=drift_html,
     )
     metrics = tables["metrics"]
     return page, metrics if not metrics.empty else pd.DataFrame(columns=["model", "snapshot_date"])

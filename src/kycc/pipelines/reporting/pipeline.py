@@ -35,8 +35,26 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 name="draw_charts",
             ),
             Node(
+                nodes.drift_sections,
+                inputs=[
+                    "out_scoring_stability",
+                    "out_characteristic_analysis",
+                    "out_scorecard_backtest",
+                    "out_estimated_performance",
+                    "params:reporting",
+                ],  # fmt: skip
+                outputs="rpt_drift_sections",
+                name="drift_sections",
+            ),
+            Node(
                 nodes.build_dashboard,
-                inputs=["rpt_tables", "rpt_chart_pngs", "params:reporting", "params:actions"],
+                inputs=[
+                    "rpt_tables",
+                    "rpt_chart_pngs",
+                    "params:reporting",
+                    "params:actions",
+                    "rpt_drift_sections",
+                ],
                 outputs=["rpt_monitoring_dashboard", "rpt_monitoring_metrics"],
                 name="build_dashboard",
             ),
