@@ -297,7 +297,11 @@ def run_backfill(
             return
         first, last = pending[0]["month"], pending[-1]["month"]
         seconds = project.run(
-            ["inference"], {"inference": {"start_month": first, "end_month": last, "models": None}}
+            ["inference", "stability"],
+            {
+                "inference": {"start_month": first, "end_month": last, "models": None},
+                "stability": {"start_month": first, "end_month": last},
+            },
         )
         summary = state.catalog.load("rpt_inference_summary")
         per_month = _decisions_per_month(state)
@@ -308,6 +312,7 @@ def run_backfill(
                 "scorecard": {"scorecard_version": summary["scorecard"]["scorecard_version"], **decided},
                 "models": {m["model"]: m for m in summary["models"]},
             }
+            record["stability"] = _stability_record(state, record["month"])
             record["seconds"] = round(seconds / len(pending), 2)
             _save(state, record)
             records[record["month"][:7]] = record
@@ -349,7 +354,7 @@ def run_backfill(
             logger.info("cycle %s: training skipped (%s)", f"{month:%Y-%m}", decision.reason)
             record["training"] = _skip(decision.reason)
         monitorable = [m for m in models if cohort in set(state.months_of(f"{m}.out_predictions"))]
-        pipelines = ["inference"] + (["monitoring", "actions"] if monitorable else [])
+        pipelines = ["inference", "stability"] + (["monitoring", "actions"] if monitorable else [])
         window = {"start_month": iso, "end_month": iso}
         # a champion trained on this month (a range run after a later one) leaves it to the others: a logged skip
         lagged = {m: w for m, card in champions.items() if (w := violates_batch_lag(card.windows, month))}
@@ -358,9 +363,16 @@ def run_backfill(
                            f"{month:%Y-%m}", ", ".join(f"{m} ({w})" for m, w in lagged.items()))  # fmt: skip
         selected = [m for m in models if m not in lagged] if lagged else None
         project.run(
-            pipelines, {"inference": {**window, "models": selected}, "monitoring": window, "actions": window}
+            pipelines,
+            {
+                "inference": {**window, "models": selected},
+                "stability": window,
+                "monitoring": window,
+                "actions": window,
+            },
         )
         record["inference"] = _inference_record(state, record.get("seed_backfill"), iso)
+        record["stability"] = _stability_record(state, iso)
         if monitorable:
             record["monitoring"], record["actions"] = _monitoring_records(state, models, month)
         else:
@@ -452,18 +464,28 @@ def _seed_backfill(
         logger.info("cycle %s: seed backfill %s..%s for %s", f"{month:%Y-%m}", f"{first:%Y-%m}",
                     f"{last:%Y-%m}", ", ".join(seed_models))  # fmt: skip
         project.run(
-            ["inference"],
+            ["inference", "stability"],
             {
                 "inference": {
                     "start_month": first.isoformat(),
                     "end_month": last.isoformat(),
                     "models": seed_models,
-                }
+                },
+                # the seeded months get their models' PD stability (the scorecard rows are recomputed alike)
+                "stability": {"start_month": first.isoformat(), "end_month": last.isoformat()},
             },
         )
         for model in seed_models:
             done[model] = {"start_month": first.isoformat(), "end_month": last.isoformat()}
     return {"status": "ran", "models": done, "notes": notes}
+
+
+def _stability_record(state: _State, month: str) -> dict[str, Any]:
+    """The month's scoring-time stability status per scorer (``rpt_stability_summary`` of the last run)."""
+    status = (state.catalog.load("rpt_stability_summary").get("status") or {}).get(month[:7])
+    if not status:
+        return _skip("not compared (a month of the reference window, or nothing decided)")
+    return {"status": "ran", "scorers": status}
 
 
 def _inference_record(state: _State, seed: Mapping[str, Any] | None, month: str) -> dict[str, Any]:
