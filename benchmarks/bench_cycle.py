@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +35,7 @@ from kycc.scoring import ScorecardStore
 root, rows = sys.argv[1], int(sys.argv[2])
 mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
 con = ibis.duckdb.connect()
+con.raw_sql("SET enable_progress_bar = false")  # DuckDB draws a bar on stdout for queries over 2 s
 apps = con.read_parquet(f"{root}/04_feature/duckdb/gold_features/batch_month=*/*.parquet").drop("batch_month").to_pandas()
 apps = apps.drop(columns=[c for c in apps.columns if c.endswith("_as_of")])
 months = sorted(pd.to_datetime(apps["application_date"]).dt.to_period("M").dt.to_timestamp().unique())
@@ -52,8 +54,27 @@ for card in cards:
     t0 = time.perf_counter()
     score_with_model(card, big, decisions, [months[-1]])
     timings.append(time.perf_counter() - t0)
-print(len(big), t_scorecard, *timings)
+print("RESULT", len(big), t_scorecard, *timings)
 """
+
+
+def _lines(stdout: str) -> list[str]:
+    """stdout as lines, a carriage return ending a line too (DuckDB's progress bar redraws with ``\\r``)."""
+    return [line.strip() for line in re.split(r"[\r\n]+", stdout) if line.strip()]
+
+
+def parse_throughput(stdout: str) -> tuple[int, float, list[float]]:
+    """``(applications, scorecard seconds, [seconds per champion])`` from the THROUGHPUT script's stdout."""
+    for line in reversed(_lines(stdout)):
+        if line.startswith("RESULT "):
+            n, t_scorecard, *t_models = line.split()[1:]
+            return int(n), float(t_scorecard), [float(t) for t in t_models]
+    raise RuntimeError(f"no RESULT line in the throughput script's output:\n{stdout[-2000:]}")
+
+
+def cycle_line(stdout: str) -> str:
+    """The ``Monthly cycle: …`` line of ``kycc backfill`` (progress bars and other output ignored)."""
+    return next((m.group(0) for line in _lines(stdout) if (m := re.search(r"Monthly cycle:.*", line))), "")
 
 
 def main() -> None:
@@ -77,10 +98,9 @@ def main() -> None:
                     "--json-months", "0", "--output", str(data / "01_raw")]  # fmt: skip
         gen_wall, _, _ = measure(generate, env)
         wall, peak, out = measure([str(BIN / "kycc"), "-q", "backfill"], env)
-        months = next((line for line in out.splitlines() if line.startswith("Monthly cycle:")), "")
+        months = cycle_line(out)
         _, _, result = measure([sys.executable, "-c", THROUGHPUT, str(data), str(args.rows)], env)
-        n, t_scorecard, *t_models = result.split()
-        n = int(n)
+        n, t_scorecard, t_models = parse_throughput(result)
     print(f"world: {args.customers:,} customers over 2023-01..2025-06 (generated in {gen_wall:.1f} s)")
     print(f"{'step':<52}{'wall s':>9}{'peak MiB':>10}{'apps/s':>12}")
     print(f"{'kycc backfill (every month, end to end)':<52}{wall:>9.1f}{peak:>10.0f}{'':>12}")
