@@ -127,7 +127,9 @@ def test_dashboard_and_charts(catch_up):
     assert catch_up.report.dashboard == str(page_path)
     page = page_path.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page) and "<script" not in page
-    assert page.count("data:image/png;base64,") == 6 and "2025-06" in page
+    # six monitoring charts plus the scoring-time stability figure of the drift sections
+    assert page.count("data:image/png;base64,") == 7 and "2025-06" in page
+    assert 'alt="scoring-time stability"' in page
     charts = catch_up.root / "08_reporting" / "monitoring" / "charts"
     assert {p.name for p in charts.glob("*.png")} == {
         "performance_trends.png", "psi_trends.png", "feature_psi.png", "confusion_matrices.png",
