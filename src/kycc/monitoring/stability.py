@@ -43,7 +43,9 @@ __all__ = [
     "psi_floor",
     "rule_bin_index",
     "scorecard_bin_counts",
+    "binning_counts",
     "verdict",
+    "woe_binnings",
     "worst_verdict",
 ]
 
@@ -295,3 +297,25 @@ def characteristic_analysis(
             }
         )
     return pd.DataFrame(rows)
+
+
+def woe_binnings(bundle: Any) -> dict[str, Any]:
+    """The WoE bins of a model bundle's features (``{feature: FeatureBinning}``; ``{}`` if not a WoE model).
+
+    A ``kycc.modeling.model.CreditRiskModel`` whose preprocessing is ``woe`` keeps its fitted
+    :class:`kycc.modeling.woe.WoEBinner`; the features the model uses are ``feature_names_out_`` (those above
+    ``min_iv``).
+    """
+    pre = getattr(bundle, "preprocessor", None)
+    if getattr(pre, "kind", None) != "woe" or not hasattr(pre, "transformer_"):
+        return {}
+    binnings = pre.transformer_.binnings_
+    return {name: binnings[name] for name in getattr(pre, "feature_names_out_", list(binnings))}
+
+
+def binning_counts(binning: Any, values: pd.Series) -> np.ndarray:
+    """Counts per WoE bin (``binning.bin_index``): the fitted bins, then missing, then unseen categories."""
+    k = len(binning.woe)
+    idx = np.asarray(binning.bin_index(pd.Series(values).reset_index(drop=True)), dtype="int64")
+    slots = np.where(idx == -1, k, np.where(idx == -2, k + 1, idx))  # noqa: PLR2004 - bin_index codes
+    return np.bincount(slots, minlength=k + 2).astype("float64")

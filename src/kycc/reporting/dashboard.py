@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kycc.monitoring.psi import DEFAULT_LEVELS
+
 __all__ = ["figure_png", "render_dashboard", "render_drift_sections"]
 
 DECISION_COLORS = {"monitor": "#2e7d32", "active_monitoring": "#ef6c00", "retrain": "#c62828"}
@@ -138,6 +140,7 @@ def render_dashboard(
     charts: Mapping[str, str],
     rules_text: str,
     drift_html: str = "",
+    psi_levels: Mapping[str, float] | None = None,
 ) -> str:
     """The dashboard HTML.
 
@@ -150,7 +153,12 @@ def render_dashboard(
         scored: Applications scored per month and model (volumes, mean PD, versions).
         charts: Base64 PNGs by chart name (``performance_trends``, ``psi_trends``, …).
         rules_text: The action rule, as shown to readers.
+        drift_html: The sections shown first (:func:`render_drift_sections`).
+        psi_levels: The one PSI-level set (``moderate``, ``major``; default :data:`DEFAULT_LEVELS`), named in the
+            PSI note.
     """
+    levels = {**DEFAULT_LEVELS, **(psi_levels or {})}
+    moderate, major = _fmt(float(levels["moderate"]), 2), _fmt(float(levels["major"]), 2)
     months = sorted(pd.to_datetime(metrics["snapshot_date"]).unique()) if not metrics.empty else []
     period = f"{pd.Timestamp(months[0]):%Y-%m} .. {pd.Timestamp(months[-1]):%Y-%m}" if months else "none yet"
 
@@ -194,7 +202,8 @@ predictions made 6 months earlier · self-contained file, no server needed</p></
 <section><h2>Stability (PSI)</h2>{img("psi_trends", "PSI trends")}
 {img("feature_psi", "feature PSI heatmap")}
 <p class="note">PSI compares the scores (and each feature) of the monitored cohort with the model version's
-out-of-time reference: &lt; 0.1 stable, 0.1–0.25 moderate shift, &gt; 0.25 major shift.</p></section>
+out-of-time reference: &lt; {moderate} stable, {moderate}–{major} moderate shift, ≥ {major} major shift
+(<code>psi_levels</code>).</p></section>
 <section><h2>Confusion matrices (latest month)</h2>{img("confusion_matrices", "confusion matrices")}</section>
 <section><h2>Model comparison</h2>{img("model_comparison", "model comparison")}</section>
 <section><h2>Scoring: predictions and scorecard decisions</h2>{img("prediction_drift", "prediction drift")}

@@ -36,6 +36,30 @@ ACTIONS = {
 }
 
 
+LEVELS = {"moderate": 0.1, "major": 0.25, "alpha": 0.01, "missing_moderate": 0.05, "missing_major": 0.15}
+
+
+def _monitoring_catalog(world, predictions, decisions, psi_levels):
+    pipeline = monitoring_pipeline(models=["model_1"])
+    return pipeline, memory_catalog(
+        pipeline,
+        {
+            "feat_gold_labels": world.labels_table(),
+            "feat_gold_features": world.features_table(),
+            "model_1.out_predictions": predictions,
+            "out_scorecard_decisions": decisions,
+            "mdl_scorecard_versions": scorecard_versions(),
+            "model_1.mdl_registered_model": registered(world),
+            "params:monitoring": {
+                "start_month": "2024-08-01",
+                "end_month": "2024-12-01",
+                "label_lag_months": 6,
+            },
+            "params:psi_levels": psi_levels,
+        },
+    )
+
+
 @pytest.fixture(scope="module")
 def monitored():
     """Cohorts 2024-03..2024-06 scored, then monitoring of 2024-08..2024-12 (2024-08: no predictions)."""
@@ -56,23 +80,7 @@ def monitored():
     )
     SequentialRunner().run(scoring, catalog)
     predictions = catalog.load("model_1.out_predictions")
-    pipeline = monitoring_pipeline(models=["model_1"])
-    mon = memory_catalog(
-        pipeline,
-        {
-            "feat_gold_labels": world.labels_table(),
-            "feat_gold_features": world.features_table(),
-            "model_1.out_predictions": predictions,
-            "out_scorecard_decisions": catalog.load("out_scorecard_decisions"),
-            "mdl_scorecard_versions": scorecard_versions(),
-            "model_1.mdl_registered_model": registered(world),
-            "params:monitoring": {
-                "start_month": "2024-08-01",
-                "end_month": "2024-12-01",
-                "label_lag_months": 6,
-            },
-        },
-    )
+    pipeline, mon = _monitoring_catalog(world, predictions, catalog.load("out_scorecard_decisions"), LEVELS)
     SequentialRunner().run(pipeline, mon)
     return world, predictions, mon
 
@@ -215,3 +223,33 @@ def test_bad_backtest_options_are_refused(monitored):
     # decisions made before PDs existed: the band rows say so instead of testing against nothing
     table, _ = backtest_scorecard(labels, months, decisions.drop(columns=["pd"]), scorecard_versions(), {})
     assert set(table["verdict"]) == {"no pd"}
+
+
+def test_the_stored_psi_verdicts_follow_the_one_level_set(monitored):
+    """Changing ``psi_levels`` (as ``--params psi_levels.moderate=...`` would) changes the STORED levels of the
+    monitoring metrics and of every feature, not only the chart lines; the PSI values stay the same."""
+    world, predictions, mon = monitored
+    metrics, features = mon.load("model_1.out_monitoring_metrics"), mon.load("model_1.out_feature_psi")
+    assert set(metrics["psi_level"]) == {"stable"}  # the cohorts come from the reference's population
+    strict = {**LEVELS, "moderate": 1e-9, "major": 1e-8}  # every PSI above zero is now a major shift
+    pipeline, again = _monitoring_catalog(world, predictions, mon.load("out_scorecard_decisions"), strict)
+    SequentialRunner().run(pipeline, again)
+    metrics2, features2 = again.load("model_1.out_monitoring_metrics"), again.load("model_1.out_feature_psi")
+    pd.testing.assert_series_equal(metrics2["psi_score"], metrics["psi_score"])
+    pd.testing.assert_series_equal(features2["psi"], features["psi"])
+
+    def level(v):
+        return "stable" if v < strict["moderate"] else "moderate" if v < strict["major"] else "major"
+
+    assert list(metrics2["psi_level"]) == [level(v) for v in metrics2["psi_score"]]
+    assert list(features2["level"]) == [level(v) for v in features2["psi"]]
+    assert (metrics2["psi_level"] == "major").any() and (features2["level"] == "major").any()
+    assert (features["level"] != features2["level"]).any()
+
+
+def test_a_bad_psi_level_set_stops_monitoring(monitored):
+    world, predictions, mon = monitored
+    bad = {**LEVELS, "moderate": 0.3}
+    pipeline, again = _monitoring_catalog(world, predictions, mon.load("out_scorecard_decisions"), bad)
+    with pytest.raises(ValueError, match="need 0 < moderate < major"):
+        SequentialRunner().run(pipeline, again)

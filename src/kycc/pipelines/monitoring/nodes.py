@@ -23,6 +23,7 @@ from kycc.inference.scoring import InferenceError, resolve_months
 from kycc.monitoring.backtest import auc_delong, band_test, rank_order
 from kycc.monitoring.estimated import expected_default_rate, expected_roc_auc
 from kycc.monitoring.monitor import monitor_cohort
+from kycc.monitoring.stability import StabilityLevels
 from kycc.temporal import add_months
 from kycc.temporal.windows import TrainingWindows
 
@@ -129,16 +130,20 @@ def monitor_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     predictions: pd.DataFrame,
     registered: RegisteredModel,
     options: dict[str, Any],
+    psi_levels: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Per month: the labels maturing now joined with the model's predictions made ``lag`` months before.
 
-    A month whose earlier predictions do not exist (the model was not scoring then) is a logged skip.
+    A month whose earlier predictions do not exist (the model was not scoring then) is a logged skip. The
+    stored PSI levels (``psi_level`` of the metrics, ``level`` of each feature) follow ``psi_levels``, the one
+    level set (``params:psi_levels``).
 
     Returns:
         The metrics (one row per monitored month), the per-feature PSI (one row per month and feature), the
         MLflow metrics (``{metric: [{value, step}]}``, step = YYYYMM) and a summary of monitored/skipped months.
     """
     opts = _options(options)
+    levels = StabilityLevels.from_params(psi_levels).to_dict()
     lag = opts["label_lag_months"]
     rows, tables, status = [], [], []
     if predictions.empty:
@@ -183,6 +188,7 @@ def monitor_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
             categorical=[c for c in card.categorical if c in columns],
             baseline=card.oot_metrics,
             bins=opts["psi_bins"],
+            psi_levels=levels,
         )
         row = {
             "model": model,

@@ -44,6 +44,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                         "out_predictions",
                         "mdl_registered_model",
                         "params:monitoring",
+                        "params:psi_levels",
                     ],
                     outputs=[
                         "out_monitoring_metrics",
@@ -57,7 +58,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
             namespace=model,
             inputs={"mon_labels", "mon_months", "feat_gold_features"},
             outputs={"mon_model_summary": f"mon_model_summary_{model}"},
-            parameters={"params:monitoring"},
+            parameters={"params:monitoring", "params:psi_levels"},
             tags=["monitoring", model],
         )
         for model in models

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kycc.monitoring.stability import StabilityLevels
 from kycc.reporting.charts import (
     confusion_matrix_figure,
     feature_psi_figure,
@@ -86,12 +87,17 @@ def collect_tables(
     }
 
 
+def _levels(options: dict[str, Any]) -> StabilityLevels:
+    """The one PSI-level set, as ``reporting.psi_levels`` interpolates it (``${psi_levels}``), validated."""
+    return StabilityLevels.from_params(options.get("psi_levels"), "reporting.psi_levels")
+
+
 def draw_charts(
     tables: dict[str, Any], options: dict[str, Any], actions: dict[str, Any]
 ) -> tuple[dict[str, Figure], dict[str, str]]:
     """The PNG charts (saved under ``data/08_reporting/monitoring/charts/``) and the same as base64 for the page."""
-    psi_levels = options.get("psi_levels") or {}
-    moderate, major = float(psi_levels.get("moderate", 0.1)), float(psi_levels.get("major", 0.25))
+    levels = _levels(options)
+    moderate, major = levels.moderate, levels.major
     figures = {
         "performance_trends": performance_trend_figure(tables["metrics"], actions.get("thresholds") or {}),
         "psi_trends": psi_trend_figure(tables["metrics"], moderate, major),
@@ -150,6 +156,7 @@ def build_dashboard(
         charts=pngs,
         rules_text=rules,
         drift_html=drift_html,
+        psi_levels=_levels(options).to_dict(),
     )
     metrics = tables["metrics"]
     return page, metrics if not metrics.empty else pd.DataFrame(columns=["model", "snapshot_date"])

@@ -18,25 +18,26 @@ import pandas as pd
 
 from kycc.inference.registry import RegisteredModel
 from kycc.inference.scoring import InferenceError, resolve_months
+from kycc.monitoring.reference import ModelReference, applications_of, model_reference
 from kycc.monitoring.stability import (
     StabilityLevels,
     StabilityMetric,
+    binning_counts,
     characteristic_analysis,
     compare_counts,
     compare_missing_rate,
     compare_values,
     scorecard_bin_counts,
+    woe_binnings,
     worst_verdict,
 )
 from kycc.scoring.definition import ScorecardDefinition
 from kycc.scoring.scoring import feature_points, score_applications, weighted_points
 from kycc.temporal import add_months
-from kycc.temporal.windows import TrainingWindows
 
 logger = logging.getLogger(__name__)
 
 OPTION_KEYS = {"start_month", "end_month", "reference_months", "reference_start", "psi_bins"}
-LINEAGE_SUFFIX = "_as_of"
 #: Metric families whose verdicts make a scorer's status (features explain, they do not flag: many tests).
 HEADLINE = {"scorecard": ("score_psi", "band_ssi"), "model": ("pd_psi",)}
 COLUMNS = [
@@ -96,22 +97,6 @@ def _levels(params: dict[str, Any] | None) -> StabilityLevels:
 
 def _month_key(frame: pd.DataFrame, column: str = "snapshot_date") -> pd.Series:
     return pd.to_datetime(frame[column]).dt.strftime("%Y-%m-01")
-
-
-def _features_of(features: ir.Table, months: list[str]) -> pd.DataFrame:
-    """Gold feature rows (applications) of ``months`` (ISO dates), lineage columns dropped."""
-    if not months:
-        return pd.DataFrame()
-    date = features["application_date"]
-    cond = None
-    for m in sorted(set(months)):
-        start = pd.Timestamp(m)
-        part = (date >= start.to_pydatetime()) & (date < pd.Timestamp(add_months(start, 1)).to_pydatetime())
-        cond = part if cond is None else cond | part
-    rows = features.filter(cond).to_pandas()
-    rows = rows.drop(columns=[c for c in rows.columns if c.endswith(LINEAGE_SUFFIX)])
-    rows["application_date"] = pd.to_datetime(rows["application_date"])
-    return rows.sort_values(["application_date", "loan_id"], kind="stable").reset_index(drop=True)
 
 
 def _row(month: str, scorer: str, kind: str, version: Any, family: str, feature: str, metric: StabilityMetric,
@@ -188,8 +173,8 @@ def scorecard_stability(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive
         return pd.DataFrame(columns=COLUMNS), pd.DataFrame()
     ref_months = _reference_window(features, opts)
     ref_label = f"development window {ref_months[0][:7]}..{ref_months[-1][:7]}" if ref_months else "none"
-    ref_rows = _features_of(features, ref_months)
-    now_rows = _features_of(features, months)
+    ref_rows = applications_of(features, ref_months)
+    now_rows = applications_of(features, months)
     keyed = decisions.assign(_month=_month_key(decisions))
     stored = (scorecard_versions or {}).get("versions") or {}
     for month in months:
@@ -285,28 +270,34 @@ def model_stability(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive pos
         logger.info("stability: %s has no predictions of %s", model, ", ".join(m[:7] for m in months) or "-")
         return pd.DataFrame(columns=COLUMNS)
     keyed = predictions.assign(_month=_month_key(predictions))
-    references: dict[int, tuple[pd.Series, str]] = {}
+    references: dict[int, tuple[ModelReference, dict[str, Any]]] = {}
     for month in months:
         part = keyed.loc[keyed["_month"] == month]
         if part.empty:
             logger.info("stability: %s did not score %s: skipped", model, month[:7])
             continue
+        now_rows = None
         for raw_version, scored in part.groupby("model_version", sort=True):
             version = int(raw_version)
             if version not in references:
                 card = registered.version(version)
-                windows = TrainingWindows.from_dict(card.windows)
-                ref_months = [m.isoformat() for m in (*windows.test.months, *windows.oot.months)]
-                ref_rows = _features_of(features, ref_months)
-                pd_ref = pd.Series(card.bundle.predict_proba(ref_rows)[:, 1] if len(ref_rows) else [],
-                                   dtype="float64")  # fmt: skip
-                label = f"test + OOT windows {ref_months[0][:7]}..{ref_months[-1][:7]}"
-                references[version] = (pd_ref, label)
-            pd_ref, label = references[version]
-            metric = compare_values(pd_ref, scored["probability"], levels, bins=opts["psi_bins"])
-            rows.append(_row(month, model, "model", version, "pd_psi", "", metric, label))
+                references[version] = (model_reference(card, features), woe_binnings(card.bundle))
+            reference, binnings = references[version]
+            metric = compare_values(reference.pd, scored["probability"], levels, bins=opts["psi_bins"])
+            rows.append(_row(month, model, "model", version, "pd_psi", "", metric, reference.label))
             logger.info("stability: %s v%d %s: PD PSI %.3f (floor %.3f, p %.2g) %s", model, version, month[:7],
                         metric.value, metric.floor, metric.p_value, metric.verdict)  # fmt: skip
+            if not binnings:
+                continue
+            # per-feature PSI on the model's own WoE bins (the bins that carry its weights)
+            if now_rows is None:
+                now_rows = applications_of(features, [month])
+            current = now_rows.merge(scored[["loan_id"]], on="loan_id", how="inner")
+            for name, binning in binnings.items():
+                woe = compare_counts(
+                    binning_counts(binning, reference.rows[name]), binning_counts(binning, current[name]), levels
+                )
+                rows.append(_row(month, model, "model", version, "woe_psi", name, woe, reference.label))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
