@@ -14,6 +14,13 @@ scorecard's score) and ``p`` the calibrated PD. The **expected default rate** is
 deviation ``sqrt(Σ p (1 − p)) / n`` (Poisson-binomial) — the noise of the realized rate if the PDs are right.
 
 Computed in O(n log n) on groups of equal ``r``.
+
+**Calibration first.** The estimate is only as good as the PDs are calibrated. A model's raw PDs need not be
+(a class-weighted or regularised fit compresses them), so, as NannyML's CBPE does, a monotone (isotonic)
+calibrator is fitted on the model version's **reference** — its own PDs of its test + OOT windows with their
+matured labels, months it never trained or tuned on — and applied to the PDs of the months judged; the ranking
+stays the raw PD. The judged months are never used to fit it (a scored month inside the reference window gets
+no estimate). :class:`PdCalibrator` is that map.
 """
 
 from __future__ import annotations
@@ -24,7 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["expected_default_rate", "expected_roc_auc"]
+__all__ = ["PdCalibrator", "expected_default_rate", "expected_pair_sums", "expected_roc_auc"]
+
+#: Fewest defaults (and non-defaults) in the reference for a calibrator; fewer: the raw PDs are used.
+MIN_CLASS_ROWS = 20
 
 
 def _arrays(pd_values: Any, rank: Any | None) -> tuple[np.ndarray, np.ndarray]:
@@ -65,3 +75,38 @@ def expected_default_rate(pd_values: Any) -> tuple[float, float]:
     if p.size == 0:
         return math.nan, math.nan
     return float(p.mean()), float(math.sqrt((p * (1 - p)).sum()) / p.size)
+
+
+class PdCalibrator:
+    """Isotonic map raw PD → calibrated PD, fitted on a reference with matured labels (NannyML CBPE's step).
+
+    Args:
+        pds: Raw PDs of the reference rows.
+        labels: Their 0/1 labels.
+        source: What the reference is (shown in the tables).
+
+    A reference with fewer than :data:`MIN_CLASS_ROWS` defaults or non-defaults gives the identity map
+    (``fitted`` False, the reason in ``description``).
+    """
+
+    def __init__(self, pds: Any, labels: Any, source: str) -> None:
+        from sklearn.isotonic import IsotonicRegression
+
+        p, y = np.asarray(pds, dtype="float64"), np.asarray(labels, dtype="float64")
+        if p.shape != y.shape:
+            raise ValueError(f"PdCalibrator: {p.size} PDs but {y.size} labels")
+        ok = ~(np.isnan(p) | np.isnan(y))
+        p, y = p[ok], y[ok]
+        self.n, self.defaults = int(p.size), int(y.sum())
+        self.fitted = min(self.defaults, self.n - self.defaults) >= MIN_CLASS_ROWS
+        self._iso = (
+            IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y) if self.fitted else None
+        )
+        what = f"{source} ({self.n} loans, {self.defaults} defaults)"
+        self.description = (
+            f"isotonic on {what}" if self.fitted else f"none: too few defaults/non-defaults in {what}"
+        )
+
+    def __call__(self, pds: Any) -> np.ndarray:
+        p = np.asarray(pds, dtype="float64")
+        return p if self._iso is None else np.clip(self._iso.predict(p), 0.0, 1.0)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from kedro.runner import SequentialRunner
 from scipy.stats import beta
+from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
 from kycc.inference.history import MonthRecord
@@ -188,24 +189,47 @@ def test_estimated_performance_sits_beside_the_realized_values_when_labels_matur
     table = catalog.load("out_estimated_performance")
     realized = table.loc[table["status"] == "realized"].set_index(["scored_month", "scorer"])
     decisions = catalog.load("out_scorecard_decisions")
-    for scorer, frame, column in (("scorecard:t1", decisions, "pd"), ("model_1", predictions, "probability")):
-        row = realized.loc[(pd.Timestamp("2024-04-01"), scorer)]
-        cohort = frame.loc[frame["snapshot_date"] == pd.Timestamp("2024-04-01")]
-        rank = -cohort["score"].to_numpy(dtype="float64") if scorer.startswith("scorecard") else None
-        assert row["expected_roc_auc"] == pytest.approx(expected_roc_auc(cohort[column], rank))
-        assert row["expected_default_rate"] == pytest.approx(cohort[column].mean())
+    # the model's PDs are calibrated first: isotonic on its test + OOT PDs (2024-03..2024-05) and their labels
+    months = world.data["application_date"].dt.to_period("M").dt.to_timestamp()
+    ref = world.data.loc[months.isin(pd.to_datetime(["2024-03-01", "2024-04-01", "2024-05-01"]))]
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    iso.fit(world.card.bundle.predict_proba(ref)[:, 1], ref["label"])
+    for scorer, frame, column, month in (
+        ("scorecard:t1", decisions, "pd", "2024-04-01"),
+        ("model_1", predictions, "probability", "2024-06-01"),
+    ):
+        row = realized.loc[(pd.Timestamp(month), scorer)]
+        cohort = frame.loc[frame["snapshot_date"] == pd.Timestamp(month)]
+        if scorer.startswith("scorecard"):
+            rank, p = -cohort["score"].to_numpy(dtype="float64"), cohort[column].to_numpy()
+            assert row["calibration"].startswith("the decision's PD")
+        else:
+            rank, p = cohort[column].to_numpy(), iso.predict(cohort[column].to_numpy())
+            assert row["calibration"].startswith(
+                "isotonic on model_1 (kycc_model_1 v1) test + OOT windows 2024-03..2024-05"
+            )
+            assert row["expected_roc_auc_uncalibrated"] == pytest.approx(expected_roc_auc(cohort[column]))
+        assert row["expected_roc_auc"] == pytest.approx(expected_roc_auc(p, rank))
+        assert row["expected_default_rate"] == pytest.approx(p.mean())
         joined = cohort.merge(world.data[["loan_id", "label"]], on="loan_id")
-        truth = -joined["score"] if rank is not None else joined[column]
+        truth = -joined["score"] if scorer.startswith("scorecard") else joined[column]
         assert row["realized_roc_auc"] == pytest.approx(roc_auc_score(joined["label"], truth))
         assert row["roc_auc_error"] == pytest.approx(row["realized_roc_auc"] - row["expected_roc_auc"])
         assert row["realized_default_rate"] == pytest.approx(joined["label"].mean())
-    assert set(realized.index.get_level_values("scored_month").strftime("%Y-%m")) == {
-        "2024-03", "2024-04", "2024-05", "2024-06"}  # fmt: skip
+    by_scorer = (
+        realized.reset_index().groupby("scorer")["scored_month"].apply(lambda s: set(s.dt.strftime("%Y-%m")))
+    )
+    assert by_scorer["scorecard:t1"] == {"2024-03", "2024-04", "2024-05", "2024-06"}
+    # months inside the model's calibration window are never judged against it
+    assert by_scorer["model_1"] == {"2024-06"}
     # this month's scores, labels pending: the estimate alone
     labels, months = select_maturing_labels(
-        world.labels_table(), {"start_month": "2024-05-01", "end_month": "2024-05-01"}
+        world.labels_table(), {"start_month": "2024-12-01", "end_month": "2024-12-01"}
     )
-    pending = estimate_performance(months, labels, decisions, {}, predictions, models=["model_1"])
+    pending = estimate_performance(
+        ["2024-06-01"], labels, decisions, {}, world.features_table(), world.labels_table(), predictions,
+        registered(world), models=["model_1"],
+    )  # fmt: skip
     assert set(pending["status"]) == {"pending"} and set(pending["scorer"]) == {"scorecard:t1", "model_1"}
     assert "realized_roc_auc" not in pending.columns
 

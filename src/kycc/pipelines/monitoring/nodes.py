@@ -21,8 +21,9 @@ import pandas as pd
 from kycc.inference.registry import RegisteredModel
 from kycc.inference.scoring import InferenceError, resolve_months
 from kycc.monitoring.backtest import auc_delong, band_test, rank_order
-from kycc.monitoring.estimated import expected_default_rate, expected_roc_auc
+from kycc.monitoring.estimated import PdCalibrator, expected_default_rate, expected_roc_auc
 from kycc.monitoring.monitor import monitor_cohort
+from kycc.monitoring.reference import model_reference
 from kycc.monitoring.stability import StabilityLevels
 from kycc.temporal import add_months
 from kycc.temporal.windows import TrainingWindows
@@ -333,68 +334,102 @@ def backtest_scorecard(
     return table, {"model": "scorecard", "months": status}
 
 
-def _estimate(frame: pd.DataFrame, pd_column: str, rank: np.ndarray | None) -> dict[str, float]:
-    p = frame[pd_column].to_numpy(dtype="float64")
-    ok = ~np.isnan(p)
+def _estimate(p: np.ndarray, rank: np.ndarray, raw: np.ndarray) -> dict[str, float]:
+    """Expected ROC-AUC (calibrated PDs ``p``, ranking ``rank``) and default rate; ``raw``: the uncalibrated PDs."""
+    ok = ~(np.isnan(p) | np.isnan(rank))
     expected_dr, sd = expected_default_rate(p[ok])
     return {
-        "n_scored": len(frame),
+        "n_scored": len(p),
         "n_with_pd": int(ok.sum()),
-        "expected_roc_auc": expected_roc_auc(p[ok], None if rank is None else rank[ok]),
+        "expected_roc_auc": expected_roc_auc(p[ok], rank[ok]),
+        "expected_roc_auc_uncalibrated": expected_roc_auc(raw[ok], rank[ok]),
         "expected_default_rate": expected_dr,
         "expected_default_rate_sd": sd,
     }
 
 
-def estimate_performance(
+def _calibrator(card: Any, features: ir.Table, gold_labels: ir.Table) -> tuple[PdCalibrator, list[str]]:
+    """The version's PD calibrator: isotonic on its test + OOT PDs and their matured labels."""
+    reference = model_reference(card, features)
+    ids = reference.rows["loan_id"].tolist()
+    labels = gold_labels.filter(gold_labels["loan_id"].isin(ids)).select("loan_id", "label").to_pandas()
+    joined = reference.rows[["loan_id", "pd"]].merge(labels.dropna(), on="loan_id", how="inner")
+    calibrator = PdCalibrator(joined["pd"], joined["label"], f"{card.label} {reference.label}")
+    logger.info("monitoring: %s PD calibrator: %s", card.label, calibrator.description)
+    return calibrator, reference.months
+
+
+def estimate_performance(  # noqa: PLR0913, PLR0914, PLR0917 - a Kedro node: inputs arrive positionally
     months: list[str],
     labels: pd.DataFrame,
     decisions: pd.DataFrame,
     options: dict[str, Any],
-    *model_predictions: pd.DataFrame,
+    features: ir.Table,
+    gold_labels: ir.Table,
+    *per_model: Any,
     models: list[str] | None = None,
 ) -> pd.DataFrame:
     """Per monitoring month ``M``: expected performance of month ``M``'s scores (labels pending) and of the
     cohort ``M − lag`` beside its realized values (labels maturing at ``M``), per scorer.
 
-    Scorers: the scorecard (``scorecard:<version>``; PD = the decision's calibrated ``pd``, ranking = −score) and
-    each model (PD = ``probability``). Rows: ``snapshot_date`` (= M, the partition), ``scored_month``,
-    ``status`` (``pending`` / ``realized``), ``n_scored``, ``expected_roc_auc``, ``expected_default_rate`` (and
-    its sd), and for realized rows ``n_labelled``, ``realized_roc_auc``, ``realized_default_rate``,
+    Scorers: the scorecard (``scorecard:<version>``; PD = the decision's ``pd``, the calibration in force at
+    decision time; ranking = −score) and each model (``per_model``: its predictions and its registered model,
+    in turn). A model's PDs are first calibrated (:class:`kycc.monitoring.estimated.PdCalibrator`, isotonic on
+    the version's test + OOT PDs and their matured labels; ranking = the raw PD); a month inside that reference
+    window gets no estimate (it would be judged on what calibrated it). Rows: ``snapshot_date`` (= M, the
+    partition), ``scored_month``, ``status`` (``pending`` / ``realized``), ``calibration``, ``n_scored``,
+    ``expected_roc_auc`` (and ``expected_roc_auc_uncalibrated``), ``expected_default_rate`` (and its sd), and
+    for realized rows ``n_labelled``, ``realized_roc_auc`` (DeLong CI), ``realized_default_rate``,
     ``roc_auc_error`` and ``default_rate_error`` (realized − expected).
     """
     opts = _options(options)
     lag = opts["label_lag_months"]
-    names = list(models or [f"model_{i + 1}" for i in range(len(model_predictions))])
-    sources: list[tuple[str, pd.DataFrame]] = [("scorecard", decisions)]
-    sources += list(zip(names, model_predictions, strict=True))
+    if len(per_model) % 2:
+        raise ValueError("estimate_performance: pass each model's predictions and registered model, in turn")
+    pairs = list(zip(per_model[0::2], per_model[1::2], strict=True))
+    names = list(models or [f"model_{i + 1}" for i in range(len(pairs))])
+    sources: list[tuple[str, pd.DataFrame, Any]] = [("scorecard", decisions, None)]
+    sources += [(name, frame, reg) for name, (frame, reg) in zip(names, pairs, strict=True)]
+    calibrators: dict[tuple[str, int], tuple[PdCalibrator, list[str]]] = {}
     rows = []
     for iso in months:
         month = pd.Timestamp(iso)
         cohort = pd.Timestamp(add_months(month, -lag))
         matured = labels.loc[labels["snapshot_date"] == month, ["loan_id", "label"]]
         for scored, status in ((month, "pending"), (cohort, "realized")):
-            for name, frame in sources:
+            for name, frame, registered in sources:
                 part = _cohort_rows(frame, scored)
                 if part.empty:
                     continue
+                groups = []
                 if name == "scorecard":
                     if "pd" not in part.columns or part["pd"].isna().all():
                         logger.warning("monitoring: scorecard decisions of %s carry no PD: no estimate",
                                        f"{scored:%Y-%m}")  # fmt: skip
                         continue
-                    groups = [(f"scorecard:{v}", g, "pd", -g["score"].to_numpy(dtype="float64"))
-                              for v, g in part.groupby(part["scorecard_version"].astype(str))]  # fmt: skip
+                    for v, g in part.groupby(part["scorecard_version"].astype(str)):
+                        raw = g["pd"].to_numpy(dtype="float64")
+                        groups.append((f"scorecard:{v}", g, raw, -g["score"].to_numpy(dtype="float64"), raw,
+                                       "the decision's PD (scorecard calibration in force)"))  # fmt: skip
                 else:
-                    groups = [(name, part, "probability", None)]
-                for scorer, g, pd_column, rank in groups:
+                    for v, g in part.groupby(part["model_version"].astype(int)):
+                        key = (name, int(v))
+                        if key not in calibrators:
+                            calibrators[key] = _calibrator(registered.version(int(v)), features, gold_labels)
+                        calibrator, ref_months = calibrators[key]
+                        if f"{scored:%Y-%m-%d}" in ref_months:
+                            logger.info("monitoring: %s v%d %s is in its calibration window (test + OOT): no "
+                                        "estimate", name, v, f"{scored:%Y-%m}")  # fmt: skip
+                            continue
+                        raw = g["probability"].to_numpy(dtype="float64")
+                        groups.append((name, g, calibrator(raw), raw, raw, calibrator.description))
+                for scorer, g, p, rank, raw, calibration in groups:
                     row = {"snapshot_date": month, "scored_month": scored, "scorer": scorer, "status": status,
-                           **_estimate(g, pd_column, rank)}  # fmt: skip
+                           "calibration": calibration, **_estimate(p, rank, raw)}  # fmt: skip
                     if status == "realized":
-                        joined = g.merge(matured, on="loan_id", how="inner")
+                        joined = g[["loan_id"]].assign(_rank=rank).merge(matured, on="loan_id", how="inner")
                         y = joined["label"].to_numpy(dtype="int64")
-                        risk = joined[pd_column] if rank is None else -joined["score"]
-                        realized = auc_delong(y, risk.to_numpy(dtype="float64"))
+                        realized = auc_delong(y, joined["_rank"].to_numpy(dtype="float64"))
                         row |= {
                             "n_labelled": len(joined),
                             "realized_roc_auc": realized["roc_auc"],
