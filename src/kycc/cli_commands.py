@@ -140,9 +140,10 @@ def generate(
     print(f"{total_rows:,} CSV rows written to {summary.output_dir} (manifest: {summary.manifest_path})")
 
 
-from kycc.scoring.cli import scorecard  # noqa: E402
+from kycc.scoring.cli import decisions, scorecard  # noqa: E402
 
 main.add_command(scorecard)
+main.add_command(decisions)
 
 
 @main.command()

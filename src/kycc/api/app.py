@@ -11,7 +11,9 @@ GET    /api/pipeline/models/{model_id}                a model version: windows, 
 GET    /api/scoring/versions                          scorecard versions (status, origin…)
 GET    /api/scoring/versions/{version}                one version: definition, calibration, audit
 POST   /api/scoring/versions/{version}/activate       activate (reviewer; override reason)   key
-POST   /api/scoring/score                             score one applicant                     key
+POST   /api/scoring/score                             score one applicant (decision, reasons; logged) key
+GET    /api/scoring/decisions/{id}                    a logged decision, reproduced bit for bit
+POST   /api/scoring/decisions/{id}/override           a person overrides it (who, why)        key
 GET    /api/health                                    liveness, project, env
 ====== ============================================== ===============================================
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security, status
 from fastapi.responses import JSONResponse
@@ -104,6 +106,15 @@ class ActivationRequest(BaseModel):
         if not value.strip():
             raise ValueError("a named reviewer is required")
         return value.strip()
+
+
+class OverrideRequest(BaseModel):
+    """A person's decision replacing a logged one: who and why (recorded; the logged decision stays)."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "refer", "decline"]
+    reviewer: str = Field(min_length=1, examples=["Jane Doe, Credit Officer"])
+    reason: str = Field(min_length=1, examples=["salary slip shows income 40 % above the declared one"])
 
 
 class ScoreRequest(BaseModel):
@@ -303,6 +314,29 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
                 raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
         logger.info("API: scorecard %s activated by %s (%s)", version, body.reviewer, who)
         return result.to_dict()
+
+    @app.get("/api/scoring/decisions/{decision_id}", tags=["scoring"])
+    def decision(decision_id: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+        """A logged decision (batch or API) scored again from its stored inputs with the stored version and
+        calibration: ``identical`` says whether every logged field is reproduced bit for bit."""
+        return service.decision(decision_id)
+
+    @app.post("/api/scoring/decisions/{decision_id}/override", tags=["scoring"])
+    def override(
+        decision_id: Annotated[int, Path(ge=1)], body: OverrideRequest, who: Authorized
+    ) -> dict[str, Any]:
+        """A person overrides a logged decision (named, with a reason; low-side / high-side recorded). The
+        logged decision itself never changes."""
+        from kycc.scoring.store import ScorecardStoreError
+
+        with service.open_store() as store:
+            try:
+                result = store.record_override(decision_id, body.decision, body.reviewer, body.reason)
+            except ScorecardStoreError as exc:
+                code = status.HTTP_404_NOT_FOUND if "No logged decision" in str(exc) else status.HTTP_400_BAD_REQUEST
+                raise HTTPException(code, str(exc)) from exc
+        logger.info("API: decision #%s overridden by %s (%s)", decision_id, body.reviewer, who)
+        return result
 
     @app.post("/api/scoring/score", tags=["scoring"])
     def score(body: ScoreRequest, _who: Authorized) -> dict[str, Any]:

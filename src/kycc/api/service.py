@@ -54,6 +54,25 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def decision_view(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The decision fields of a decision row (batch or logged) with the JSON columns parsed."""
+    import json
+
+    def _int(value: Any) -> int | None:
+        return None if value is None or pd.isna(value) else int(value)
+
+    return {
+        "decision": decision["decision"],
+        "decided_by": decision["decided_by"],
+        "reason_codes": [c for c in str(decision["reason_codes"] or "").split(",") if c],
+        "reasons": json.loads(decision["reasons"] or "[]"),
+        "next_band": decision["next_band"] if isinstance(decision["next_band"], str) else None,
+        "points_to_next_band": _int(decision["points_to_next_band"]),
+        "points_to_approval": _int(decision["points_to_approval"]),
+        "approval_changes": json.loads(decision["approval_changes"] or "[]"),
+    }
+
+
 class ProjectService:
     """The project behind the API (see the module docstring)."""
 
@@ -182,6 +201,25 @@ class ProjectService:
     # ---------------------------------------------------------------------------------------------------
     # scoring one applicant
     # ---------------------------------------------------------------------------------------------------
+    def decision(self, decision_id: int) -> dict[str, Any]:
+        """A logged decision reproduced from its stored inputs (``kycc decisions show``)."""
+        from kycc.scoring.decision_log import reproduce
+        from kycc.scoring.store import ScorecardStoreError
+
+        with self.open_store() as store:
+            try:
+                result = reproduce(store, decision_id)
+            except ScorecardStoreError as exc:
+                raise NotFoundError(str(exc)) from exc
+        logged = result["logged"]
+        return {
+            "id": logged["id"],
+            "identical": result["identical"],
+            "differences": result["differences"],
+            "logged": {**{k: v for k, v in logged.items() if k != "outcome"}, **decision_view(logged["outcome"])},
+            "reproduced": decision_view(result["reproduced"]),
+        }
+
     def score(
         self,
         features: Mapping[str, Any],
@@ -251,6 +289,17 @@ class ProjectService:
                     "threshold": card.threshold,
                 }
             )
+        from kycc.scoring.decision_log import log_entries
+
+        entries = log_entries(
+            decisions,
+            row,
+            record,
+            channel="api",
+            model_versions={a["model"]: a["model_version"] for a in advice},
+        )
+        with self.open_store() as store:
+            (decision_id,) = store.log_decisions(entries)
         return {
             "loan_id": loan_id,
             "customer_id": customer_id,
@@ -261,6 +310,8 @@ class ProjectService:
                 "score": float(decision["score"]),
                 "band": str(decision["band"]),
                 "pd": _json_number(float(decision["pd"])) if "pd" in decision.index else None,
+                **decision_view(decision),
+                "decision_id": decision_id,
             },
             "advice": advice,
             "skipped": skipped,

@@ -34,7 +34,25 @@ __all__ = [
 ]
 
 ID_COLUMNS = ["loan_id", "customer_id", "application_date"]
-DECISION_COLUMNS = ["batch_id", "snapshot_date", *ID_COLUMNS, "scorecard_version", "score", "band"]
+#: Every decision row: the score and band, the decision and the rule or cut-off that made it, the reasons
+#: (codes, JSON with texts), points to the next band / to approval, the single-feature changes reaching approval
+#: (``kycc.scoring.decision``).
+DECISION_COLUMNS = [
+    "batch_id",
+    "snapshot_date",
+    *ID_COLUMNS,
+    "scorecard_version",
+    "score",
+    "band",
+    "decision",
+    "decided_by",
+    "reason_codes",
+    "reasons",
+    "next_band",
+    "points_to_next_band",
+    "points_to_approval",
+    "approval_changes",
+]
 PREDICTION_COLUMNS = [
     "batch_id",
     "snapshot_date",
@@ -100,7 +118,8 @@ def empty_predictions() -> pd.DataFrame:
 
 
 def score_scorecard(applications: pd.DataFrame, scorecard: Mapping[str, Any]) -> pd.DataFrame:
-    """The decision for every application: the active scorecard version's score and band.
+    """The decision for every application: the active scorecard version's score, band, decision (policy of the
+    version) and reasons — the one implementation batch inference and the API call.
 
     Args:
         applications: Gold feature rows (``loan_id``, ``customer_id``, ``application_date`` + features).
@@ -109,14 +128,18 @@ def score_scorecard(applications: pd.DataFrame, scorecard: Mapping[str, Any]) ->
             the calibration in force then, and ``pd_calibration`` saying which).
     """
     from kycc.scoring import ScorecardDefinition, score_applications
+    from kycc.scoring.decision import decide_applications
 
     definition = ScorecardDefinition.from_dict(scorecard["definition"], version=scorecard["version"])
     if applications.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in DECISION_COLUMNS})
     by_month = scorecard.get("calibrations_by_month")  # the calibration in force per month (decided now)
     calibration = None if by_month is not None else scorecard.get("calibration")
-    scores = score_applications(applications, definition, calibration, id_columns=ID_COLUMNS)
-    out = scores.copy()
+    applications = applications.reset_index(drop=True)
+    scores = score_applications(applications, definition, calibration, id_columns=ID_COLUMNS, with_points=True)
+    decided = decide_applications(applications, scores, definition)
+    points = ["weighted_points", *(f"points_{f}" for f in definition.feature_names)]
+    out = pd.concat([scores.drop(columns=points), decided], axis=1)
     out["snapshot_date"] = _months_of(out["application_date"]).to_numpy()
     out["batch_id"] = [batch_id(m) for m in out["snapshot_date"]]
     if by_month is not None:

@@ -30,7 +30,7 @@ from kycc.scoring.store import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["scorecard"]
+__all__ = ["decisions", "scorecard"]
 
 
 @dataclass
@@ -535,3 +535,81 @@ def rollback(ctx: click.Context, reviewer: str | None, reason: str | None) -> No
         f"Rolled back: {result.version} is the active scorecard again (was {result.previous_version}); "
         f"reviewer {result.reviewer}"
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# kycc decisions: the decision log
+# ---------------------------------------------------------------------------------------------------------
+@click.group(name="decisions", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", default=None, help="SQLAlchemy URL of the scorecard store (default: catalog_scorecard.yml).")
+@click.option("-e", "--env", default=None, help="Kedro configuration environment (default: KEDRO_ENV or local).")
+@click.pass_context
+def decisions(ctx: click.Context, db: str | None, env: str | None) -> None:
+    """The decision log: show (reproduced bit for bit from the stored inputs), override, list."""
+    state = _State(db=db, env=env)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@decisions.command("show")
+@click.argument("decision_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the logged and reproduced decision as JSON.")
+@click.pass_context
+def show_decision(ctx: click.Context, decision_id: int, as_json: bool) -> None:
+    """A logged decision, scored again from its stored inputs; exit 1 when it is not reproduced exactly."""
+    from kycc.scoring.decision_log import reproduce, summarise
+
+    store = _state(ctx).store()
+    try:
+        result = reproduce(store, decision_id)
+    except ScorecardStoreError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        for line in summarise(result["logged"]):
+            click.echo(line)
+        if result["identical"]:
+            click.echo("Reproduced from the stored inputs: identical (every logged field, bit for bit)")
+        else:
+            click.echo("NOT reproduced: " + "; ".join(f"{k}: logged {v[0]!r}, now {v[1]!r}"
+                                                       for k, v in result["differences"].items()))  # fmt: skip
+    if not result["identical"]:
+        raise SystemExit(1)
+
+
+@decisions.command("override")
+@click.argument("decision_id", type=int)
+@click.option("--decision", "new", type=click.Choice(["approve", "refer", "decline"]), required=True)
+@click.option("--reviewer", default=None, help="Who overrides (named).")
+@click.option("--reason", default=None, help="Why (recorded).")
+@click.pass_context
+def override_decision(ctx: click.Context, decision_id: int, new: str, reviewer: str | None, reason: str | None) -> None:
+    """Record a person's decision over a logged one (the logged decision stays as it was)."""
+    store = _state(ctx).store()
+    try:
+        result = store.record_override(decision_id, new, reviewer, reason)
+    except ScorecardStoreError as exc:
+        raise _fail(exc) from exc
+    click.echo(
+        f"Decision #{decision_id}: {result['original_decision']} → {result['decision']} ({result['side']}) by "
+        f"{result['overridden_by']}: {result['reason']}"
+    )
+
+
+@decisions.command("list")
+@click.option("--limit", type=int, default=20, show_default=True, help="The latest N decisions.")
+@click.pass_context
+def list_decisions(ctx: click.Context, limit: int) -> None:
+    """The latest logged decisions."""
+    from kycc.scoring.report import text_table
+
+    frame = _state(ctx).store().decisions_frame()
+    rows = [
+        [r.id, r.at[:19].replace("T", " "), r.channel, r.loan_id, r.scorecard_version, r.score, r.band, r.decision,
+         r.decided_by, r.reason_codes or "-"]
+        for r in frame.tail(limit).itertuples()
+    ]  # fmt: skip
+    click.echo(text_table(["id", "at (UTC)", "channel", "loan", "version", "score", "band", "decision", "by",
+                           "reasons"], rows))  # fmt: skip
+    click.echo(f"\n{len(frame)} decision(s) logged in {redact_url(_state(ctx).url)}")

@@ -31,7 +31,12 @@ from kycc.scoring.store import ScorecardStore, redact_url, versions_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ScorecardCalibrationLogDataset", "ScorecardDraftDataset", "ScorecardVersionsDataset"]
+__all__ = [
+    "ScorecardCalibrationLogDataset",
+    "ScorecardDecisionLogDataset",
+    "ScorecardDraftDataset",
+    "ScorecardVersionsDataset",
+]
 
 
 class _StoreDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
@@ -58,7 +63,10 @@ class ScorecardVersionsDataset(_StoreDataset):
             raise DatasetError("ScorecardVersionsDataset saves {'versions': {...}, 'initial_version': name}")
         with self._store() as store:
             store.sync_config_versions(
-                data["versions"], data.get("initial_version", "v1"), actor=data.get("actor") or "config"
+                data["versions"],
+                data.get("initial_version", "v1"),
+                actor=data.get("actor") or "config",
+                legacy=data.get("legacy_versions") or (),
             )
 
     def load(self) -> dict[str, Any]:
@@ -138,3 +146,21 @@ class ScorecardCalibrationLogDataset(_StoreDataset):
         raise DatasetError(
             "mdl_scorecard_calibration_log is write-only: mdl_scorecard_versions reads calibrations"
         )
+
+
+class ScorecardDecisionLogDataset(_StoreDataset):
+    """The decision log (``scorecard_decisions``, append-only): *save* appends the rows of
+    :func:`kycc.scoring.decision_log.log_entries`; *load* returns the log as a frame."""
+
+    def save(self, data: list[dict[str, Any]]) -> None:
+        if not isinstance(data, list):
+            raise DatasetError("ScorecardDecisionLogDataset saves a list of decision-log rows (log_entries)")
+        if not data:
+            return
+        with self._store() as store:
+            ids = store.log_decisions(data)
+        logger.info("Decision log: %d decision(s) appended (#%d..#%d)", len(ids), ids[0], ids[-1])
+
+    def load(self) -> Any:
+        with self._store() as store:
+            return store.decisions_frame()

@@ -135,6 +135,20 @@ class FeatureRule:
             [self.missing if k is None else self.categories.get(k, other) for k in keys], dtype="float64"
         )
 
+    def bin_label(self, value: Any) -> str:
+        """The label of the bin ``value`` falls in (as in :meth:`bins`; ``(missing)`` for a missing value)."""
+        if self.kind == "numeric":
+            x = pd.to_numeric(pd.Series([value], dtype="object"), errors="coerce").iloc[0]
+            if pd.isna(x):
+                return "(missing)"
+            idx = min(int(np.searchsorted(np.asarray(self.edges, dtype="float64"), float(x), side="left")),
+                      len(self.points) - 1)  # fmt: skip
+            return str(self.bins()[idx]["bin"])
+        key = category_key(value)
+        if key is None:
+            return "(missing)"
+        return key if key in self.categories else "(other)"
+
     def bins(self) -> list[dict[str, Any]]:
         """The bins as ``{"bin": label, "points": p}`` rows (for reports), the missing bin last."""
         rows: list[dict[str, Any]] = []
@@ -265,6 +279,10 @@ class ScorecardDefinition:
     score_max: float
     bands: tuple[Band, ...]
     description: str = ""
+    #: The decision policy (cut-offs, rules, reason catalogue; :mod:`kycc.scoring.decision`), None = none.
+    policy: Mapping[str, Any] | None = None
+    #: Points-to-double-odds scaling (:mod:`kycc.scoring.scaling`), None = the linear score range rescale.
+    scaling: Mapping[str, Any] | None = None
 
     # -- construction --------------------------------------------------------------------------------------
     @classmethod
@@ -285,7 +303,7 @@ class ScorecardDefinition:
             raise ScorecardDefinitionError(
                 f"{where}: a version name of letters, digits, '_', '.', '-' (at most 64) is required"
             )
-        allowed = {"version", "description", "score_range", "bands", "features"}
+        allowed = {"version", "description", "score_range", "bands", "features", "policy", "scaling"}
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ScorecardDefinitionError(
@@ -337,6 +355,11 @@ class ScorecardDefinition:
                 f"{where}: the feature weights must sum to 1, got {total:.6g} "
                 f"({', '.join(f'{f.name} {f.weight:g}' for f in features)})"
             )
+        from kycc.scoring.decision import parse_policy
+        from kycc.scoring.scaling import parse_scaling
+
+        scaling = parse_scaling(data.get("scaling"), where, low, high)
+        policy = parse_policy(data.get("policy"), where, {f.name: f for f in features}, bands)
         return cls(
             version=str(name),
             features=features,
@@ -344,6 +367,8 @@ class ScorecardDefinition:
             score_max=high,
             bands=bands,
             description=str(data.get("description") or ""),
+            policy=policy,
+            scaling=scaling,
         )
 
     # -- views ---------------------------------------------------------------------------------------------
@@ -376,16 +401,22 @@ class ScorecardDefinition:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON/YAML shape (``from_dict(d.to_dict()) == d``)."""
-        return {
+        out: dict[str, Any] = {
             "version": self.version,
             "description": self.description,
             "score_range": {"min": self.score_min, "max": self.score_max},
             "bands": {b.name: b.min_score for b in self.bands},
             "features": {f.name: f.to_dict() for f in self.features},
         }
+        # only when set: versions stored before policies and scaling existed keep their fingerprint
+        if self.policy is not None:
+            out["policy"] = json.loads(json.dumps(self.policy))
+        if self.scaling is not None:
+            out["scaling"] = dict(self.scaling)
+        return out
 
     def fingerprint(self) -> str:
-        """SHA-256 of everything that decides a score (not the name or description)."""
+        """SHA-256 of everything that decides a score and a decision (not the name or description)."""
         content = self.to_dict()
         content.pop("version")
         content.pop("description")
@@ -410,6 +441,16 @@ class ScorecardDefinition:
         if description is not None:
             data["description"] = description
         return ScorecardDefinition.from_dict(data, version=version or self.version)
+
+    @classmethod
+    def from_config(cls, name: str, spec: Any) -> tuple[ScorecardDefinition, str | None]:
+        """A version of ``scorecard.versions``: its definition and its ``reason`` (why it exists: recorded in
+        the audit log when stored, not part of the definition)."""
+        if isinstance(spec, Mapping) and "reason" in spec:
+            reason = spec["reason"]
+            spec = {k: v for k, v in spec.items() if k != "reason"}
+            return cls.from_dict(spec, version=name), None if reason is None else str(reason).strip()
+        return cls.from_dict(spec, version=name), None
 
     def renamed(self, version: str) -> ScorecardDefinition:
         if not _VERSION_NAME.match(version):

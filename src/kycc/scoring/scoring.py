@@ -71,7 +71,11 @@ def weighted_points(points: pd.DataFrame, scorecard: ScorecardDefinition) -> np.
 
 
 def scale_score(weighted: np.ndarray, scorecard: ScorecardDefinition) -> np.ndarray:
-    """Integer score from weighted points (see the module docstring)."""
+    """Integer score from weighted points (see the module docstring; a PDO version: :mod:`kycc.scoring.scaling`)."""
+    if scorecard.scaling is not None:
+        from kycc.scoring.scaling import pdo_score
+
+        return pdo_score(weighted, scorecard.scaling, scorecard.score_min, scorecard.score_max)
     raw = scorecard.score_min + (scorecard.score_max - scorecard.score_min) * weighted / POINTS_MAX
     # round away the float noise of the weighted sum first, so that an exact .5 rounds up as documented
     return np.floor(np.round(raw, 9) + 0.5).astype("int64")

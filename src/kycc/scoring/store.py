@@ -76,6 +76,7 @@ from sqlalchemy.engine import make_url
 
 from kycc.scoring.comparison import failed_checks
 from kycc.scoring.definition import ScorecardDefinition
+from kycc.scoring.fairness import check_fair_lending
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,56 @@ audit_table = Table(
 
 lock_table = Table("scorecard_lock", metadata, Column("id", Integer, primary_key=True))
 
-for _table in (audit_table, activations_table, comparisons_table, calibrations_table):
+#: The decision log: every decision (batch and API) with what is needed to reproduce it (kycc.scoring.decision_log).
+decisions_table = Table(
+    "scorecard_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("channel", String(16), nullable=False),  # batch | api
+    Column("batch_id", String(32), nullable=True),
+    Column("decision_set", Integer, nullable=False),
+    Column("loan_id", String(200), nullable=True),
+    Column("customer_id", String(200), nullable=True),
+    Column("application_date", String(40), nullable=True),
+    Column("input_fingerprint", String(80), nullable=False),
+    Column("features", Text, nullable=False),
+    Column("scorecard_version", String(64), ForeignKey("scorecard_versions.version"), nullable=False),
+    Column("scorecard_fingerprint", String(80), nullable=False),
+    Column("calibration", Text, nullable=True),
+    Column("model_versions", Text, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("band", String(16), nullable=False),
+    Column("pd", Text, nullable=True),  # repr of the float: bit for bit
+    Column("decision", String(16), nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("reason_codes", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+)
+Index("ix_scorecard_decisions_loan", decisions_table.c.loan_id)
+
+#: Overrides of logged decisions by a person (who, why, low-side / high-side); a decision is never changed.
+overrides_table = Table(
+    "scorecard_decision_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", Integer, ForeignKey("scorecard_decisions.id"), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("overridden_by", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("original_decision", String(16), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("side", String(16), nullable=False),  # low_side (system declined/referred, person approves) | high_side
+)
+
+for _table in (
+    audit_table,
+    activations_table,
+    comparisons_table,
+    calibrations_table,
+    decisions_table,
+    overrides_table,
+):
     for _op in ("UPDATE", "DELETE"):
         event.listen(
             _table,
@@ -676,6 +726,15 @@ class ScorecardStore:
             "created_by": row.created_by,
         }
 
+    @staticmethod
+    def _check_activatable(record: VersionRecord) -> None:
+        from kycc.scoring.fairness import FairLendingError
+
+        try:
+            check_fair_lending(record.definition)
+        except FairLendingError as exc:
+            raise ScorecardStoreError(f"{record.version} cannot become the deciding version: {exc}") from exc
+
     # -- writing helpers -----------------------------------------------------------------------------------
     @staticmethod
     def _audit(
@@ -710,7 +769,10 @@ class ScorecardStore:
         provenance: Mapping[str, Any],
         created_by: str,
         reason: str | None,
+        fair_lending: bool = True,
     ) -> None:
+        if fair_lending:
+            check_fair_lending(definition)
         conn.execute(
             insert(versions_table).values(
                 version=definition.version,
@@ -829,6 +891,7 @@ class ScorecardStore:
         definitions: Mapping[str, Mapping[str, Any]],
         initial_version: str = "v1",
         actor: str = "config",
+        legacy: tuple[str, ...] | list[str] = (),
     ) -> list[str]:
         """Store the versions defined in configuration that the store does not hold yet (as drafts).
 
@@ -836,12 +899,23 @@ class ScorecardStore:
         ``system (bootstrap from configuration)``. A stored version is never changed: when configuration
         defines different bins/points/weights under an existing name, a warning says so.
 
+        A definition may carry a ``reason`` (why the version exists; recorded in its ``create`` audit row). Every
+        version must pass the fair-lending rules (:func:`kycc.scoring.fairness.check_fair_lending`) except the
+        ``legacy`` ones (``scorecard.legacy_versions``): versions defined before the rules, stored for the
+        record (their decisions reproduce) but never activated.
+
         Returns:
             The names created.
         """
-        parsed = {
-            name: ScorecardDefinition.from_dict(d, version=name) for name, d in (definitions or {}).items()
-        }
+        configured = {name: ScorecardDefinition.from_config(name, d) for name, d in (definitions or {}).items()}
+        parsed = {name: c[0] for name, c in configured.items()}
+        reasons = {name: c[1] for name, c in configured.items()}
+        legacy = tuple(legacy or ())
+        if initial_version in legacy:
+            raise ScorecardStoreError(
+                f"scorecard.initial_version {initial_version!r} is a legacy version (scorecard.legacy_versions): "
+                "it breaks the fair-lending rules and is never activated; choose a current version"
+            )
         created = []
         with self._write() as conn:
             names = set(self._names(conn))
@@ -863,9 +937,17 @@ class ScorecardStore:
                     definition,
                     source="config",
                     base_version=None,
-                    provenance={"source": "configuration (parameters scorecard.versions)"},
+                    provenance={"source": "configuration (parameters scorecard.versions)"}
+                    | ({"legacy": True} if name in legacy else {}),
                     created_by=actor,
-                    reason="version defined in configuration",
+                    reason=reasons.get(name)
+                    or (
+                        "legacy version defined in configuration (kept for the record; fails the fair-lending "
+                        "rules: never activated)"
+                        if name in legacy
+                        else "version defined in configuration"
+                    ),
+                    fair_lending=name not in legacy,
                 )
                 created.append(name)
             if self._active_name(conn) is None:
@@ -1022,6 +1104,7 @@ class ScorecardStore:
         override_reason = (override_reason or "").strip() or None
         with self._write() as conn:
             candidate = self._get(conn, version)
+            self._check_activatable(candidate)
             active = self._active_name(conn)
             if active == candidate.version:
                 raise AlreadyActiveError(f"Scorecard {version!r} is already the active version")
@@ -1125,6 +1208,7 @@ class ScorecardStore:
                     f"{stack[-1]}"
                 )
             target = stack[-2]
+            self._check_activatable(self._get(conn, target))
             at = _now()
             conn.execute(
                 insert(activations_table).values(
@@ -1144,6 +1228,102 @@ class ScorecardStore:
         logger.info("Scorecard rolled back from %s to %s by %s", active, target, reviewer)
         return ActivationResult("rollback", target, active, reviewer, reason, False, None, at)
 
+    # -- the decision log ----------------------------------------------------------------------------------
+    def log_decisions(self, entries: list[Mapping[str, Any]]) -> list[int]:
+        """Append decisions to the log (one transaction); returns their ids in order.
+
+        Args:
+            entries: Rows of :data:`decisions_table` without ``id`` (``kycc.scoring.decision_log.log_entries``).
+        """
+        if not entries:
+            return []
+        with self._write() as conn:
+            names = set(self._names(conn))
+            unknown = sorted({e["scorecard_version"] for e in entries} - names)
+            if unknown:
+                raise UnknownVersionError(f"Decisions of unknown scorecard version(s) {unknown}")
+            first = int(conn.execute(select(func.coalesce(func.max(decisions_table.c.id), 0))).scalar_one()) + 1
+            at = _now()
+            conn.execute(insert(decisions_table), [{**e, "at": e.get("at") or at} for e in entries])
+            last = int(conn.execute(select(func.max(decisions_table.c.id))).scalar_one())
+        if last - first + 1 != len(entries):  # pragma: no cover - the write lock makes ids contiguous
+            raise ScorecardStoreError("decision log ids are not contiguous")
+        return list(range(first, last + 1))
+
+    def decision(self, decision_id: int) -> dict[str, Any]:
+        """One logged decision (JSON columns parsed) with its overrides."""
+        with self._read() as conn:
+            row = conn.execute(select(decisions_table).where(decisions_table.c.id == int(decision_id))).first()
+            if row is None:
+                last = conn.execute(select(func.max(decisions_table.c.id))).scalar_one()
+                raise ScorecardStoreError(
+                    f"No logged decision #{decision_id} (the log holds ids 1..{last or 0})"
+                )
+            overrides = conn.execute(
+                select(overrides_table)
+                .where(overrides_table.c.decision_id == int(decision_id))
+                .order_by(overrides_table.c.id)
+            ).all()
+        out = dict(row._mapping)
+        for key in ("features", "calibration", "model_versions", "outcome"):
+            out[key] = None if out[key] is None else json.loads(out[key])
+        out["overrides"] = [dict(o._mapping) for o in overrides]
+        return out
+
+    def decisions_frame(self, columns: tuple[str, ...] | None = None) -> Any:
+        """The decision log as a pandas frame (``features`` parsed into a dict column)."""
+        import pandas as pd
+
+        with self._read() as conn:
+            rows = conn.execute(select(decisions_table).order_by(decisions_table.c.id)).all()
+        frame = pd.DataFrame([dict(r._mapping) for r in rows], columns=[c.name for c in decisions_table.columns])
+        return frame if columns is None else frame[list(columns)]
+
+    def overrides_frame(self) -> Any:
+        import pandas as pd
+
+        with self._read() as conn:
+            rows = conn.execute(select(overrides_table).order_by(overrides_table.c.id)).all()
+        return pd.DataFrame([dict(r._mapping) for r in rows], columns=[c.name for c in overrides_table.columns])
+
+    def record_override(
+        self, decision_id: int, decision: str, overridden_by: str | None, reason: str | None
+    ) -> dict[str, Any]:
+        """A person overrides a logged decision (named, with a reason); appended, the decision stays as logged.
+
+        ``side``: ``low_side`` when the new decision is more favourable (a decline or refer approved, a decline
+        referred), ``high_side`` when less favourable.
+        """
+        who = _require_person(overridden_by, f"Overriding decision #{decision_id}")
+        why = (reason or "").strip()
+        if not why:
+            raise ScorecardStoreError(f"Overriding decision #{decision_id} needs a reason (why)")
+        order = {"decline": 0, "refer": 1, "approve": 2}
+        if decision not in order:
+            raise ScorecardStoreError(f"An override decision is approve, refer or decline, got {decision!r}")
+        with self._write() as conn:
+            row = conn.execute(
+                select(decisions_table.c.decision).where(decisions_table.c.id == int(decision_id))
+            ).first()
+            if row is None:
+                raise ScorecardStoreError(f"No logged decision #{decision_id}")
+            original = row[0]
+            if original == decision:
+                raise ScorecardStoreError(f"Decision #{decision_id} already is {decision}: nothing to override")
+            side = "low_side" if order[decision] > order[original] else "high_side"
+            values = {
+                "decision_id": int(decision_id),
+                "at": _now(),
+                "overridden_by": who,
+                "reason": why,
+                "original_decision": original,
+                "decision": decision,
+                "side": side,
+            }
+            conn.execute(insert(overrides_table).values(**values))
+        logger.info("Decision #%s overridden %s → %s (%s) by %s", decision_id, original, decision, side, who)
+        return values
+
     # -- introspection -------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         """Row counts per table (for tests and summaries)."""
@@ -1156,5 +1336,7 @@ class ScorecardStore:
                     comparisons_table,
                     activations_table,
                     audit_table,
+                    decisions_table,
+                    overrides_table,
                 )
             }

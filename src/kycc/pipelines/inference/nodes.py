@@ -162,7 +162,7 @@ def decide_with_scorecard(
     scorecard_versions: dict[str, Any],
     plan: dict[str, Any],
     decided: MonthRecord,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict[str, Any]]]:
     """Score and band of every application with the **active** scorecard version (the credit decision).
 
     Months already decided keep their recorded decisions (unless the plan rescores them: a new decision set).
@@ -175,7 +175,8 @@ def decide_with_scorecard(
 
     Returns:
         The new decisions (``out_scorecard_decisions``), the new decision sets (``out_scorecard_rescores``),
-        the decisions the models' predictions carry (new, rescored and recorded), and a summary.
+        the decisions the models' predictions carry (new, rescored and recorded), a summary, and the decision-log
+        rows of the new decisions and decision sets (``mdl_scorecard_decision_log``).
     """
     new, kept, rescored = (plan["decisions"][k] for k in ("new", "kept", "rescored"))
     active = (scorecard_versions or {}).get("active")
@@ -211,12 +212,28 @@ def decide_with_scorecard(
     )
     if used.empty:
         used = decisions.iloc[0:0]
+    log: list[dict[str, Any]] = []
+    if new or rescored:
+        from kycc.scoring.decision_log import log_entries
+
+        models = {
+            m: e.get("version") for m, e in (plan.get("models") or {}).items() if e.get("status") == "score"
+        }
+        log = log_entries(
+            pd.concat([f for f in (fresh, sets) if len(f)], ignore_index=True) if len(fresh) or len(sets) else fresh,
+            to_decide,
+            scorecard_versions["versions"][active],
+            channel="batch",
+            model_versions=models,
+        )
     bands = fresh["band"].value_counts().sort_index().to_dict() if len(fresh) else {}
+    outcomes = fresh["decision"].value_counts().to_dict() if len(fresh) else {}
     logger.info(
-        "inference: scorecard %s decided %d application(s); bands %s",
+        "inference: scorecard %s decided %d application(s); bands %s; decisions %s",
         active,
         len(fresh),
         ", ".join(f"{b}: {n}" for b, n in bands.items()) or "-",
+        ", ".join(f"{d}: {n}" for d, n in sorted(outcomes.items())) or "-",
     )
     if kept:
         logger.info("inference: %d recorded decision(s) of %s kept", len(recorded),
@@ -230,7 +247,7 @@ def decide_with_scorecard(
             len(sets),
             plan["rescore_reason"],
         )
-    summary = {"scorecard_version": active, "applications": len(fresh), "bands": bands}
+    summary = {"scorecard_version": active, "applications": len(fresh), "bands": bands, "decisions": outcomes}
     if kept:
         summary["kept"] = {"months": kept, "decisions": len(recorded)}
     if rescored:
@@ -240,7 +257,7 @@ def decide_with_scorecard(
             "decision_sets": plan["decision_sets"],
             "reason": plan["rescore_reason"],
         }
-    return fresh, sets, used, summary
+    return fresh, sets, used, summary, log
 
 
 def predict_with_champion(

@@ -68,6 +68,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                     "out_scorecard_rescores",
                     "inf_decisions",
                     "inf_scorecard_summary",
+                    "mdl_scorecard_decision_log",
                 ],
                 name="decide_with_scorecard",
             ),
