@@ -1,4 +1,5 @@
-"""The action decision on its boundaries (a metric meets a threshold when value >= threshold)."""
+"""The action decision on its boundaries with point estimates (the seeds' rule, and the fallback of a metric
+without interval): a metric meets a threshold when value >= threshold. Interval decisions: test_actions_evidence.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.kedro_run import PROJECT_ROOT
 @pytest.fixture(scope="module")
 def rules() -> ActionRules:
     params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_actions.yml").read_text())["actions"]
-    return ActionRules.from_params(params)
+    return ActionRules.from_params({**params, "evidence": {**params["evidence"], "decide_on": "point"}})
 
 
 @pytest.mark.parametrize(
@@ -39,7 +40,7 @@ def test_p2_and_p3_are_reported_but_do_not_decide(rules):
         {"roc_auc": 0.9, "accuracy": 0.9, "f1": 0.01, "precision": 0.0, "recall": 0.0}, rules
     )
     assert result["decision"] == "monitor"
-    f1 = next(c for c in result["checks"] if c["metric"] == "f1")
+    f1 = next(c for c in result["evidence"] if c["metric"] == "f1")
     assert f1["priority"] == "P2" and f1["status"] == "info" and not f1["decides"]
 
 
@@ -53,7 +54,7 @@ def test_degradation_from_the_oot_baseline_is_strictly_more_than_max_drop():
         "thresholds": {"roc_auc": {"priority": "P0", "business": 0.75, "data_science": 0.80}},
         "degradation": {"max_drop": {"roc_auc": 0.0625}},
     }
-    rules = ActionRules.from_params(params)
+    rules = ActionRules.from_params({**params, "evidence": {"decide_on": "point"}})
     assert (
         evaluate_action({"roc_auc": 0.8125}, rules, {"roc_auc": 0.875})["decision"] == "monitor"
     )  # drop = max
@@ -68,7 +69,7 @@ def test_report_text_and_bad_rules(rules):
     record = {"model": "model_1", "month": "2025-01-01", "model_version": 2, **result}
     text = render_action_report(record)
     assert "Decision:          RETRAIN" in text and "P0 roc_auc 0.7400 < business threshold 0.75" in text
-    assert "PagerDuty" in text
+    assert "Notification:      no channel configured for this level" in text
     with pytest.raises(ValueError, match="must not be below the business threshold"):
         ActionRules.from_params(
             {"thresholds": {"roc_auc": {"priority": "P0", "business": 0.8, "data_science": 0.7}}}

@@ -1,4 +1,4 @@
-"""Action evaluation: the 3-tier governance decision per model and month.
+"""Action evaluation: the 3-tier governance decision per model and month, decided on evidence.
 
 Two threshold levels per metric (``actions.thresholds`` in ``conf/base/parameters_actions.yml``):
 
@@ -8,17 +8,25 @@ Two threshold levels per metric (``actions.thresholds`` in ``conf/base/parameter
 Priorities: P0 ROC-AUC, P1 accuracy (these decide), P2 F1, P3 precision and recall (reported only, unless
 ``decision_priorities`` says otherwise).
 
-The rule — a metric *meets* a threshold when ``value >= threshold`` (so exactly 0.80 meets the data-science
-ROC-AUC threshold and exactly 0.75 meets the business one):
+**The rule on intervals** (``actions.evidence.decide_on: interval``, the default). Each deciding metric comes
+with its confidence interval ``[lower, upper]`` at ``evidence.confidence`` (DeLong for ROC-AUC, Jeffreys for
+accuracy/precision/recall, a seeded bootstrap for F1; :func:`kycc.monitoring.metrics.metric_intervals`):
 
-* ``retrain`` — any deciding metric is below its business threshold;
-* ``active_monitoring`` — otherwise, any deciding metric is below its data-science threshold, is undefined
-  (e.g. ROC-AUC of a cohort with a single class), or has degraded from the model's OOT baseline by more than
-  ``degradation.max_drop`` (strictly more);
-* ``monitor`` — every deciding metric meets its data-science threshold and none degraded.
+* ``retrain`` — a deciding metric is *shown* below its business threshold: ``upper < business``;
+* ``monitor`` — every deciding metric is *shown* to clear its data-science threshold (``lower >= data_science``;
+  the business threshold when a metric has no data-science one) and none is shown degraded;
+* ``active_monitoring`` — everything in between: the interval reaches below the data-science threshold but not
+  entirely below the business one (the evidence does not settle it), the metric is undefined (a single class),
+  or it is shown degraded from the model's OOT baseline (``upper < baseline - max_drop``).
 
-Degradation against the OOT baseline can raise ``monitor`` to ``active_monitoring``, never to ``retrain``:
-retraining is decided by the business thresholds alone.
+A metric without an interval (no cohort rows to compute it from) falls back to the point rule below, and its
+evidence says so. **The point rule** (``decide_on: point``, the seeds' rule) compares the value itself: a metric
+*meets* a threshold when ``value >= threshold``; retrain below business, active_monitoring below data science or
+degraded by strictly more than ``max_drop``, else monitor.
+
+Degradation can raise ``monitor`` to ``active_monitoring``, never to ``retrain``. Calibration (actual/expected
+defaults with a Jeffreys test, :func:`calibration_evidence`) and the all-good classifier's accuracy are reported
+beside the decision as evidence; they do not change the tier.
 """
 
 from __future__ import annotations
@@ -28,16 +36,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kycc.monitoring.backtest import band_test
+
 __all__ = [
     "DECISIONS",
     "ActionRules",
     "MetricRule",
+    "calibration_evidence",
     "evaluate_action",
     "render_action_report",
 ]
 
 DECISIONS = ("monitor", "active_monitoring", "retrain")
 PRIORITIES = ("P0", "P1", "P2", "P3")
+DECIDE_ON = ("interval", "point")
 
 #: What each decision asks people to do (from the governance framework of the seeds).
 ACTION_STEPS = {
@@ -57,11 +69,6 @@ ACTION_STEPS = {
         "Notify the Risk and Product teams.",
         "Prepare a rollback plan.",
     ],
-}
-NOTIFICATION = {
-    "monitor": "Monthly email report to the ML team",
-    "active_monitoring": "Slack alert + email to the ML team",
-    "retrain": "PagerDuty + Slack + email (ML team and Risk team)",
 }
 
 
@@ -87,14 +94,27 @@ class MetricRule:
                 f"below the business threshold ({self.business}): it is the early warning above it"
             )
 
+    @property
+    def monitor_bar(self) -> float | None:
+        """The level a metric must clear for ``monitor``: data science, else business."""
+        return self.data_science if self.data_science is not None else self.business
+
+
+EVIDENCE_KEYS = {"decide_on", "confidence", "n_boot", "seed", "calibration_alpha"}
+
 
 @dataclass(frozen=True)
 class ActionRules:
-    """``actions`` parameters: thresholds per metric, which priorities decide, degradation limits."""
+    """``actions`` parameters: thresholds per metric, deciding priorities, degradation limits, evidence."""
 
     rules: tuple[MetricRule, ...]
     decision_priorities: tuple[str, ...] = ("P0", "P1")
     max_drop: Mapping[str, float] = field(default_factory=dict)
+    decide_on: str = "interval"
+    confidence: float = 0.95
+    n_boot: int = 2000
+    seed: int = 0
+    calibration_alpha: float = 0.05
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ActionRules:
@@ -125,17 +145,47 @@ class ActionRules:
                 raise ValueError(
                     f"actions.degradation.max_drop.{metric} must be a number >= 0, got {value!r}"
                 )
-        return cls(tuple(rules), deciding, max_drop)
+        evidence = dict(params.get("evidence") or {})
+        unknown = set(evidence) - EVIDENCE_KEYS
+        if unknown:
+            raise ValueError(
+                f"Unknown keys in actions.evidence: {sorted(unknown)}; allowed: {sorted(EVIDENCE_KEYS)}"
+            )
+        decide_on = evidence.get("decide_on", "interval")
+        if decide_on not in DECIDE_ON:
+            raise ValueError(f"actions.evidence.decide_on must be one of {DECIDE_ON}, got {decide_on!r}")
+        for key, default in (("confidence", 0.95), ("calibration_alpha", 0.05)):
+            value = evidence.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ValueError(f"actions.evidence.{key} must be a number in (0, 1), got {value!r}")
+        for key, default, minimum in (("n_boot", 2000, 100), ("seed", 0, 0)):
+            value = evidence.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"actions.evidence.{key} must be a whole number >= {minimum}, got {value!r}")
+        return cls(
+            tuple(rules),
+            deciding,
+            max_drop,
+            decide_on=decide_on,
+            confidence=float(evidence.get("confidence", 0.95)),
+            n_boot=int(evidence.get("n_boot", 2000)),
+            seed=int(evidence.get("seed", 0)),
+            calibration_alpha=float(evidence.get("calibration_alpha", 0.05)),
+        )
 
 
 def _is_nan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _status(value: Any, rule: MetricRule) -> str:
+def _num(value: Any) -> float | None:
+    return None if _is_nan(value) else float(value)
+
+
+def _point_status(value: float | None, rule: MetricRule) -> str:
     if rule.business is None and rule.data_science is None:
         return "info"
-    if _is_nan(value):
+    if value is None:
         return "undefined"
     if rule.business is not None and value < rule.business:
         return "below_business"
@@ -144,86 +194,201 @@ def _status(value: Any, rule: MetricRule) -> str:
     return "ok"
 
 
+def _interval_status(value: float | None, lower: float, upper: float, rule: MetricRule) -> str:
+    """``below_business`` (upper < business), ``ok`` (lower clears the monitor bar) or ``inconclusive``."""
+    if rule.business is None and rule.data_science is None:
+        return "info"
+    if value is None:
+        return "undefined"
+    if rule.business is not None and upper < rule.business:
+        return "below_business"
+    bar = rule.monitor_bar
+    if lower >= bar:
+        return "ok"
+    if rule.data_science is not None and upper < rule.data_science:
+        return "below_data_science"
+    return "inconclusive"
+
+
+def _interval_text(check: Mapping[str, Any]) -> str:
+    n = f", n={check['n']}" if check.get("n") is not None else ""
+    return f"{check['value']:.4f} [{check['lower']:.4f}, {check['upper']:.4f}] ({check['method']}{n})"
+
+
+def _interval_reason(check: Mapping[str, Any], rule: MetricRule) -> str | None:
+    pri, metric, status, shown = rule.priority, rule.metric, check["status"], _interval_text(check)
+    if status == "below_business":
+        return f"{pri} {metric} {shown}: upper bound < business threshold {rule.business:.2f}"
+    below_business = rule.business is not None and check["value"] < rule.business
+    if status == "below_data_science":
+        return f"{pri} {metric} {shown}: upper bound < data-science threshold {rule.data_science:.2f}" + (
+            ""
+            if rule.business is None
+            else f"; point estimate below business {rule.business:.2f} but not shown below it"
+            if below_business
+            else f", not shown below business {rule.business:.2f}"
+        )
+    if status != "inconclusive":
+        return None
+    if below_business:
+        point = f"point estimate below business {rule.business:.2f}, but the interval reaches it"
+    else:
+        name = "data-science" if rule.data_science is not None else "business"
+        point = f"lower bound < {name} threshold {rule.monitor_bar:.2f}"
+    return f"{pri} {metric} {shown}: {point} (not shown either way)"
+
+
+def _reason(check: Mapping[str, Any], rule: MetricRule) -> str | None:
+    """The reason line of one deciding metric that is not ``ok`` (None when it is)."""
+    pri, metric, status = rule.priority, rule.metric, check["status"]
+    if status == "undefined":
+        return f"{pri} {metric} is undefined for this cohort (e.g. a single class)"
+    if check["basis"] == "interval":
+        return _interval_reason(check, rule)
+    value, note = check["value"], "" if check["basis"] == "point" else f" ({check['basis']})"
+    if status == "below_business":
+        return f"{pri} {metric} {value:.4f} < business threshold {rule.business:.2f}{note}"
+    if status == "below_data_science":
+        above = f" (>= business {rule.business:.2f})" if rule.business is not None else ""
+        return f"{pri} {metric} {value:.4f} < data-science threshold {rule.data_science:.2f}{above}{note}"
+    return None
+
+
 def evaluate_action(
-    metrics: Mapping[str, Any], rules: ActionRules, baseline: Mapping[str, Any] | None = None
+    metrics: Mapping[str, Any],
+    rules: ActionRules,
+    baseline: Mapping[str, Any] | None = None,
+    intervals: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The decision for one model and month.
 
     Args:
         metrics: The month's metrics (``roc_auc``, ``accuracy``, ``f1``, ``precision``, ``recall``, …).
-        rules: Thresholds, deciding priorities and degradation limits.
+        rules: Thresholds, deciding priorities, degradation limits and the evidence settings.
         baseline: The model's OOT metrics (same names), for the degradation check; None to skip it.
+        intervals: Per metric ``{lower, upper, n, events, method}`` (:func:`kycc.monitoring.metrics.
+            metric_intervals`); a metric without one is decided on its point estimate (so does everything with
+            ``decide_on: point``).
 
     Returns:
-        ``decision``, ``reasons`` (why, one line each), ``checks`` (per metric: value, priority, thresholds,
-        status, baseline, change) and ``degraded`` (metrics that dropped more than allowed).
+        ``decision``, ``reasons`` (why, one line each), ``evidence`` (per metric: value, lower, upper, n, events,
+        method, basis, priority, thresholds, status, baseline, change, degraded, decides), ``degraded`` and
+        ``decide_on``.
     """
-    checks = []
+    evidence = []
     reasons: list[str] = []
     tier = 0  # 0 monitor, 1 active_monitoring, 2 retrain
+    intervals = intervals or {}
     for rule in rules.rules:
-        value = metrics.get(rule.metric)
-        value = None if _is_nan(value) else float(value)
-        status = _status(value, rule)
-        base = None if baseline is None else baseline.get(rule.metric)
-        base = None if _is_nan(base) else float(base)
+        value = _num(metrics.get(rule.metric))
+        ci = dict(intervals.get(rule.metric) or {})
+        lower, upper = _num(ci.get("lower")), _num(ci.get("upper"))
+        has_interval = value is not None and lower is not None and upper is not None
+        if rules.decide_on == "interval" and has_interval:
+            basis = "interval"
+            status = _interval_status(value, lower, upper, rule)
+        else:
+            basis = "point" if rules.decide_on == "point" else "point (no interval)"
+            status = _point_status(value, rule)
+        base = None if baseline is None else _num(baseline.get(rule.metric))
         change = None if value is None or base is None else value - base
         drop_limit = rules.max_drop.get(rule.metric)
-        degraded = change is not None and drop_limit is not None and -change > float(drop_limit)
-        checks.append(
-            {
-                "metric": rule.metric,
-                "priority": rule.priority,
-                "value": value,
-                "business_threshold": rule.business,
-                "data_science_threshold": rule.data_science,
-                "status": status,
-                "baseline_oot": base,
-                "change_vs_baseline": change,
-                "max_drop": drop_limit,
-                "degraded": degraded,
-                "decides": rule.priority in rules.decision_priorities,
-            }
-        )
-        if rule.priority not in rules.decision_priorities:
+        if change is None or drop_limit is None:
+            degraded = False
+        elif basis == "interval":
+            degraded = upper < base - float(drop_limit)
+        else:
+            degraded = -change > float(drop_limit)
+        check = {
+            "metric": rule.metric,
+            "priority": rule.priority,
+            "value": value,
+            "lower": lower,
+            "upper": upper,
+            "confidence": rules.confidence if has_interval else None,
+            "method": ci.get("method"),
+            "n": None if ci.get("n") is None else int(ci["n"]),
+            "events": None if ci.get("events") is None else int(ci["events"]),
+            "basis": basis,
+            "business_threshold": rule.business,
+            "data_science_threshold": rule.data_science,
+            "status": status,
+            "baseline_oot": base,
+            "change_vs_baseline": change,
+            "max_drop": drop_limit,
+            "degraded": degraded,
+            "decides": rule.priority in rules.decision_priorities,
+        }
+        evidence.append(check)
+        if not check["decides"]:
             continue
         if status == "below_business":
             tier = max(tier, 2)
-            reasons.append(
-                f"{rule.priority} {rule.metric} {value:.4f} < business threshold {rule.business:.2f}"
-            )
-        elif status == "below_data_science":
+        elif status in {"below_data_science", "inconclusive", "undefined"}:
             tier = max(tier, 1)
-            reasons.append(
-                f"{rule.priority} {rule.metric} {value:.4f} < data-science threshold {rule.data_science:.2f} "
-                f"(>= business {rule.business:.2f})"
-                if rule.business is not None
-                else f"{rule.priority} {rule.metric} {value:.4f} < data-science threshold {rule.data_science:.2f}"
-            )
-        elif status == "undefined":
-            tier = max(tier, 1)
-            reasons.append(
-                f"{rule.priority} {rule.metric} is undefined for this cohort (e.g. a single class)"
-            )
+        line = _reason(check, rule)
+        if line:
+            reasons.append(line)
         if degraded:
             tier = max(tier, 1)
+            how = f"upper bound {upper:.4f}" if basis == "interval" else f"dropped {-change:.4f}"
             reasons.append(
-                f"{rule.priority} {rule.metric} dropped {-change:.4f} from its OOT baseline {base:.4f} "
+                f"{rule.priority} {rule.metric} {how} vs its OOT baseline {base:.4f} "
+                f"(shown more than {float(drop_limit):.2f} below it)"
+                if basis == "interval"
+                else f"{rule.priority} {rule.metric} {how} from its OOT baseline {base:.4f} "
                 f"(more than {float(drop_limit):.2f})"
             )
     if tier == 0:
-        deciding = [c["metric"] for c in checks if c["decides"] and c["status"] != "info"]
+        deciding = [c["metric"] for c in evidence if c["decides"] and c["status"] != "info"]
+        shown = "are shown to clear" if rules.decide_on == "interval" else "meet"
         reasons.append(
-            "all deciding metrics meet their data-science thresholds"
+            f"all deciding metrics {shown} their data-science thresholds"
             + (f" ({', '.join(deciding)})" if deciding else "")
             + " and none degraded from the OOT baseline"
         )
     return {
         "decision": DECISIONS[tier],
         "reasons": reasons,
-        "checks": checks,
-        "degraded": [c["metric"] for c in checks if c["degraded"]],
+        "evidence": evidence,
+        "degraded": [c["metric"] for c in evidence if c["degraded"]],
         "decision_priorities": list(rules.decision_priorities),
+        "decide_on": rules.decide_on,
+    }
+
+
+def calibration_evidence(
+    n_defaults: Any, n: Any, mean_pd: Any, *, alpha: float = 0.05, level: float = 0.95
+) -> dict[str, Any]:
+    """Actual / expected defaults of one cohort with the Jeffreys test of its observed rate vs the mean PD.
+
+    Expected defaults = Σ PD = ``mean_pd · n``. A/E's interval is the Jeffreys interval of the default rate
+    divided by the mean PD; ``verdict`` is ``pd too low`` / ``pd too high`` when the two-sided Jeffreys p-value
+    is below ``alpha`` (:func:`kycc.monitoring.backtest.band_test`), ``consistent`` otherwise; ``calibration_
+    failed`` says whether it is not consistent.
+    """
+    d, total, pd_mean = _num(n_defaults), _num(n), _num(mean_pd)
+    if d is None or total is None or pd_mean is None or total <= 0 or not 0 < pd_mean < 1:
+        return {"actual_defaults": d, "expected_defaults": None, "n": total, "ae_ratio": None,
+                "verdict": "no data", "calibration_failed": False}  # fmt: skip
+    test = band_test(int(d), int(total), pd_mean, alpha=alpha, level=level)
+    expected = pd_mean * total
+    return {
+        "actual_defaults": int(d),
+        "expected_defaults": expected,
+        "n": int(total),
+        "mean_pd": pd_mean,
+        "observed_default_rate": test["observed_default_rate"],
+        "ae_ratio": d / expected,
+        "ae_lower": test["jeffreys_lower"] / pd_mean,
+        "ae_upper": test["jeffreys_upper"] / pd_mean,
+        "confidence": level,
+        "jeffreys_pvalue_two_sided": test["jeffreys_pvalue_two_sided"],
+        "binomial_pvalue": test["binomial_pvalue"],
+        "alpha": alpha,
+        "method": f"Jeffreys {level:.0%} (rate vs mean PD)",
+        "verdict": test["verdict"],
+        "calibration_failed": test["verdict"] in {"pd too low", "pd too high"},
     }
 
 
@@ -231,9 +396,16 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return "n/a" if _is_nan(value) else f"{value:.{digits}f}"
 
 
+def _bounds(c: Mapping[str, Any]) -> str:
+    if _is_nan(c.get("lower")) or _is_nan(c.get("upper")):
+        return "n/a"
+    return f"[{c['lower']:.3f}, {c['upper']:.3f}]"
+
+
 def render_action_report(record: Mapping[str, Any]) -> str:
     """The human-readable report of one decision (``record`` is the JSON the actions pipeline writes)."""
     decision = record["decision"]
+    notify = record.get("notification_channels")
     lines = [
         f"KYCC model monitoring action report: {record['model']} — {record['month']}",
         "=" * 78,
@@ -242,29 +414,59 @@ def render_action_report(record: Mapping[str, Any]) -> str:
         f" (trained {record.get('model_training_date')})",
         f"Monitored cohort:  applications of {record.get('cohort_month')} scored then, labels matured "
         f"{record['month']} ({record.get('n_samples')} loans, {record.get('n_defaults')} defaults)",
-        f"Notification:      {NOTIFICATION[decision]}",
+        f"Decided on:        {record.get('decide_on', 'point')} evidence"
+        + (
+            f" ({_fmt(record.get('confidence'), 2)} intervals: retrain when the upper bound is below the business "
+            "threshold, monitor when the lower bound clears the data-science threshold)"
+            if record.get("decide_on") == "interval"
+            else " (a metric meets a threshold when value >= threshold)"
+        ),
+        "Notification:      " + (", ".join(notify) if notify else "no channel configured for this level"),
         "",
         "Why:",
         *[f"  - {r}" for r in record["reasons"]],
         "",
-        "Metrics (meets a threshold when value >= threshold):",
-        f"  {'pri':<4}{'metric':<11}{'value':>8}{'business':>10}{'data sci':>10}{'OOT base':>10}{'change':>9}"
-        f"  status",
+        "Evidence:",
+        f"  {'pri':<4}{'metric':<11}{'value':>8}  {'interval':<17}{'n':>6}{'business':>10}{'data sci':>10}"
+        f"{'OOT base':>10}  status",
     ]
-    for c in record["checks"]:
+    for c in record["evidence"]:
         lines.append(
-            f"  {c['priority']:<4}{c['metric']:<11}{_fmt(c['value']):>8}{_fmt(c['business_threshold'], 2):>10}"
+            f"  {c['priority']:<4}{c['metric']:<11}{_fmt(c['value']):>8}  {_bounds(c):<17}"
+            f"{c['n'] if c.get('n') is not None else 'n/a':>6}{_fmt(c['business_threshold'], 2):>10}"
             f"{_fmt(c['data_science_threshold'], 2):>10}{_fmt(c['baseline_oot']):>10}"
-            f"{_fmt(c['change_vs_baseline']):>9}  {c['status']}{' DEGRADED' if c['degraded'] else ''}"
+            f"  {c['status']}{' DEGRADED' if c['degraded'] else ''}{'' if c['decides'] else ' (reported)'}"
         )
-    drift = record.get("drift") or {}
-    if drift:
+    methods = sorted({c["method"] for c in record["evidence"] if c.get("method")})
+    if methods:
+        lines.append(f"  intervals: {'; '.join(methods)}")
+    all_good = record.get("all_good_accuracy")
+    if all_good is not None:
+        accuracy = next((c["value"] for c in record["evidence"] if c["metric"] == "accuracy"), None)
+        lines.append(
+            f"  accuracy {_fmt(accuracy)} vs {_fmt(all_good)} for the all-good classifier (predicts no default)"
+            f" on the same cohort (default rate {_fmt(record.get('default_rate'))})"
+        )
+    cal = record.get("calibration") or {}
+    if cal.get("ae_ratio") is not None:
         lines += [
             "",
-            "Drift:",
+            "Calibration (evidence, does not change the tier):",
+            f"  actual / expected defaults {cal['actual_defaults']} / {cal['expected_defaults']:.1f} = A/E "
+            f"{cal['ae_ratio']:.3f} [{cal['ae_lower']:.3f}, {cal['ae_upper']:.3f}] ({cal['method']}); "
+            f"two-sided p {_fmt(cal['jeffreys_pvalue_two_sided'])}: {cal['verdict']}"
+            + (" — CALIBRATION FAILED" if cal.get("calibration_failed") else ""),
+        ]
+    drift = record.get("drift") or {}
+    if drift:
+        levels = record.get("psi_levels") or {}
+        lines += [
+            "",
+            f"Drift (PSI levels: moderate >= {_fmt(levels.get('moderate'), 2)}, major >= "
+            f"{_fmt(levels.get('major'), 2)}):",
             f"  score PSI vs OOT reference: {_fmt(drift.get('psi_score'))} ({drift.get('psi_level', 'n/a')})",
             f"  largest feature PSI: {drift.get('psi_feature_max_name') or 'n/a'} "
-            f"{_fmt(drift.get('psi_feature_max'))}; features with PSI >= 0.25: "
+            f"{_fmt(drift.get('psi_feature_max'))}; features with PSI >= {_fmt(levels.get('major'), 2)}: "
             f"{drift.get('n_features_psi_major', 'n/a')}",
             f"  mean PD {_fmt(drift.get('pd_mean'))} vs reference {_fmt(drift.get('pd_mean_reference'))}",
         ]

@@ -3,6 +3,12 @@
 Performance reuses training's metric definitions (:func:`kycc.modeling.metrics.classification_metrics`), so a
 monitored month and the model's OOT baseline are measured the same way, and adds the confusion matrix.
 Undefined values (ROC-AUC of a cohort with a single class) are NaN, never an exception.
+
+Uncertainty of a monitored month (:func:`metric_intervals`): ROC-AUC with DeLong's interval
+(:func:`kycc.monitoring.backtest.auc_delong`); accuracy, precision and recall are proportions of the confusion
+matrix with Jeffreys intervals (:func:`kycc.monitoring.backtest.jeffreys_interval`); F1 has no closed form, so a
+seeded bootstrap resamples the confusion matrix (multinomial on its four cells, which is the row bootstrap of a
+thresholded classifier).
 """
 
 from __future__ import annotations
@@ -15,8 +21,15 @@ from scipy.stats import ks_2samp
 from sklearn.metrics import confusion_matrix
 
 from kycc.modeling.metrics import classification_metrics
+from kycc.monitoring.backtest import auc_delong, jeffreys_interval
 
-__all__ = ["PERFORMANCE_METRICS", "performance_metrics", "prediction_drift"]
+__all__ = [
+    "PERFORMANCE_METRICS",
+    "confusion_intervals",
+    "metric_intervals",
+    "performance_metrics",
+    "prediction_drift",
+]
 
 #: The metrics reported per model and month (and compared with the thresholds of the action rules).
 PERFORMANCE_METRICS = ("roc_auc", "gini", "ks", "accuracy", "precision", "recall", "f1", "brier")
@@ -86,4 +99,89 @@ def prediction_drift(reference: Any, current: Any, threshold: float | None = Non
         out["predicted_default_rate_shift"] = (
             out["predicted_default_rate_now"] - out["predicted_default_rate_reference"]
         )
+    return out
+
+
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), 0.0)
+
+
+def confusion_intervals(
+    tn: float, fp: float, fn: float, tp: float, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Intervals of the thresholded metrics from the confusion matrix of one cohort.
+
+    Returns:
+        ``{metric: {value, lower, upper, n, events, method}}`` for ``accuracy`` (Jeffreys, n = all loans),
+        ``precision`` (Jeffreys, n = predicted defaults), ``recall`` (Jeffreys, n = observed defaults) and
+        ``f1`` (seeded multinomial bootstrap of the four cells, percentile interval). NaN bounds when n = 0.
+    """
+    cells = [int(round(float(c))) for c in (tn, fp, fn, tp)]
+    if any(c < 0 for c in cells):
+        raise ValueError(f"confusion matrix counts must be >= 0, got tn/fp/fn/tp = {cells}")
+    tn_, fp_, fn_, tp_ = cells
+    n = sum(cells)
+    out: dict[str, dict[str, Any]] = {}
+    for metric, events, total in (
+        ("accuracy", tn_ + tp_, n),
+        ("precision", tp_, tp_ + fp_),
+        ("recall", tp_, tp_ + fn_),
+    ):
+        lower, upper = jeffreys_interval(events, total, level) if total else (math.nan, math.nan)
+        out[metric] = {
+            "value": events / total if total else math.nan,
+            "lower": lower,
+            "upper": upper,
+            "n": total,
+            "events": events,
+            "method": f"Jeffreys {level:.0%}",
+        }
+    value = float(_f1(np.array(tp_), np.array(fp_), np.array(fn_)))
+    if n:
+        draws = np.random.default_rng(seed).multinomial(n, np.array(cells) / n, size=int(n_boot))
+        boot = _f1(draws[:, 3], draws[:, 1], draws[:, 2])
+        tail = (1 - level) / 2 * 100
+        lower, upper = float(np.percentile(boot, tail)), float(np.percentile(boot, 100 - tail))
+    else:
+        lower = upper = math.nan
+    out["f1"] = {
+        "value": value if n else math.nan,
+        "lower": lower,
+        "upper": upper,
+        "n": n,
+        "events": tp_,
+        "method": f"bootstrap {level:.0%} ({int(n_boot)} draws, seed {seed})",
+    }
+    return out
+
+
+def metric_intervals(
+    y_true: Any, proba: Any, threshold: float, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """:func:`confusion_intervals` at ``threshold`` plus ``roc_auc`` with DeLong's interval, from one cohort.
+
+    ``roc_auc``'s ``n`` is the number of loans and ``events`` the defaults (NaN bounds with a single class).
+    """
+    y = np.asarray(y_true).astype(int)
+    p = np.asarray(proba, dtype="float64")
+    if y.shape != p.shape:
+        raise ValueError(f"labels and probabilities differ in length: {y.shape[0]} vs {p.shape[0]}")
+    predicted = p >= threshold
+    tp = int((predicted & (y == 1)).sum())
+    fp = int((predicted & (y == 0)).sum())
+    fn = int((~predicted & (y == 1)).sum())
+    tn = int((~predicted & (y == 0)).sum())
+    out = confusion_intervals(tn, fp, fn, tp, level=level, n_boot=n_boot, seed=seed)
+    auc = auc_delong(y, p, level)
+    out["roc_auc"] = {
+        "value": auc["roc_auc"],
+        "lower": auc["auc_lower"],
+        "upper": auc["auc_upper"],
+        "se": auc["auc_se"],
+        "n": int(len(y)),
+        "events": int(auc["n_defaults"]),
+        "method": f"DeLong {level:.0%}",
+    }
     return out

@@ -1,4 +1,5 @@
-"""actions: monitoring metrics → monitor / active_monitoring / retrain per model and month (JSON + text reports).
+"""actions: monitoring metrics → monitor / active_monitoring / retrain per model and month, decided on the
+evidence of each cohort (intervals, A/E), as JSON + text reports; the notifications delivered and logged.
 
 ``kedro run --pipelines actions --params actions.start_month=2025-01-01,actions.end_month=2025-01-01``.
 """
@@ -25,32 +26,55 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
             [
                 Node(
                     _bind(nodes.evaluate_actions, model),
-                    inputs=["out_monitoring_metrics", "params:actions"],
+                    inputs=[
+                        "out_monitoring_metrics",
+                        "out_feature_psi",
+                        "out_predictions",
+                        "feat_gold_labels",
+                        "params:actions",
+                        "params:psi_levels",
+                    ],
                     outputs=[
                         "out_action_decisions",
                         "rpt_action_json",
                         "rpt_action_text",
                         "act_model_summary",
+                        "act_model_alerts",
                     ],
                     name="evaluate_actions",
                 )
             ],
             namespace=model,
-            outputs={"act_model_summary": f"act_model_summary_{model}"},
-            parameters={"params:actions"},
+            inputs={"feat_gold_labels"},
+            outputs={
+                "act_model_summary": f"act_model_summary_{model}",
+                "act_model_alerts": f"act_model_alerts_{model}",
+            },
+            parameters={"params:actions", "params:psi_levels"},
             tags=["actions", model],
         )
         for model in models
     ]
-    summary = Pipeline(
+    shared = Pipeline(
         [
             Node(
+                nodes.deliver_notifications,
+                inputs=[
+                    "act_alert_delivery_history",
+                    "act_notification_secrets",
+                    "params:actions",
+                    *(f"act_model_alerts_{m}" for m in models),
+                ],
+                outputs="out_alert_delivery_log",
+                name="deliver_notifications",
+            ),
+            Node(
                 nodes.summarise_actions,
-                inputs=[f"act_model_summary_{m}" for m in models],
+                inputs=["out_alert_delivery_log", *(f"act_model_summary_{m}" for m in models)],
                 outputs="rpt_actions_summary",
                 name="summarise_actions",
-            )
+            ),
         ],
         tags=["actions"],
     )
-    return sum(per_model, start=Pipeline([])) + summary
+    return sum(per_model, start=Pipeline([])) + shared
