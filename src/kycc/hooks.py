@@ -137,11 +137,12 @@ class RunSummaryHooks:
 
 
 def _report_warnings(catalog, outputs: list[str]) -> list[str]:
-    """The ``warnings`` of the run's data-quality reports (``rpt_*_quality``: header-only sources, …)."""
+    """The ``warnings`` of the run's data-quality reports (``rpt_*_quality``: header-only sources, …) and of
+    ``rpt_actions_summary`` (alerts not delivered)."""
     warnings: list[str] = []
     for name in outputs:
         short = name.split(".")[-1]
-        if not (short.startswith("rpt_") and short.endswith("_quality")):
+        if not (short.startswith("rpt_") and short.endswith("_quality")) and short != "rpt_actions_summary":
             continue
         try:
             report = catalog.load(name)
