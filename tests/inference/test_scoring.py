@@ -26,7 +26,7 @@ def _score(world, month: str, options: dict | None = None, reg=None):
     apps = world.applications(month)
     reg = registered(world) if reg is None else reg
     plan = plan_inference(["model_1"], [month], MonthRecord(), options or {}, reg, MonthRecord())
-    _, _, decisions, _ = decide_with_scorecard(apps, scorecard_versions(), plan, MonthRecord())
+    _, _, decisions, _, _ = decide_with_scorecard(apps, scorecard_versions(), plan, MonthRecord())
     predictions, _, summary = predict_with_champion("model_1", apps, decisions, reg, plan)
     return apps, (predictions, summary)
 

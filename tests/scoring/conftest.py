@@ -75,6 +75,12 @@ def v1(params) -> ScorecardDefinition:
 
 
 @pytest.fixture
+def v1_1(params) -> ScorecardDefinition:
+    """The current expert version (v1 with the fair-lending age fix, a decision policy and reason catalogue)."""
+    return ScorecardDefinition.from_config("v1_1", params["versions"]["v1_1"])[0]
+
+
+@pytest.fixture
 def small() -> ScorecardDefinition:
     return ScorecardDefinition.from_dict(copy.deepcopy(SMALL), version="v1")
 

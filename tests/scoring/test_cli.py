@@ -32,24 +32,26 @@ def _add_draft(store_url: str, v1, name: str, **weights: float) -> None:
         store.create_version(v1.with_weights(weights, version=name), created_by="modeller")
 
 
-def test_list_and_show_on_a_new_store_show_v1_from_configuration_active(cli):
+def test_list_and_show_on_a_new_store_show_v1_1_from_configuration_active(cli):
     listed = cli("list")
     assert listed.exit_code == 0, listed.output
-    assert "* v1" in listed.output and "active" in listed.output and "config" in listed.output
-    shown = cli("show", "v1")
+    assert "* v1_1" in listed.output and "active" in listed.output and "config" in listed.output
+    assert "  v1 " in listed.output  # the legacy v1 is stored for the record, as a draft
+    shown = cli("show", "v1_1")
     assert shown.exit_code == 0
-    assert "Scorecard v1 (active)" in shown.output and "credit_mix" in shown.output
+    assert "Scorecard v1_1 (active)" in shown.output and "credit_mix" in shown.output
     assert "Score = floor(300 + 550 × Σ weight × points / 100 + 0.5)" in shown.output
-    as_json = json.loads(cli("show", "v1", "--json").stdout)
-    assert as_json["version"] == "v1" and len(as_json["definition"]["features"]) == 16
+    as_json = json.loads(cli("show", "v1_1", "--json").stdout)
+    assert as_json["version"] == "v1_1" and len(as_json["definition"]["features"]) == 16
+    assert as_json["definition"]["policy"]["cutoffs"] == {"approve": 660.0, "refer": 600.0}
 
 
-def test_unknown_version_and_missing_reviewer_give_clear_errors(cli, store_url, v1):
+def test_unknown_version_and_missing_reviewer_give_clear_errors(cli, store_url, v1_1):
     cli("list")
-    _add_draft(store_url, v1, "ml_v2", age=0.05)
+    _add_draft(store_url, v1_1, "ml_v2", age=0.05)
     unknown = cli("show", "ml_v9")
     assert unknown.exit_code == 1
-    assert "Unknown scorecard version 'ml_v9'. Versions in the store: v1, ml_v2" in unknown.output
+    assert "Unknown scorecard version 'ml_v9'. Versions in the store: v1, v1_1, ml_v2" in unknown.output
     no_reviewer = cli("activate", "ml_v2")
     assert no_reviewer.exit_code == 2
     assert "Activating ml_v2 needs a named reviewer: --reviewer" in no_reviewer.output
@@ -57,18 +59,18 @@ def test_unknown_version_and_missing_reviewer_give_clear_errors(cli, store_url, 
     assert no_reason.exit_code == 2 and "needs a reason" in no_reason.output
 
 
-def test_compare_activate_override_rollback_history_end_to_end(cli, store_url, v1, tmp_path):
+def test_compare_activate_override_rollback_history_end_to_end(cli, store_url, v1_1, tmp_path):
     cli("list")
-    _add_draft(store_url, v1, "ml_v2", credit_mix=0.176)  # 0.11 -> 0.176: +60 %
+    _add_draft(store_url, v1_1, "ml_v2", credit_mix=0.176)  # 0.11 -> 0.176: +60 %
     reference = tmp_path / "reference.parquet"
-    v1_like_rows(v1, n=500, seed=2).to_parquet(reference)
+    v1_like_rows(v1_1, n=500, seed=2).to_parquet(reference)
 
-    compared = cli("compare", "v1", "ml_v2", "--reference-file", str(reference), "--author", "Bob Analyst")
+    compared = cli("compare", "v1_1", "ml_v2", "--reference-file", str(reference), "--author", "Bob Analyst")
     assert compared.exit_code == 1, compared.output  # a failing check
     assert "weight_change" in compared.output and "FAIL" in compared.output
     assert "credit_mix" in compared.output and "+60.0 %" in compared.output
     report_dir = tmp_path / "data" / "08_reporting" / "scorecard"
-    assert (report_dir / "v1_vs_ml_v2.html").is_file() and (report_dir / "v1_vs_ml_v2.md").is_file()
+    assert (report_dir / "v1_1_vs_ml_v2.html").is_file() and (report_dir / "v1_1_vs_ml_v2.md").is_file()
 
     blocked = cli("activate", "ml_v2", "--reviewer", "Ann Risk")
     assert blocked.exit_code == 1
@@ -79,24 +81,25 @@ def test_compare_activate_override_rollback_history_end_to_end(cli, store_url, v
     )
     assert overridden.exit_code == 0, overridden.output
     assert (
-        "ml_v2 is now the active scorecard (previous: v1)" in overridden.output
+        "ml_v2 is now the active scorecard (previous: v1_1)" in overridden.output
         and "OVERRIDE" in overridden.output
     )
 
     rolled = cli("rollback", "--reviewer", "Bob Chief", "--reason", "approval rates fell")
-    assert rolled.exit_code == 0 and "v1 is the active scorecard again (was ml_v2)" in rolled.output
-    assert "* v1" in cli("list").output
+    assert rolled.exit_code == 0 and "v1_1 is the active scorecard again (was ml_v2)" in rolled.output
+    assert "* v1_1" in cli("list").output
 
     history = cli("history", "--json")
     entries = [json.loads(line) for line in history.stdout.splitlines()]
     assert [(e["action"], e["version"], e["actor"]) for e in entries] == [
         ("create", "v1", "config"),
-        ("activate", "v1", "system (bootstrap from configuration)"),
+        ("create", "v1_1", "config"),
+        ("activate", "v1_1", "system (bootstrap from configuration)"),
         ("create", "ml_v2", "modeller"),
         ("compare", "ml_v2", "Bob Analyst"),
         ("activate", "ml_v2", "Ann Risk"),
-        ("rollback", "v1", "Bob Chief"),
+        ("rollback", "v1_1", "Bob Chief"),
     ]
-    assert "credit mix matters more since Q2" in entries[4]["reason"]
+    assert "credit mix matters more since Q2" in entries[5]["reason"]
     table = cli("history", "--limit", "2").output
     assert "rollback" in table and "approval rates fell" in table and "create" not in table

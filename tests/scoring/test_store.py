@@ -48,17 +48,23 @@ def _compare(store, old: str, new: str, reference, actor: str = "analyst") -> di
     return result
 
 
-def test_a_new_store_holds_v1_from_configuration_as_the_active_version(store_url, params):
+def test_a_new_store_holds_v1_1_from_configuration_as_the_active_version(store_url, params):
+    legacy = params["legacy_versions"]
     with ScorecardStore(store_url) as store:
-        assert store.sync_config_versions(params["versions"], params["initial_version"]) == ["v1"]
-        assert store.sync_config_versions(params["versions"], params["initial_version"]) == []  # idempotent
+        assert store.sync_config_versions(params["versions"], params["initial_version"], legacy=legacy) == [
+            "v1",
+            "v1_1",
+        ]
+        assert store.sync_config_versions(params["versions"], params["initial_version"], legacy=legacy) == []
         active = store.active()
-        assert active.version == "v1" and active.source == "config"
+        assert active.version == "v1_1" and active.source == "config"
+        assert store.get("v1").status == "draft" and store.get("v1").provenance["legacy"] is True
         assert [(e.action, e.version, e.actor) for e in store.history()] == [
             ("create", "v1", "config"),
-            ("activate", "v1", BOOTSTRAP_REVIEWER),
+            ("create", "v1_1", "config"),
+            ("activate", "v1_1", BOOTSTRAP_REVIEWER),
         ]
-    assert _active_rows(store_url) == ["v1"]
+    assert _active_rows(store_url) == ["v1_1"]
 
 
 def test_versions_survive_a_restart_and_a_stored_version_never_changes(store_url, caplog):

@@ -87,3 +87,42 @@ def implied_odds(scores: Any, scaling: Mapping[str, Any]) -> np.ndarray:
 def implied_pd(scores: Any, scaling: Mapping[str, Any]) -> np.ndarray:
     """Probability of default a score stands for: ``1 / (1 + odds)``."""
     return 1.0 / (1.0 + implied_odds(scores, scaling))
+
+
+def fit_pdo_scaling(
+    definition: Any,
+    labelled: Any,
+    *,
+    pdo: float,
+    base_score: float,
+    base_odds: float,
+    min_samples: int = 50,
+    min_defaults: int = 5,
+    label_column: str = "label",
+) -> Any:
+    """``definition`` with a PDO ``scaling`` whose log-odds line is fitted on labelled applications:
+    ``logit(PD) = a + b·P`` by logistic regression of default on the weighted points, so
+    ``ln(odds) = −a − b·P`` (odds good:bad).
+
+    Raises:
+        CalibrationError: too few rows or defaults; ScorecardDefinitionError: the fitted line does not make more
+        points safer (the version's points disagree with the labels).
+    """
+    from kycc.scoring.calibration import fit_logistic_calibration
+    from kycc.scoring.definition import ScorecardDefinition
+    from kycc.scoring.scoring import feature_points, weighted_points
+
+    P = weighted_points(feature_points(labelled, definition), definition)
+    fit = fit_logistic_calibration(
+        P, labelled[label_column].to_numpy(), min_samples=min_samples, min_defaults=min_defaults
+    )
+    data = definition.to_dict()
+    data["scaling"] = {
+        "method": "pdo",
+        "pdo": float(pdo),
+        "base_score": float(base_score),
+        "base_odds": float(base_odds),
+        "log_odds_intercept": -float(fit["intercept"]),
+        "log_odds_per_point": -float(fit["slope"]),
+    }
+    return ScorecardDefinition.from_dict(data, version=definition.version)

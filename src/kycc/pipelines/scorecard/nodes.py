@@ -36,7 +36,7 @@ from kycc.scoring.scoring import score_applications
 logger = logging.getLogger(__name__)
 
 CALIBRATION_KEYS = {"months", "min_samples", "min_defaults", "refresh_every_months", "prior"}
-REFINEMENT_KEYS = {"base_version", "blend_factor", "importance", "require_quality_gate", "author"}
+REFINEMENT_KEYS = {"base_version", "blend_factor", "importance", "require_quality_gate", "author", "scaling"}
 
 
 def _refinement_options(refinement: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +52,7 @@ def _refinement_options(refinement: dict[str, Any]) -> dict[str, Any]:
         "importance": options.get("importance") or "woe_std",
         "require_quality_gate": options.get("require_quality_gate", True),
         "author": options.get("author"),
+        "scaling": options.get("scaling"),
     }
 
 
@@ -151,13 +152,33 @@ def derive_ml_weights(
 
 
 def refine_scorecard(
-    base: dict[str, Any], ml_weights: dict[str, Any], refinement: dict[str, Any]
+    base: dict[str, Any],
+    ml_weights: dict[str, Any],
+    refinement: dict[str, Any],
+    labelled: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The base version with weights ``(1 − blend_factor) · base + blend_factor · ML`` (a draft definition)."""
+    """The base version with weights ``(1 − blend_factor) · base + blend_factor · ML`` (a draft definition).
+
+    With ``scorecard.refinement.scaling`` (``{pdo, base_score, base_odds}``) the draft is PDO-scaled: its log-odds
+    line is fitted on the labelled sample (:func:`kycc.scoring.scaling.fit_pdo_scaling`).
+    """
     options = _refinement_options(refinement)
     definition = ScorecardDefinition.from_dict(base["definition"], version=base["version"])
     ml = {row["feature"]: float(row["ml_weight"]) for row in ml_weights["features"]}
     draft = refine_definition(definition, ml, options["blend_factor"])
+    scaling = options["scaling"]
+    if scaling:
+        from kycc.scoring.scaling import fit_pdo_scaling
+
+        unknown = set(scaling) - {"pdo", "base_score", "base_odds"}
+        if unknown or len(scaling) != 3:
+            raise RefinementError(
+                f"scorecard.refinement.scaling needs exactly pdo, base_score, base_odds (or null), got {sorted(scaling)}"
+            )
+        if labelled is None or labelled.empty:
+            raise RefinementError("scorecard.refinement.scaling needs labelled applications to fit the odds line")
+        draft = fit_pdo_scaling(draft, labelled, **{k: float(v) for k, v in scaling.items()})
+        logger.info("Draft PDO-scaled: %s", draft.scaling)
     return draft.to_dict()
 
 

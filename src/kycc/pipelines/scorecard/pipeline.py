@@ -52,7 +52,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 nodes.refine_scorecard,
-                inputs=["mdl_scorecard_base", "mdl_scorecard_ml_weights", "params:scorecard.refinement"],
+                inputs=[
+                    "mdl_scorecard_base",
+                    "mdl_scorecard_ml_weights",
+                    "params:scorecard.refinement",
+                    "mdl_scorecard_labelled",
+                ],
                 outputs="mdl_scorecard_refined",
                 name="refine_scorecard",
             ),
