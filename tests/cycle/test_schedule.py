@@ -81,7 +81,7 @@ def test_summary_table_shows_what_ran_and_why_not():
          "actions": {"status": "ran", "decisions": {"model_1": "active_monitoring"}}},
     ]  # fmt: skip
     table = format_summary(records, ["model_1"]).splitlines()
-    assert table[0].split() == ["month", "training", "scoring", "model_1"]
+    assert table[0].split() == ["month", "training", "scoring", "scorecard", "backtest", "model_1"]
     assert (
         "- history 16/17 window months" in table[2] and "v1 476 apps" in table[2] and "no model" in table[2]
     )

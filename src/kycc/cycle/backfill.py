@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from kycc.cycle.schedule import CycleSettings, decide_training, retrain_decided, seed_months, trainable
-from kycc.cycle.summary import format_summary
+from kycc.cycle.summary import format_figures, format_summary
 from kycc.temporal import add_months, month_range, to_month, violates_batch_lag
 from kycc.temporal.windows import format_months
 
@@ -36,8 +36,17 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CycleReport", "run_backfill"]
 
-DATA_PIPELINES = ["label_store", "early_read", "feature_store", "model_input"]  # early_read: vintages, roll rates
+DATA_PIPELINES = [
+    "label_store",
+    "early_read",
+    "feature_store",
+    "model_input",
+]  # early_read: vintages, roll rates
 SCORECARD_SETUP = ("scorecard", "declare_config_versions")
+#: A month no model can be monitored in yet: inference, stability and the scorecard's own monitoring (band
+#: backtest of the deciding version, estimated performance) — the nodes of those pipelines with these tags.
+SCORING_PIPELINES = ["inference", "stability", "monitoring"]
+SCORING_TAGS = ["inference", "stability", "scorecard_monitoring"]
 
 
 @dataclass
@@ -51,9 +60,11 @@ class CycleReport:
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)  # months of the range already done, kept as recorded
+    figures: str = ""  # the monitoring figures of the whole cycle (summary.format_figures)
 
     def table(self) -> str:
-        return format_summary(self.records, self.models)
+        table = format_summary(self.records, self.models)
+        return f"{table}\n\n{self.figures}" if self.figures else table
 
 
 def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,11 +109,13 @@ class _Project:
             conf_source=self.conf_source,
         )
 
-    def run(self, pipelines: list[str], params: Mapping[str, Any] | None = None, node_names=None) -> float:
+    def run(
+        self, pipelines: list[str], params: Mapping[str, Any] | None = None, node_names=None, tags=None
+    ) -> float:
         started = time.perf_counter()
         try:
             with self._session(params) as session:
-                session.run(pipeline_names=pipelines, node_names=node_names)
+                session.run(pipeline_names=pipelines, node_names=node_names, tags=tags)
         finally:
             _reset_mlflow_plugin()
         seconds = time.perf_counter() - started
@@ -296,12 +309,11 @@ def run_backfill(
         if not pending:
             return
         first, last = pending[0]["month"], pending[-1]["month"]
+        window = {"start_month": first, "end_month": last}
         seconds = project.run(
-            ["inference", "stability"],
-            {
-                "inference": {"start_month": first, "end_month": last, "models": None},
-                "stability": {"start_month": first, "end_month": last},
-            },
+            SCORING_PIPELINES,
+            {"inference": {**window, "models": None}, "stability": window, "monitoring": window},
+            tags=SCORING_TAGS,
         )
         summary = state.catalog.load("rpt_inference_summary")
         per_month = _decisions_per_month(state)
@@ -313,6 +325,7 @@ def run_backfill(
                 "models": {m["model"]: m for m in summary["models"]},
             }
             record["stability"] = _stability_record(state, record["month"])
+            record["scorecard_monitoring"] = _scorecard_record(state, record["month"], lag)
             record["seconds"] = round(seconds / len(pending), 2)
             _save(state, record)
             records[record["month"][:7]] = record
@@ -354,7 +367,10 @@ def run_backfill(
             logger.info("cycle %s: training skipped (%s)", f"{month:%Y-%m}", decision.reason)
             record["training"] = _skip(decision.reason)
         monitorable = [m for m in models if cohort in set(state.months_of(f"{m}.out_predictions"))]
-        pipelines = ["inference", "stability"] + (["monitoring", "actions"] if monitorable else [])
+        # the scorecard's monitoring runs every month; the models' monitoring and actions once one is monitorable
+        pipelines, tags = (
+            ([*SCORING_PIPELINES, "actions"], None) if monitorable else (SCORING_PIPELINES, SCORING_TAGS)
+        )
         window = {"start_month": iso, "end_month": iso}
         # a champion trained on this month (a range run after a later one) leaves it to the others: a logged skip
         lagged = {m: w for m, card in champions.items() if (w := violates_batch_lag(card.windows, month))}
@@ -370,9 +386,11 @@ def run_backfill(
                 "monitoring": window,
                 "actions": window,
             },
+            tags=tags,
         )
         record["inference"] = _inference_record(state, record.get("seed_backfill"), iso)
         record["stability"] = _stability_record(state, iso)
+        record["scorecard_monitoring"] = _scorecard_record(state, iso, lag)
         if monitorable:
             record["monitoring"], record["actions"] = _monitoring_records(state, models, month)
         else:
@@ -395,10 +413,26 @@ def run_backfill(
         seconds=time.perf_counter() - started,
         timings=dict(project.timings),
         kept=[m.isoformat() for m in kept],
+        figures=_figures(state),
     )
     state.catalog.save("rpt_cycle_summary", report.table() + "\n")
     logger.info("cycle: %d month(s) in %.1fs; dashboard %s", len(months), report.seconds, report.dashboard)
     return report
+
+
+def _load_if_exists(state: _State, name: str) -> Any:
+    """A dataset's data, or None when nothing is stored yet (or, for the manifest, the world was not generated)."""
+    return state.catalog.load(name) if state.catalog.exists(name) else None
+
+
+def _figures(state: _State) -> str:
+    """The cycle's monitoring figures (drift flags, estimated-AUC error, early-read projection error)."""
+    return format_figures(
+        _load_if_exists(state, "raw_generation_manifest"),
+        _load_if_exists(state, "out_scoring_stability"),
+        _load_if_exists(state, "out_estimated_performance"),
+        _load_if_exists(state, "rpt_early_read"),
+    )
 
 
 def _save(state: _State, record: dict[str, Any]) -> None:
@@ -486,6 +520,49 @@ def _stability_record(state: _State, month: str) -> dict[str, Any]:
     if not status:
         return _skip("not compared (a month of the reference window, or nothing decided)")
     return {"status": "ran", "scorers": status}
+
+
+def _number(value: Any, digits: int = 4) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+def _rows_of(state: _State, name: str, month: str) -> pd.DataFrame:
+    frame = state.catalog.load(name)
+    if frame is None or frame.empty:
+        return pd.DataFrame()
+    return frame.loc[pd.to_datetime(frame["snapshot_date"]) == pd.Timestamp(month)]
+
+
+def _scorecard_record(state: _State, month: str, lag: int) -> dict[str, Any]:
+    """The scorecard's monitoring of the month: the deciding version's backtest and the estimates."""
+    backtest = _rows_of(state, "out_scorecard_backtest", month)
+    estimated = _rows_of(state, "out_estimated_performance", month)
+    versions = {}
+    for _, r in backtest.loc[backtest["level"] == "version"].iterrows() if len(backtest) else ():
+        versions[str(r["scorecard_version"])] = {
+            "cohort_month": f"{pd.Timestamp(r['cohort_month']):%Y-%m-%d}",
+            "n_labelled": int(r["n_labelled"]),
+            "defaults": int(r["defaults"]),
+            **{k: _number(r.get(k)) for k in ("observed_default_rate", "predicted_pd", "roc_auc", "auc_lower",
+                                              "auc_upper")},
+            "verdict": str(r["verdict"]),
+            "rank_order_monotone": None if pd.isna(r["rank_order_monotone"]) else bool(r["rank_order_monotone"]),
+        }  # fmt: skip
+    estimates = {}
+    for _, r in estimated.iterrows() if len(estimated) else ():
+        entry = {"scored_month": f"{pd.Timestamp(r['scored_month']):%Y-%m-%d}",
+                 "expected_roc_auc": _number(r.get("expected_roc_auc"))}  # fmt: skip
+        if r["status"] == "realized":
+            entry |= {"realized_roc_auc": _number(r.get("realized_roc_auc")),
+                      "roc_auc_error": _number(r.get("roc_auc_error"))}  # fmt: skip
+        estimates.setdefault(str(r["status"]), {})[str(r["scorer"])] = entry
+    if not versions and not estimates:
+        cohort = add_months(to_month(month), -lag)
+        return _skip(f"no scorecard decisions of {cohort:%Y-%m} ({lag} months earlier) and none this month")
+    out: dict[str, Any] = {"status": "ran", "backtest": versions, "estimated": estimates}
+    if not versions:
+        out["backtest_reason"] = f"no matured decisions of {add_months(to_month(month), -lag):%Y-%m}"
+    return out
 
 
 def _inference_record(state: _State, seed: Mapping[str, Any] | None, month: str) -> dict[str, Any]:

@@ -129,6 +129,9 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
         connection: Ibis connection config, e.g. ``{"backend": "duckdb"}`` or ``{"backend": "pyspark"}``.
         save_args: Extra writer arguments (Spark needs ``mode: overwrite``).
         metadata: Free-form metadata (kedro-viz layer).
+        if_missing: ``error`` (default): loading a table nothing was ever saved to raises, naming the pipeline
+            to run first; ``none``: it returns None, for a reader that says "not available yet" itself (the
+            dashboard). A table saved empty loads as an empty table either way.
     """
 
     _CONNECTION_GROUP: ClassVar[str] = "ibis"
@@ -141,7 +144,11 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
         connection: dict[str, Any] | None = None,
         save_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        if_missing: str = "error",
     ) -> None:
+        if if_missing not in {"error", "none"}:
+            raise DatasetError(f"{path}: if_missing must be 'error' or 'none', got {if_missing!r}")
+        self._if_missing = if_missing
         self._path = Path(path)
         self._date_column = date_column
         self._connection_config = dict(connection or self.DEFAULT_CONNECTION_CONFIG)
@@ -194,10 +201,12 @@ class MonthPartitionedIbisDataset(ConnectionMixin, AbstractDataset["ir.Table", "
             return str(schema / "*.parquet")
         return None
 
-    def load(self) -> ir.Table:
+    def load(self) -> ir.Table | None:
         if self.months():
             pattern = str(self._path / f"{PARTITION_COLUMN}=*" / "*.parquet")
         elif (pattern := self._schema_files()) is None:
+            if self._if_missing == "none":
+                return None
             raise DatasetError(
                 f"{self._path}: no data yet. Run the pipeline that builds it first "
                 f"(e.g. `kedro run --pipelines label_store` before `feature_store`)."

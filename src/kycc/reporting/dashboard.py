@@ -236,9 +236,12 @@ def render_drift_sections(
     estimated: pd.DataFrame | None,
     charts: Mapping[str, str],
     top_features: int = 8,
+    vintages: pd.DataFrame | None = None,
 ) -> str:
     """The sections shown first: this month's stability, characteristic analysis, band backtest, estimated vs
-    realized performance. A missing or empty input is a short "not available yet" note, never an error."""
+    realized performance, the early read (vintage curves, ``charts["vintages"]``, and the open cohorts'
+    projections from ``vintages``). A missing or empty input is a short "not available yet" note, never an
+    error."""
     parts = []
     rows, month = _latest(stability)
     if month is None:
@@ -333,4 +336,36 @@ def render_drift_sections(
         ]
         body = _table(est, [(c, lbl) for c, lbl in cols if c in est.columns], left=("scorer", "status"))
     parts.append(f"<section><h2>Estimated vs realized performance</h2>{body}</section>")
+    parts.append(_early_read_section(vintages, charts.get("vintages")))
     return "\n".join(parts)
+
+
+def _early_read_section(vintages: pd.DataFrame | None, chart: str | None) -> str:
+    """Vintage curves and, per open cohort, its latest read and projected final default rate."""
+    if vintages is None or vintages.empty:
+        body = _not_yet("out_vintages", "run the early_read pipeline (kycc backfill runs it with the data)")
+        return f"<section><h2>Early read: vintage curves</h2>{body}</section>"
+    frame = vintages.assign(snapshot_date=pd.to_datetime(vintages["snapshot_date"]))
+    month = frame["snapshot_date"].max()
+    latest = frame.sort_values(["cohort", "snapshot_date", "mob"]).groupby("cohort").tail(1)
+    open_rows = latest.loc[latest["projected_default_rate"].notna()].sort_values("cohort")
+    cols = [
+        ("cohort", "cohort"),
+        ("mob", "MOB read"),
+        ("n", "loans"),
+        ("bad_rate", "share at DPD threshold"),
+        ("bad_rate_low", "low"),
+        ("bad_rate_high", "high"),
+        ("projected_default_rate", "projected final rate"),
+        ("fit_cohorts", "fitted on cohorts"),
+    ]
+    body = (f'<img alt="vintage curves" src="data:image/png;base64,{chart}">' if chart else "") + _table(
+        open_rows.assign(cohort=pd.to_datetime(open_rows["cohort"])), cols
+    )
+    label = str(frame["label_def"].iloc[0]) if "label_def" in frame.columns else ""
+    return (
+        f"<section><h2>Early read: vintage curves ({_fmt(month)})</h2>{body}"
+        f'<p class="note">Share of each application cohort at the label\'s DPD threshold ({_e(label)}) by months on '
+        "book, with its 95 % Wilson interval; an open cohort's final default rate is projected from its MOB-2/3 "
+        "read (the ratio of final to early rate of the last matured cohorts).</p></section>"
+    )

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
+import ibis
 import pandas as pd
+import pytest
+import yaml
+from kedro.io import DatasetError
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
+from kycc.datasets import MonthPartitionedIbisDataset
 from kycc.pipelines.reporting import create_pipeline
 from tests.inference.cards import memory_catalog
 from tests.pipelines.monitoring.test_pipeline import ACTIONS, monitored  # noqa: F401 - shared fixture
@@ -22,7 +29,8 @@ CHARTS = {"performance_trends", "psi_trends", "feature_psi", "confusion_matrices
           "prediction_drift"}  # fmt: skip
 
 
-def _run(inputs: dict) -> object:
+def _run(inputs: dict, vintages: MonthPartitionedIbisDataset | None = None, reporting=None) -> object:
+    """Run reporting; ``vintages``: the real early-read table dataset (default: a folder nothing was saved to)."""
     pipeline = create_pipeline(models=["model_1"])
     empty = pd.DataFrame()
     defaults = {
@@ -35,10 +43,13 @@ def _run(inputs: dict) -> object:
         "out_characteristic_analysis": empty,
         "out_scorecard_backtest": empty,
         "out_estimated_performance": empty,
-        "params:reporting": REPORTING,
+        "params:reporting": reporting or REPORTING,
         "params:actions": ACTIONS,
     }
     catalog = memory_catalog(pipeline, {**defaults, **inputs})
+    catalog["out_vintages_if_any"] = vintages or MonthPartitionedIbisDataset(
+        tempfile.mkdtemp(prefix="kycc-no-vintages-"), if_missing="none"
+    )
     SequentialRunner().run(pipeline, catalog)
     return catalog
 
@@ -83,7 +94,7 @@ def test_dashboard_before_anything_is_monitored():
     _self_contained(page)
     assert "Not monitored yet" in page and "Nothing yet." in page
     for name in ("out_scoring_stability", "out_characteristic_analysis", "out_scorecard_backtest",
-                 "out_estimated_performance"):  # fmt: skip
+                 "out_estimated_performance", "out_vintages"):  # fmt: skip
         assert f"{name}: not available yet" in page
     assert page.count("data:image/png;base64,") == len(CHARTS)  # charts saying there is nothing to show
 
@@ -144,5 +155,59 @@ def test_dashboard_shows_stability_backtest_and_estimates_first():
         "realized",
     ):
         assert text in page, text
-    assert "not available yet" not in page
+    assert page.count("not available yet") == 1 and "out_vintages: not available yet" in page
     assert page.count("data:image/png;base64,") == len(CHARTS) + 1  # the stability figure
+
+
+def _vintage_rows() -> pd.DataFrame:
+    """Two cohorts of the early read: 2025-01 matured (MOB 1..6), 2025-04 open at MOB 2 with a projection."""
+    rows = []
+    for cohort, mobs in (("2025-01-01", range(1, 7)), ("2025-04-01", range(1, 3))):
+        for mob in mobs:
+            rate = 0.04 * mob
+            projected = 0.2417 if cohort == "2025-04-01" and mob == 2 else None  # noqa: PLR2004
+            rows.append({"cohort": pd.Timestamp(cohort), "mob": mob,
+                         "snapshot_date": pd.Timestamp(cohort) + pd.DateOffset(months=mob), "n": 500,
+                         "n_bad": int(500 * rate), "bad_rate": rate, "bad_rate_low": rate - 0.02,
+                         "bad_rate_high": rate + 0.02, "projected_default_rate": projected,
+                         "fit_cohorts": 12 if projected else 0, "label_def": "30dpd_6mob"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_dashboard_shows_the_vintage_curves_and_the_open_projections(tmp_path):
+    vintages = MonthPartitionedIbisDataset(str(tmp_path / "vintages"), if_missing="none")
+    vintages.save(ibis.memtable(_vintage_rows()))
+    page = _run({}, vintages).load("rpt_monitoring_dashboard")
+    _self_contained(page)
+    assert "Early read: vintage curves (2025-07)" in page and "out_vintages: not available yet" not in page
+    assert page.count("data:image/png;base64,") == len(CHARTS) + 1  # the vintage figure
+    assert "0.242" in page and "30dpd_6mob" in page  # the open cohort's projection, the label definition
+
+
+def test_an_early_read_table_saved_empty_says_not_available_yet(tmp_path):
+    vintages = MonthPartitionedIbisDataset(str(tmp_path / "vintages"))
+    vintages.save(ibis.memtable(_vintage_rows()).limit(0))
+    page = _run({}, vintages).load("rpt_monitoring_dashboard")
+    assert "out_vintages: not available yet" in page
+
+
+def test_only_the_dashboard_reads_a_missing_early_read_as_none(tmp_path):
+    """``if_missing: none`` is the dashboard's entry; the table itself still names the pipeline to run first."""
+    with pytest.raises(DatasetError, match="no data yet. Run the pipeline that builds it first"):
+        MonthPartitionedIbisDataset(str(tmp_path / "v")).load()
+    assert MonthPartitionedIbisDataset(str(tmp_path / "v"), if_missing="none").load() is None
+    with pytest.raises(DatasetError, match="if_missing must be 'error' or 'none'"):
+        MonthPartitionedIbisDataset(str(tmp_path / "v"), if_missing="empty")
+    catalog = yaml.safe_load((Path(__file__).parents[3] / "conf/base/catalog_early_read.yml").read_text())
+    lenient, strict = catalog["out_vintages_if_any"], catalog["out_vintages"]
+    assert lenient["if_missing"] == "none" and "if_missing" not in strict
+    assert {k: v for k, v in lenient.items() if k != "if_missing"} == strict  # one home: the same table
+
+
+def test_the_psi_note_is_rendered_from_the_one_level_set():
+    page = _run({}, reporting={**REPORTING, "psi_levels": {"moderate": 0.15, "major": 0.3}}).load(
+        "rpt_monitoring_dashboard"
+    )
+    assert "&lt; 0.15 stable, 0.15–0.30 moderate shift, ≥ 0.30 major shift" in page
+    with pytest.raises(ValueError, match="reporting.psi_levels: need 0 < moderate < major"):
+        _run({}, reporting={**REPORTING, "psi_levels": {"moderate": 0.3, "major": 0.2}})

@@ -14,6 +14,11 @@ from kycc.pipelines.monitoring import nodes
 from kycc.pipelines.training.pipeline import configured_models
 
 
+#: The nodes of the scorecard's monitoring (labels, band backtest, estimated performance): the cycle runs them
+#: every month whose cohort has matured decisions, before any model is monitorable (``--tags`` selects them).
+SCORECARD_TAG = "scorecard_monitoring"
+
+
 def _bind(func, model: str):
     return update_wrapper(partial(func, model), func)
 
@@ -28,6 +33,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 inputs=["feat_gold_labels", "params:monitoring"],
                 outputs=["mon_labels", "mon_months"],
                 name="select_maturing_labels",
+                tags=[SCORECARD_TAG],
             )
         ],
         tags=["monitoring"],
@@ -94,7 +100,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 name="estimate_performance",
             ),
         ],
-        tags=["monitoring", "scorecard_backtest"],
+        tags=["monitoring", "scorecard_backtest", SCORECARD_TAG],
     )
     summary = Pipeline(
         [

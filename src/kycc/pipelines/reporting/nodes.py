@@ -19,6 +19,7 @@ from kycc.reporting.charts import (
 )
 from kycc.reporting.dashboard import figure_png, render_dashboard, render_drift_sections
 from kycc.reporting.stability_charts import stability_figure
+from kycc.reporting.vintage_charts import vintage_curves_figure
 
 logger = logging.getLogger(__name__)
 
@@ -110,23 +111,27 @@ def draw_charts(
     return {f"{name}.png": fig for name, fig in figures.items()}, pngs
 
 
-def drift_sections(
+def drift_sections(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive positionally
     stability: pd.DataFrame,
     characteristic: pd.DataFrame,
     backtest: pd.DataFrame,
     estimated: pd.DataFrame,
     options: dict[str, Any],
+    vintages: Any = None,
 ) -> str:
     """The sections shown first on the page (this month's stability, characteristic analysis, band backtest,
-    estimated vs realized performance); an empty input is a "not available yet" note."""
+    estimated vs realized performance, the early read's vintage curves); an empty input is a "not available
+    yet" note. ``vintages``: ``out_vintages`` as an Ibis table, or None when the early read never ran."""
+    dpi, top = int(options.get("dpi", 90)), int(options.get("top_features", 12))
     charts = {}
     if stability is not None and not stability.empty:
         month = pd.to_datetime(stability["snapshot_date"]).max()
-        fig = stability_figure(stability, characteristic, month, options.get("psi_levels"),
-                               int(options.get("top_features", 12)))  # fmt: skip
-        charts["stability"] = figure_png(fig, int(options.get("dpi", 90)))
-    return render_drift_sections(stability, characteristic, backtest, estimated, charts,
-                                 int(options.get("top_features", 12)))  # fmt: skip
+        fig = stability_figure(stability, characteristic, month, options.get("psi_levels"), top)
+        charts["stability"] = figure_png(fig, dpi)
+    vintage_rows = vintages.to_pandas() if vintages is not None else pd.DataFrame()
+    if not vintage_rows.empty:
+        charts["vintages"] = figure_png(vintage_curves_figure(vintage_rows), dpi)
+    return render_drift_sections(stability, characteristic, backtest, estimated, charts, top, vintage_rows)
 
 
 def build_dashboard(

@@ -42,6 +42,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                     "out_scorecard_backtest",
                     "out_estimated_performance",
                     "params:reporting",
+                    "out_vintages_if_any",
                 ],  # fmt: skip
                 outputs="rpt_drift_sections",
                 name="drift_sections",
