@@ -305,3 +305,34 @@ def test_bad_notification_settings_are_refused():
         )
     with pytest.raises(ValueError, match="retry.attempts must be a whole number in 1..10"):
         NotificationSettings.from_params({"retry": {"attempts": 0}})
+
+
+def test_the_dashboard_section_shows_failed_deliveries(webhook, smtp):
+    from kycc.reporting.alerts_section import render_alerts_section
+
+    closed = _free_port()
+    settings = NotificationSettings.from_params(
+        {
+            "channels": {
+                "slack": {"type": "webhook", "url": f"http://127.0.0.1:{closed}/<hook>"},
+                "email_ml": {
+                    "type": "smtp",
+                    "to": ["ml@example.com"],
+                    "host": "127.0.0.1",
+                    "port": smtp.port,
+                    "from_addr": "kycc@example.com",
+                },
+            },  # fmt: skip
+            "levels": {"retrain": ["slack", "email_ml"]},
+            "retry": {"attempts": 1, "backoff_seconds": 0},
+        }
+    )
+    log = notify(
+        [_alert("2025-05-01", "retrain"), _alert("2025-05-01", "retrain", model="model_2")], None, settings
+    )
+    section = render_alerts_section(log)
+    assert section.startswith("<section><h2>Alerts delivered</h2>") and section.endswith("</section>")
+    assert "2 alert(s) not delivered" in section and section.count("Connection refused") == 2
+    assert '<td class="l">sent</td>' in section and "model_2" in section
+    assert "No alert recorded yet" in render_alerts_section(pd.DataFrame())
+    assert "No failed delivery" in render_alerts_section(log.loc[log["status"] == "sent"])

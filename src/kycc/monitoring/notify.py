@@ -103,13 +103,13 @@ class Channel:
     name: str
     type: str
     format: str | None = None
-    url: str | None = None
-    routing_key: str | None = None
+    url: str | None = field(default=None, repr=False)
+    routing_key: str | None = field(default=None, repr=False)
     host: str | None = None
     port: int = 25
     starttls: bool = False
-    username: str | None = None
-    password: str | None = None
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
     from_addr: str | None = None
     to: tuple[str, ...] = ()
     timeout_seconds: float = 10.0
