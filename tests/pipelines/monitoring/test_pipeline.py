@@ -277,3 +277,21 @@ def test_a_bad_psi_level_set_stops_monitoring(monitored):
     pipeline, again = _monitoring_catalog(world, predictions, mon.load("out_scorecard_decisions"), bad)
     with pytest.raises(ValueError, match="need 0 < moderate < major"):
         SequentialRunner().run(pipeline, again)
+
+
+def test_decisions_priced_by_the_configured_prior_get_no_estimate(monitored):
+    """The prior scaling is an assumption, not a calibration: CBPE needs calibrated PDs, so no estimate (the
+    realized values are still reported)."""
+    world, predictions, mon = monitored
+    decisions = mon.load("out_scorecard_decisions").copy()
+    prior = decisions["snapshot_date"] == pd.Timestamp("2024-04-01")
+    decisions.loc[prior, "pd_calibration"] = "prior (pd 0.1 at 600, pdo 60)"
+    labels, months = select_maturing_labels(
+        world.labels_table(), {"start_month": "2024-10-01", "end_month": "2024-10-01"}
+    )
+    table = estimate_performance(months, labels, decisions, {}, world.features_table(), world.labels_table())
+    row = table.loc[(table["status"] == "realized") & (table["scorer"] == "scorecard:t1")].iloc[0]
+    assert row["scored_month"] == pd.Timestamp("2024-04-01")
+    assert row["calibration"].startswith("the decision's PD: not fitted (prior (pd 0.1")
+    assert pd.isna(row["expected_roc_auc"]) and pd.isna(row["roc_auc_error"])
+    assert row["realized_roc_auc"] > 0.5 and row["n_labelled"] > 0

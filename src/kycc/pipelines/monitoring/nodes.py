@@ -337,6 +337,10 @@ def backtest_scorecard(
 def _estimate(p: np.ndarray, rank: np.ndarray, raw: np.ndarray) -> dict[str, float]:
     """Expected ROC-AUC (calibrated PDs ``p``, ranking ``rank``) and default rate; ``raw``: the uncalibrated PDs."""
     ok = ~(np.isnan(p) | np.isnan(rank))
+    if not ok.any():
+        return {"n_scored": len(p), "n_with_pd": 0, "expected_roc_auc": np.nan,
+                "expected_roc_auc_uncalibrated": np.nan, "expected_default_rate": np.nan,
+                "expected_default_rate_sd": np.nan}  # fmt: skip
     expected_dr, sd = expected_default_rate(p[ok])
     return {
         "n_scored": len(p),
@@ -346,6 +350,13 @@ def _estimate(p: np.ndarray, rank: np.ndarray, raw: np.ndarray) -> dict[str, flo
         "expected_default_rate": expected_dr,
         "expected_default_rate_sd": sd,
     }
+
+
+def _is_prior(decisions: pd.DataFrame) -> bool:
+    """Whether decisions carry the configured prior scaling (``kycc.scoring.calibration.calibration_label``
+    ``prior (...)``) rather than a calibration fitted on matured labels."""
+    labels = decisions.get("pd_calibration")
+    return labels is not None and labels.astype(str).str.startswith("prior").any()
 
 
 def _calibrator(card: Any, features: ir.Table, gold_labels: ir.Table) -> tuple[PdCalibrator, list[str]]:
@@ -409,8 +420,13 @@ def estimate_performance(  # noqa: PLR0913, PLR0914, PLR0917 - a Kedro node: inp
                         continue
                     for v, g in part.groupby(part["scorecard_version"].astype(str)):
                         raw = g["pd"].to_numpy(dtype="float64")
+                        used = ", ".join(sorted(g.get("pd_calibration", pd.Series(dtype=str)).dropna()
+                                                .astype(str).unique())) or "unknown"  # fmt: skip
+                        if _is_prior(g):  # an assumed score -> PD scaling, not a calibration: no estimate
+                            raw = np.full(len(g), np.nan)
+                            used = f"not fitted ({used}): no estimate"
                         groups.append((f"scorecard:{v}", g, raw, -g["score"].to_numpy(dtype="float64"), raw,
-                                       "the decision's PD (scorecard calibration in force)"))  # fmt: skip
+                                       f"the decision's PD: {used}"))  # fmt: skip
                 else:
                     for v, g in part.groupby(part["model_version"].astype(int)):
                         key = (name, int(v))

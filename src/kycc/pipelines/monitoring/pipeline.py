@@ -13,7 +13,6 @@ from kedro.pipeline import Node, Pipeline
 from kycc.pipelines.monitoring import nodes
 from kycc.pipelines.training.pipeline import configured_models
 
-
 #: The nodes of the scorecard's monitoring (labels, band backtest, estimated performance): the cycle runs them
 #: every month whose cohort has matured decisions, before any model is monitorable (``--tags`` selects them).
 SCORECARD_TAG = "scorecard_monitoring"
