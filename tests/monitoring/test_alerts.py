@@ -336,3 +336,19 @@ def test_the_dashboard_section_shows_failed_deliveries(webhook, smtp):
     assert '<td class="l">sent</td>' in section and "model_2" in section
     assert "No alert recorded yet" in render_alerts_section(pd.DataFrame())
     assert "No failed delivery" in render_alerts_section(log.loc[log["status"] == "sent"])
+
+
+def test_the_credentials_template_copied_unchanged_configures_no_channel():
+    import yaml
+
+    from kycc.monitoring.notify import NotificationSecretsDataset
+    from tests.kedro_run import PROJECT_ROOT
+
+    template = yaml.safe_load((PROJECT_ROOT / "conf/local/credentials.yml.example").read_text())
+    secrets = NotificationSecretsDataset(template["kycc_notifications"]).load()
+    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_actions.yml").read_text())["actions"]
+    settings = NotificationSettings.from_params(params["notifications"], secrets)
+    assert all(channel.missing() for channel in settings.channels.values())
+    log = notify([_alert("2025-05-01", "retrain")], None, settings)
+    assert log["status"].eq("not_configured").all() and log["attempts"].eq(0).all()
+    assert "kycc_notifications.smtp.host" in log.set_index("channel").loc["email_ml", "error"]

@@ -113,10 +113,11 @@ class Channel:
     from_addr: str | None = None
     to: tuple[str, ...] = ()
     timeout_seconds: float = 10.0
+    section: str = ""  # the credentials section (kycc_notifications.<section>), default the channel's name
 
     def missing(self) -> str | None:
         """What is missing to deliver (None when ready); names the credentials or parameter key to set."""
-        section = f"conf/local/credentials.yml kycc_notifications.{self.name}"
+        section = f"conf/local/credentials.yml kycc_notifications.{self.section or self.name}"
         if self.type == "webhook":
             needs = [
                 (self.url, f"no url ({section}.url or actions.notifications.channels.{self.name}.url)"),
@@ -246,7 +247,7 @@ def _channel(name: str, spec: Any, secrets: Mapping[str, Any], timeout: float) -
         if fmt not in {"slack", "pagerduty"}:
             raise ValueError(f"{where}.format must be slack or pagerduty, got {fmt!r}")
         return Channel(name, kind, fmt, url=merged.get("url"), routing_key=merged.get("routing_key"),
-                       timeout_seconds=timeout_seconds)  # fmt: skip
+                       timeout_seconds=timeout_seconds, section=section_name)  # fmt: skip
     to = merged.get("to") or []
     to = [to] if isinstance(to, str) else list(to)
     port = merged.get("port", 25)
@@ -255,7 +256,7 @@ def _channel(name: str, spec: Any, secrets: Mapping[str, Any], timeout: float) -
     return Channel(
         name, kind, None, host=merged.get("host"), port=port, starttls=bool(merged.get("starttls", False)),
         username=merged.get("username"), password=merged.get("password"), from_addr=merged.get("from_addr"),
-        to=tuple(str(t) for t in to), timeout_seconds=timeout_seconds,
+        to=tuple(str(t) for t in to), timeout_seconds=timeout_seconds, section=section_name,
     )  # fmt: skip
 
 
@@ -592,7 +593,15 @@ class NotificationSecretsDataset(AbstractDataset[None, dict[str, Any]]):
                 raise DatasetError(
                     f"credentials kycc_notifications.{name} must be a mapping, got {type(section).__name__}"
                 )
-            out[name] = {k: v for k, v in section.items() if placeholder_reason(v) is None}
+            out[name] = {}
+            for key, value in section.items():
+                reason = placeholder_reason(value)
+                if reason is None:
+                    out[name][key] = value
+                elif reason != "empty":  # a copied template is no secret: never sent anywhere
+                    logger.warning(
+                        "credentials kycc_notifications.%s.%s is %s: treated as not set", name, key, reason
+                    )
         return out
 
     def save(self, data: Any) -> None:
