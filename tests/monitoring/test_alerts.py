@@ -110,6 +110,26 @@ def _settings(webhook, smtp, **overrides) -> NotificationSettings:
     return NotificationSettings.from_params(params, secrets)
 
 
+def _closed_slack(smtp, closed: int, level: str, attempts: int, path: str = "hook") -> NotificationSettings:
+    """Slack on a port nothing listens on, e-mail to the real SMTP server."""
+    return NotificationSettings.from_params(
+        {
+            "channels": {
+                "slack": {"type": "webhook", "format": "slack", "url": f"http://127.0.0.1:{closed}/{path}"},
+                "email_ml": {
+                    "type": "smtp",
+                    "to": ["ml@example.com"],
+                    "host": "127.0.0.1",
+                    "port": smtp.port,
+                    "from_addr": "kycc@example.com",
+                },
+            },  # fmt: skip
+            "levels": {level: ["slack", "email_ml"]},
+            "retry": {"attempts": attempts, "backoff_seconds": 0},
+        }
+    )
+
+
 def _alert(month: str, level: str, model: str = "model_1") -> dict:
     return {
         "model": model,
@@ -212,22 +232,7 @@ def test_same_level_is_not_resent_until_it_escalates(webhook, smtp):
 def test_a_failed_channel_is_logged_retried_and_sent_again_next_month(webhook, smtp):
     settings = _settings(webhook, smtp)
     closed = _free_port()  # nothing listens there
-    broken = NotificationSettings.from_params(
-        {
-            "channels": {
-                "slack": {"type": "webhook", "format": "slack", "url": f"http://127.0.0.1:{closed}/hook"},
-                "email_ml": {
-                    "type": "smtp",
-                    "to": ["ml@example.com"],
-                    "host": "127.0.0.1",
-                    "port": smtp.port,
-                    "from_addr": "kycc@example.com",
-                },
-            },  # fmt: skip
-            "levels": {"active_monitoring": ["slack", "email_ml"]},
-            "retry": {"attempts": 3, "backoff_seconds": 0},
-        }
-    )
+    broken = _closed_slack(smtp, closed, "active_monitoring", attempts=3)
     first = notify([_alert("2025-01-01", "active_monitoring")], None, broken).set_index("channel")
     assert first.loc["slack", "status"] == "failed" and first.loc["slack", "attempts"] == 3
     assert "Connection refused" in first.loc["slack", "error"]
@@ -311,22 +316,7 @@ def test_the_dashboard_section_shows_failed_deliveries(webhook, smtp):
     from kycc.reporting.alerts_section import render_alerts_section
 
     closed = _free_port()
-    settings = NotificationSettings.from_params(
-        {
-            "channels": {
-                "slack": {"type": "webhook", "url": f"http://127.0.0.1:{closed}/<hook>"},
-                "email_ml": {
-                    "type": "smtp",
-                    "to": ["ml@example.com"],
-                    "host": "127.0.0.1",
-                    "port": smtp.port,
-                    "from_addr": "kycc@example.com",
-                },
-            },  # fmt: skip
-            "levels": {"retrain": ["slack", "email_ml"]},
-            "retry": {"attempts": 1, "backoff_seconds": 0},
-        }
-    )
+    settings = _closed_slack(smtp, closed, "retrain", attempts=1, path="<hook>")
     log = notify(
         [_alert("2025-05-01", "retrain"), _alert("2025-05-01", "retrain", model="model_2")], None, settings
     )
