@@ -75,7 +75,14 @@ def test_action_reports_and_schedule_are_identical(catch_up, month_by_month):
             json.loads(path.read_text()),
             json.loads((month_by_month / path.relative_to(catch_up.root)).read_text()),
         )
-        for step in ("training", "seed_backfill", "inference", "monitoring", "actions"):
+        for step in (
+            "training",
+            "seed_backfill",
+            "inference",
+            "scorecard_monitoring",
+            "monitoring",
+            "actions",
+        ):
             assert _without_timings(a.get(step)) == _without_timings(b.get(step)), (path.name, step)
 
 
