@@ -230,12 +230,13 @@ def _interval_reason(check: Mapping[str, Any], rule: MetricRule) -> str | None:
         )
     if status != "inconclusive":
         return None
+    name = "data-science" if rule.data_science is not None else "business"
     if below_business:
-        point = f"point estimate below business {rule.business:.2f}, but the interval reaches it"
+        point = f"point estimate below business {rule.business:.2f}, but the upper bound is not"
     else:
-        name = "data-science" if rule.data_science is not None else "business"
         point = f"lower bound < {name} threshold {rule.monitor_bar:.2f}"
-    return f"{pri} {metric} {shown}: {point} (not shown either way)"
+    beneath = f", not shown below business {rule.business:.2f}" if rule.business is not None else ""
+    return f"{pri} {metric} {shown}: {point} (not shown to clear {name} {rule.monitor_bar:.2f}{beneath})"
 
 
 def _reason(check: Mapping[str, Any], rule: MetricRule) -> str | None:
