@@ -142,11 +142,20 @@ def test_a_version_without_policy_refers_everything_and_says_so(small):
     ("change", "message"),
     [
         (lambda p: p["rules"][0].update(decision="approve"), "a rule never approves"),
-        (lambda p: p["reasons"]["catalogue"].pop("age"), r"catalogue needs exactly one entry per feature: missing \['age'\]"),
+        (
+            lambda p: p["reasons"]["catalogue"].pop("age"),
+            r"catalogue needs exactly one entry per feature: missing \['age'\]",
+        ),
         (lambda p: p["cutoffs"].update(approve="Z"), "names band 'Z', which does not exist"),
         (lambda p: p["cutoffs"].update(refer=700), r"refer \(700\) must not exceed approve \(660\)"),
-        (lambda p: p["rules"][0].update(feature="salary"), "feature 'salary' is not a feature of this version"),
-        (lambda p: p["reasons"]["catalogue"]["age"].update(code="F01"), "credit_mix.code 'F01' is already used by feature age"),
+        (
+            lambda p: p["rules"][0].update(feature="salary"),
+            "feature 'salary' is not a feature of this version",
+        ),
+        (
+            lambda p: p["reasons"]["catalogue"]["age"].update(code="F01"),
+            "credit_mix.code 'F01' is already used by feature age",
+        ),
     ],
 )
 def test_policy_errors_name_the_version_and_the_field(params, change, message):
@@ -163,7 +172,9 @@ def test_the_policy_is_part_of_the_fingerprint_and_survives_a_weight_change(v1_1
     other = ScorecardDefinition.from_dict(spec)
     assert other.fingerprint() != v1_1.fingerprint()
     reweighted = v1_1.with_weights(v1_1.weights, version="ml_v2")
-    assert reweighted.policy == v1_1.policy and ScorecardDefinition.from_dict(reweighted.to_dict()) == reweighted
+    assert (
+        reweighted.policy == v1_1.policy and ScorecardDefinition.from_dict(reweighted.to_dict()) == reweighted
+    )
 
 
 def test_cutoff_average_reference_is_the_mean_points_just_above_the_cutoff(v1_1):
@@ -203,10 +214,9 @@ def test_v1_breaks_the_age_rule_and_v1_1_passes(params, v1_1):
 def test_a_version_with_an_age_penalty_is_refused_at_definition_and_at_activation(store_url, params, v1_1):
     with ScorecardStore(store_url) as store:
         with pytest.raises(FairLendingError, match=r"scorecard 'v1' breaks the fair-lending age rule.*> 65"):
-            store.sync_config_versions({"v1": params["versions"]["v1"]}, "v1")
+            store.sync_config_versions({"v1": params["versions"]["v1"] | {"legacy": False}}, "v1")
         assert store.list_versions() == []  # nothing half-written
-        created = store.sync_config_versions(params["versions"], params["initial_version"],
-                                             legacy=params["legacy_versions"])  # fmt: skip
+        created = store.sync_config_versions(params["versions"], params["initial_version"])
         assert created == ["v1", "v1_1"] and store.active().version == "v1_1"
         history = {(e.action, e.version): e for e in store.history()}
         assert history[("create", "v1_1")].reason.startswith("fair lending: v1 gave applicants over 65")
@@ -223,7 +233,7 @@ def test_a_version_with_an_age_penalty_is_refused_at_definition_and_at_activatio
 
 def test_legacy_initial_version_is_refused(store_url, params):
     with ScorecardStore(store_url) as store, pytest.raises(ScorecardStoreError, match="legacy version"):
-        store.sync_config_versions(params["versions"], "v1", legacy=["v1"])
+        store.sync_config_versions(params["versions"], "v1")
 
 
 def _decisions(n_by_group: dict[str, tuple[int, int]], month: str = "2024-06-01") -> pd.DataFrame:
@@ -242,7 +252,9 @@ def test_adverse_impact_ratio_flag_intervals_and_minimum_group_size():
     assert bool(report.loc["Y", "flagged"]) and not bool(report.loc["X", "flagged"])
     assert bool(report.loc["Z", "small_group"]) and not bool(report.loc["Z", "flagged"])  # 0.1/0.6 but n = 10
     wilson = stats.binomtest(60, 150).proportion_ci(confidence_level=0.95, method="wilson")
-    assert (report.loc["Y", "rate_low"], report.loc["Y", "rate_high"]) == pytest.approx((wilson.low, wilson.high))
+    assert (report.loc["Y", "rate_low"], report.loc["Y", "rate_high"]) == pytest.approx(
+        (wilson.low, wilson.high)
+    )
     se = math.sqrt(1 / 60 - 1 / 150 + 1 / 120 - 1 / 200)
     assert report.loc["Y", "ratio_high"] == pytest.approx((0.4 / 0.6) * math.exp(1.959963984540054 * se))
     assert report.loc["Y", "ratio_high"] < 1 and report.loc["Y", "p_value"] < 0.01
@@ -256,7 +268,9 @@ def test_adverse_impact_groups_ages_with_right_closed_bins():
 
 
 def test_override_rates_per_band_count_low_and_high_side():
-    decisions = pd.DataFrame({"id": [1, 2, 3, 4], "snapshot_date": ["2024-06-01"] * 4, "band": ["C", "C", "A", "C"]})
+    decisions = pd.DataFrame(
+        {"id": [1, 2, 3, 4], "snapshot_date": ["2024-06-01"] * 4, "band": ["C", "C", "A", "C"]}
+    )
     overrides = pd.DataFrame({"decision_id": [1, 3], "side": ["low_side", "high_side"]})
     rates = override_rates(overrides, decisions).set_index("band")
     assert rates.loc["C", ["decisions", "overrides", "low_side"]].tolist() == [3, 1, 1]
@@ -269,14 +283,16 @@ def test_override_rates_per_band_count_low_and_high_side():
 @pytest.fixture
 def logged(store_url, params):
     with ScorecardStore(store_url) as store:
-        store.sync_config_versions(params["versions"], params["initial_version"], legacy=params["legacy_versions"])
+        store.sync_config_versions(params["versions"], params["initial_version"])
         record = store.active()
         rows = v1_like_rows(record.definition, n=300, seed=8)
         calibration = {"method": "prior", "intercept": 3.1, "slope": -0.0115}
         rec = {"version": record.version, "definition": record.definition.to_dict(),
                "calibrations_by_month": {"2024-06-01": calibration}}  # fmt: skip
         decisions = score_scorecard(rows, rec)
-        ids = store.log_decisions(log_entries(decisions, rows, rec, channel="batch", model_versions={"model_1": 3}))
+        ids = store.log_decisions(
+            log_entries(decisions, rows, rec, channel="batch", model_versions={"model_1": 3})
+        )
         yield store, ids, decisions, rows
 
 
@@ -335,7 +351,9 @@ def test_kycc_decisions_show_reproduces_and_override(logged, store_url):
     runner = CliRunner()
     shown = runner.invoke(main, ["decisions", "--db", store_url, "show", "5"])
     assert shown.exit_code == 0, shown.output
-    assert "Decision #5 (batch" in shown.output and "identical (every logged field, bit for bit)" in shown.output
+    assert (
+        "Decision #5 (batch" in shown.output and "identical (every logged field, bit for bit)" in shown.output
+    )
     listed = runner.invoke(main, ["decisions", "--db", store_url, "list", "--limit", "3"])
     assert listed.exit_code == 0 and "300 decision(s) logged" in listed.output
     missing = runner.invoke(main, ["decisions", "--db", store_url, "show", "999"])
@@ -393,3 +411,25 @@ def test_pdo_scaling_errors_name_the_field(v1_1):
     with pytest.raises(ScorecardDefinitionError, match=r"scaling.base_score 900 is outside score_range"):
         _pdo(v1_1, base_score=900)
     assert SMALL  # the small scorecard has no scaling: the linear rescale (the existing tests)
+
+
+def test_the_training_contract_leaves_protected_columns_out_by_default():
+    import yaml
+
+    from kycc.modeling.contract import DataContract, DataContractError, resolve_features
+    from tests.scoring.conftest import PROJECT_ROOT
+
+    conf = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())["training"]
+    contract = DataContract.from_params(conf["data_contract"])
+    assert contract.left_out_protected == ["age", "country", "occupation"]
+    frame = pd.DataFrame({"loan_id": ["a"], "customer_id": ["c"], "application_date": ["2024-01-01"], "label": [0],
+                          "label_date": ["2024-07-01"], "age": [40], "country": ["X"], "occupation": ["Y"],
+                          "interest_rate": [9.0]})  # fmt: skip
+    assert resolve_features(list(frame.columns), frame.dtypes, contract).features == ["interest_rate"]
+    declared = DataContract.from_params({**conf["data_contract"], "features": ["age", "interest_rate"]})
+    with pytest.raises(DataContractError, match=r"declares protected column\(s\) \['age'\].*allow_protected"):
+        resolve_features(list(frame.columns), frame.dtypes, declared)
+    allowed = DataContract.from_params({**conf["data_contract"], "allow_protected": ["age"]})
+    assert resolve_features(list(frame.columns), frame.dtypes, allowed).features == ["age", "interest_rate"]
+    with pytest.raises(DataContractError, match="allow_protected lists \\['salary'\\]"):
+        DataContract.from_params({**conf["data_contract"], "allow_protected": ["salary"]})

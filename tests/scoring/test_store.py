@@ -49,13 +49,9 @@ def _compare(store, old: str, new: str, reference, actor: str = "analyst") -> di
 
 
 def test_a_new_store_holds_v1_1_from_configuration_as_the_active_version(store_url, params):
-    legacy = params["legacy_versions"]
     with ScorecardStore(store_url) as store:
-        assert store.sync_config_versions(params["versions"], params["initial_version"], legacy=legacy) == [
-            "v1",
-            "v1_1",
-        ]
-        assert store.sync_config_versions(params["versions"], params["initial_version"], legacy=legacy) == []
+        assert store.sync_config_versions(params["versions"], params["initial_version"]) == ["v1", "v1_1"]
+        assert store.sync_config_versions(params["versions"], params["initial_version"]) == []
         active = store.active()
         assert active.version == "v1_1" and active.source == "config"
         assert store.get("v1").status == "draft" and store.get("v1").provenance["legacy"] is True

@@ -333,7 +333,11 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
             try:
                 result = store.record_override(decision_id, body.decision, body.reviewer, body.reason)
             except ScorecardStoreError as exc:
-                code = status.HTTP_404_NOT_FOUND if "No logged decision" in str(exc) else status.HTTP_400_BAD_REQUEST
+                code = (
+                    status.HTTP_404_NOT_FOUND
+                    if "No logged decision" in str(exc)
+                    else status.HTTP_400_BAD_REQUEST
+                )
                 raise HTTPException(code, str(exc)) from exc
         logger.info("API: decision #%s overridden by %s (%s)", decision_id, body.reviewer, who)
         return result

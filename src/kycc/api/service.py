@@ -216,7 +216,10 @@ class ProjectService:
             "id": logged["id"],
             "identical": result["identical"],
             "differences": result["differences"],
-            "logged": {**{k: v for k, v in logged.items() if k != "outcome"}, **decision_view(logged["outcome"])},
+            "logged": {
+                **{k: v for k, v in logged.items() if k != "outcome"},
+                **decision_view(logged["outcome"]),
+            },
             "reproduced": decision_view(result["reproduced"]),
         }
 

@@ -136,7 +136,9 @@ def score_scorecard(applications: pd.DataFrame, scorecard: Mapping[str, Any]) ->
     by_month = scorecard.get("calibrations_by_month")  # the calibration in force per month (decided now)
     calibration = None if by_month is not None else scorecard.get("calibration")
     applications = applications.reset_index(drop=True)
-    scores = score_applications(applications, definition, calibration, id_columns=ID_COLUMNS, with_points=True)
+    scores = score_applications(
+        applications, definition, calibration, id_columns=ID_COLUMNS, with_points=True
+    )
     decided = decide_applications(applications, scores, definition)
     points = ["weighted_points", *(f"points_{f}" for f in definition.feature_names)]
     out = pd.concat([scores.drop(columns=points), decided], axis=1)

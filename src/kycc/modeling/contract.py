@@ -3,7 +3,11 @@
 Training reads one table (``mdl_model_input``) of this shape, whatever produced it: the ``model_input``
 pipeline from the gold stores, or a user's own parquet/CSV ("bring your own data"). The columns are declared
 in ``training.data_contract``; ``features: null`` means every column that is not an id, the date, the label,
-the label date or excluded.
+the label date, excluded or **protected**.
+
+Fair lending: ``protected_columns`` lists protected characteristics and the proxies the team marks (age, country
+as a national-origin proxy, occupation). They are left out of the features by default; a model may use one only
+when ``allow_protected`` names it (a recorded, reviewed choice) — declaring it in ``features`` is not enough.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class DataContract:
     exclude_columns: tuple[str, ...] = ()
     features: tuple[str, ...] | None = None
     categorical: tuple[str, ...] | None = None
+    protected_columns: tuple[str, ...] = ()
+    allow_protected: tuple[str, ...] = ()
 
     @classmethod
     def from_params(cls, params: dict[str, Any] | None) -> DataContract:
@@ -55,7 +61,7 @@ class DataContract:
                 f"Unknown keys in training.data_contract: {sorted(unknown)}; "
                 f"allowed: {sorted(cls.__dataclass_fields__)}"
             )
-        for key in ("id_columns", "exclude_columns"):
+        for key in ("id_columns", "exclude_columns", "protected_columns", "allow_protected"):
             params[key] = tuple(params.get(key) or ())
         for key in ("features", "categorical"):
             if params.get(key) is not None:
@@ -63,7 +69,19 @@ class DataContract:
         for key in ("date_column", "label_column"):
             if not params.get(key, getattr(cls, key)):
                 raise DataContractError(f"training.data_contract.{key} must be set")
-        return cls(**params)
+        contract = cls(**params)
+        stray = [c for c in contract.allow_protected if c not in contract.protected_columns]
+        if stray:
+            raise DataContractError(
+                f"training.data_contract.allow_protected lists {stray}, which are not protected_columns "
+                f"{list(contract.protected_columns)}"
+            )
+        return contract
+
+    @property
+    def left_out_protected(self) -> list[str]:
+        """Protected columns never used as features (``protected_columns`` minus ``allow_protected``)."""
+        return [c for c in self.protected_columns if c not in self.allow_protected]
 
     @property
     def reserved(self) -> list[str]:
@@ -126,9 +144,21 @@ def resolve_features(columns: list[str], dtypes: pd.Series, contract: DataContra
             f"(training.data_contract.label_date_column; set it to null if your table has none). {hint}"
         )
     reserved = set(contract.reserved)
+    protected = set(contract.left_out_protected)
     if contract.features is None:
-        features = [c for c in columns if c not in reserved and not _is_excluded(c, contract.exclude_columns)]
+        features = [
+            c
+            for c in columns
+            if c not in reserved and c not in protected and not _is_excluded(c, contract.exclude_columns)
+        ]
     else:
+        used = [c for c in contract.features if c in protected]
+        if used:
+            raise DataContractError(
+                f"training.data_contract.features declares protected column(s) {used} "
+                f"(training.data_contract.protected_columns: fair lending). Remove them, or name them in "
+                f"training.data_contract.allow_protected after a fair-lending review."
+            )
         features = list(contract.features)
         missing = [c for c in features if c not in present]
         if missing:

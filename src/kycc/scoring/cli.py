@@ -541,8 +541,12 @@ def rollback(ctx: click.Context, reviewer: str | None, reason: str | None) -> No
 # kycc decisions: the decision log
 # ---------------------------------------------------------------------------------------------------------
 @click.group(name="decisions", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", default=None, help="SQLAlchemy URL of the scorecard store (default: catalog_scorecard.yml).")
-@click.option("-e", "--env", default=None, help="Kedro configuration environment (default: KEDRO_ENV or local).")
+@click.option(
+    "--db", default=None, help="SQLAlchemy URL of the scorecard store (default: catalog_scorecard.yml)."
+)
+@click.option(
+    "-e", "--env", default=None, help="Kedro configuration environment (default: KEDRO_ENV or local)."
+)
 @click.pass_context
 def decisions(ctx: click.Context, db: str | None, env: str | None) -> None:
     """The decision log: show (reproduced bit for bit from the stored inputs), override, list."""
@@ -584,7 +588,9 @@ def show_decision(ctx: click.Context, decision_id: int, as_json: bool) -> None:
 @click.option("--reviewer", default=None, help="Who overrides (named).")
 @click.option("--reason", default=None, help="Why (recorded).")
 @click.pass_context
-def override_decision(ctx: click.Context, decision_id: int, new: str, reviewer: str | None, reason: str | None) -> None:
+def override_decision(
+    ctx: click.Context, decision_id: int, new: str, reviewer: str | None, reason: str | None
+) -> None:
     """Record a person's decision over a logged one (the logged decision stays as it was)."""
     store = _state(ctx).store()
     try:

@@ -66,7 +66,6 @@ class ScorecardVersionsDataset(_StoreDataset):
                 data["versions"],
                 data.get("initial_version", "v1"),
                 actor=data.get("actor") or "config",
-                legacy=data.get("legacy_versions") or (),
             )
 
     def load(self) -> dict[str, Any]:

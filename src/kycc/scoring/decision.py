@@ -107,7 +107,9 @@ def parse_policy(
         raise _error(f"{where} has unknown key(s) {unknown}; allowed: ['cutoffs', 'reasons', 'rules']")
     cut = spec.get("cutoffs")
     if not isinstance(cut, Mapping) or set(cut) != {"approve", "refer"}:
-        raise _error(f"{where}.cutoffs must be {{approve: <score or band>, refer: <score or band>}}, got {cut!r}")
+        raise _error(
+            f"{where}.cutoffs must be {{approve: <score or band>, refer: <score or band>}}, got {cut!r}"
+        )
     approve = _cutoff(cut["approve"], f"{where}.cutoffs.approve", bands)
     refer = _cutoff(cut["refer"], f"{where}.cutoffs.refer", bands)
     if refer > approve:
@@ -127,7 +129,9 @@ def parse_policy(
             raise _error(f"{at} ({rule_id}): feature {feature!r} is not a feature of this version")
         decision = rule.get("decision")
         if decision not in ("refer", "decline"):
-            raise _error(f"{at} ({rule_id}): decision must be refer or decline (a rule never approves), got {decision!r}")
+            raise _error(
+                f"{at} ({rule_id}): decision must be refer or decline (a rule never approves), got {decision!r}"
+            )
         categories = rule.get("in")
         below, above = rule.get("below"), rule.get("above")
         if categories is not None and (not isinstance(categories, list | tuple) or not categories):
@@ -157,7 +161,9 @@ def parse_policy(
         raise _error(f"{where}.reasons must be a mapping")
     unknown = sorted(set(reasons_in) - {"max_reasons", "reference", "catalogue"})
     if unknown:
-        raise _error(f"{where}.reasons has unknown key(s) {unknown}; allowed: catalogue, max_reasons, reference")
+        raise _error(
+            f"{where}.reasons has unknown key(s) {unknown}; allowed: catalogue, max_reasons, reference"
+        )
     max_reasons = reasons_in.get("max_reasons", MAX_REASONS)
     if isinstance(max_reasons, bool) or not isinstance(max_reasons, int) or not 1 <= max_reasons <= 10:
         raise _error(f"{where}.reasons.max_reasons must be an integer 1..10, got {max_reasons!r}")
@@ -252,30 +258,29 @@ def _matches(rule: Mapping[str, Any], value: Any) -> bool:
         return bool(rule["missing"])
     if rule["in"] is not None and key in rule["in"]:
         return True
-    if rule["below"] is not None or rule["above"] is not None:
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            return False
-        if math.isnan(x):
-            return bool(rule["missing"])
-        if rule["below"] is not None and x < rule["below"]:
-            return True
-        if rule["above"] is not None and x > rule["above"]:
-            return True
-    return False
+    try:
+        x = float(value)
+    except (TypeError, ValueError):  # text in a numeric rule: not a number, no threshold applies
+        x = math.nan
+    below = rule["below"] is not None and x < rule["below"]
+    above = rule["above"] is not None and x > rule["above"]
+    return bool(below or above)
 
 
 def _targets(rule: FeatureRule) -> list[tuple[str, float]]:
     """Bins (label, points) an applicant could move to (not missing, not an unlisted category)."""
-    return [(str(b["bin"]), float(b["points"])) for b in rule.bins() if b["bin"] not in ("(missing)", "(other)")]
+    return [
+        (str(b["bin"]), float(b["points"])) for b in rule.bins() if b["bin"] not in ("(missing)", "(other)")
+    ]
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def decide_applications(features: pd.DataFrame, scored: pd.DataFrame, definition: ScorecardDefinition) -> pd.DataFrame:
+def decide_applications(
+    features: pd.DataFrame, scored: pd.DataFrame, definition: ScorecardDefinition
+) -> pd.DataFrame:
     """The decision columns (:data:`DECISION_OUTPUT_COLUMNS`) for every scored application.
 
     Args:
@@ -342,7 +347,7 @@ def decide_applications(features: pd.DataFrame, scored: pd.DataFrame, definition
             out["points_to_approval"] = max(int(math.ceil(approve_at - score)), 0)
             if score < approve_at:
                 cand, meta = [], []
-                for j, rule in enumerate(definition.features):
+                for j in range(len(names)):
                     for label, p in sorted(targets[j], key=lambda t: t[1]):
                         if p > points[i, j]:
                             cand.append(weighted[i] + weights[j] * (p - points[i, j]))
@@ -382,7 +387,11 @@ def decide_applications(features: pd.DataFrame, scored: pd.DataFrame, definition
                 )
             lost = weights * (np.asarray([reference[n] for n in names]) - points[i])
             order = sorted(
-                (j for j in range(len(names)) if lost[j] > 1e-12 and (rule_hit is None or names[j] != rule_hit["feature"])),
+                (
+                    j
+                    for j in range(len(names))
+                    if lost[j] > 1e-12 and (rule_hit is None or names[j] != rule_hit["feature"])
+                ),
                 key=lambda j: (-round(float(lost[j]), 9), j),
             )
             for j in order[: max(max_reasons - len(reasons), 0)]:
@@ -410,7 +419,9 @@ def decide_applications(features: pd.DataFrame, scored: pd.DataFrame, definition
         rows.append(out)
     result = pd.DataFrame(rows, columns=DECISION_OUTPUT_COLUMNS, index=scored.index)
     if result.empty:
-        result = pd.DataFrame({c: pd.Series(dtype="object") for c in DECISION_OUTPUT_COLUMNS}, index=scored.index)
+        result = pd.DataFrame(
+            {c: pd.Series(dtype="object") for c in DECISION_OUTPUT_COLUMNS}, index=scored.index
+        )
     result.attrs["reference"] = ref_name
     for col in ("points_to_next_band", "points_to_approval"):
         result[col] = pd.array(result[col], dtype="Int64")

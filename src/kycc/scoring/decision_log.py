@@ -56,7 +56,9 @@ def feature_values(row: Mapping[str, Any], definition: ScorecardDefinition) -> d
 
 def input_fingerprint(values: Mapping[str, Any], application_date: Any) -> str:
     text = json.dumps(
-        {"application_date": _plain(application_date), "features": values}, sort_keys=True, separators=(",", ":")
+        {"application_date": _plain(application_date), "features": values},
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -113,7 +115,9 @@ def log_entries(
                 "features": json.dumps(values, sort_keys=True),
                 "scorecard_version": definition.version,
                 "scorecard_fingerprint": fingerprint,
-                "calibration": None if not calibration else json.dumps(dict(calibration), sort_keys=True, default=str),
+                "calibration": None
+                if not calibration
+                else json.dumps(dict(calibration), sort_keys=True, default=str),
                 "model_versions": models,
                 "score": outcome["score"],
                 "band": outcome["band"],
@@ -153,7 +157,10 @@ def reproduce(store: Any, decision_id: int) -> dict[str, Any]:
     }
     again = score_scorecard(row, record).iloc[0].to_dict()
     reproduced = outcome_of(again)
-    if input_fingerprint(feature_values(logged["features"], version.definition), date) != logged["input_fingerprint"]:
+    if (
+        input_fingerprint(feature_values(logged["features"], version.definition), date)
+        != logged["input_fingerprint"]
+    ):
         differences["input_fingerprint"] = [logged["input_fingerprint"], "(recomputed differs)"]
     for key in OUTCOME_FIELDS:
         if logged["outcome"].get(key) != reproduced.get(key):

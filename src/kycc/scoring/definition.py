@@ -51,6 +51,8 @@ __all__ = [
 POINTS_MAX = 100.0
 #: Weights must sum to 1 within this tolerance.
 WEIGHT_SUM_TOLERANCE = 1e-6
+#: Keys of a configured version that are not part of its definition (:meth:`ScorecardDefinition.from_config`).
+CONFIG_METADATA = frozenset({"reason", "legacy"})
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -303,7 +305,9 @@ class ScorecardDefinition:
             raise ScorecardDefinitionError(
                 f"{where}: a version name of letters, digits, '_', '.', '-' (at most 64) is required"
             )
+        # reason, legacy: configuration metadata of a version (ScorecardDefinition.from_config), not stored in it
         allowed = {"version", "description", "score_range", "bands", "features", "policy", "scaling"}
+        allowed |= CONFIG_METADATA
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ScorecardDefinitionError(
@@ -443,14 +447,18 @@ class ScorecardDefinition:
         return ScorecardDefinition.from_dict(data, version=version or self.version)
 
     @classmethod
-    def from_config(cls, name: str, spec: Any) -> tuple[ScorecardDefinition, str | None]:
-        """A version of ``scorecard.versions``: its definition and its ``reason`` (why it exists: recorded in
-        the audit log when stored, not part of the definition)."""
-        if isinstance(spec, Mapping) and "reason" in spec:
-            reason = spec["reason"]
-            spec = {k: v for k, v in spec.items() if k != "reason"}
-            return cls.from_dict(spec, version=name), None if reason is None else str(reason).strip()
-        return cls.from_dict(spec, version=name), None
+    def from_config(cls, name: str, spec: Any) -> tuple[ScorecardDefinition, str | None, bool]:
+        """A version of ``scorecard.versions``: its definition, its ``reason`` (why it exists: recorded in the
+        audit log when stored) and whether it is ``legacy`` (stored for the record, never activated: defined
+        before the fair-lending rules). Both keys are configuration metadata, not part of the definition."""
+        reason = spec.get("reason") if isinstance(spec, Mapping) else None
+        legacy = spec.get("legacy", False) if isinstance(spec, Mapping) else False
+        if not isinstance(legacy, bool):
+            raise ScorecardDefinitionError(
+                f"scorecard {name!r}: legacy must be true or false, got {legacy!r}"
+            )
+        definition = cls.from_dict(spec, version=name)
+        return definition, None if reason is None else " ".join(str(reason).split()), legacy
 
     def renamed(self, version: str) -> ScorecardDefinition:
         if not _VERSION_NAME.match(version):

@@ -99,7 +99,13 @@ def group_labels(values: pd.Series, groups: Mapping[str, Any]) -> pd.Series:
         bounds = [-math.inf, *edges, math.inf]
         names = []
         for low, high in zip(bounds, bounds[1:], strict=False):
-            names.append(f"<= {high:g}" if math.isinf(low) else f"> {low:g}" if math.isinf(high) else f"({low:g}, {high:g}]")
+            names.append(
+                f"<= {high:g}"
+                if math.isinf(low)
+                else f"> {low:g}"
+                if math.isinf(high)
+                else f"({low:g}, {high:g}]"
+            )
         idx = np.searchsorted(np.asarray(edges), x.to_numpy(dtype="float64", na_value=np.nan), side="left")
         out = pd.Series([names[min(int(i), len(names) - 1)] for i in idx], index=values.index, dtype="object")
         return out.where(x.notna(), "(missing)")
@@ -146,7 +152,9 @@ def adverse_impact(
                 f"columns: {sorted(decisions.columns)}"
             )
         labels = group_labels(decisions[column], groups)
-        frame = pd.DataFrame({"month": months, "group": labels, "approved": decisions["decision"].eq("approve")})
+        frame = pd.DataFrame(
+            {"month": months, "group": labels, "approved": decisions["decision"].eq("approve")}
+        )
         for month, part in frame.groupby("month", sort=True):
             agg = part.groupby("group")["approved"].agg(["size", "sum"])
             n = agg["size"].to_numpy(dtype="float64")
@@ -165,7 +173,9 @@ def adverse_impact(
                     elif i == ref:
                         lo = hi = 1.0
                     table = [[k[i], n[i] - k[i]], [k[ref], n[ref] - k[ref]]]
-                    p_value = 1.0 if i == ref else float(stats.fisher_exact(np.asarray(table, dtype="int64"))[1])
+                    p_value = (
+                        1.0 if i == ref else float(stats.fisher_exact(np.asarray(table, dtype="int64"))[1])
+                    )
                 rows.append(
                     {
                         "month": month,
@@ -191,7 +201,17 @@ def adverse_impact(
 def override_rates(overrides: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     """Override rate per month and band: ``month, band, decisions, overrides, low_side, high_side, rate,
     rate_low, rate_high`` (Wilson 95 %)."""
-    columns = ["month", "band", "decisions", "overrides", "low_side", "high_side", "rate", "rate_low", "rate_high"]
+    columns = [
+        "month",
+        "band",
+        "decisions",
+        "overrides",
+        "low_side",
+        "high_side",
+        "rate",
+        "rate_low",
+        "rate_high",
+    ]
     if decisions is None or decisions.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     d = decisions.assign(month=pd.to_datetime(decisions["snapshot_date"]).dt.strftime("%Y-%m-01"))

@@ -58,7 +58,9 @@ def parse_scaling(spec: Any, where: str, score_min: float, score_max: float) -> 
         if out[key] <= 0:
             raise _error(f"{where}.{key} must be > 0 (more points = better odds), got {out[key]:g}")
     if not score_min <= out["base_score"] <= score_max:
-        raise _error(f"{where}.base_score {out['base_score']:g} is outside score_range {score_min:g}..{score_max:g}")
+        raise _error(
+            f"{where}.base_score {out['base_score']:g} is outside score_range {score_min:g}..{score_max:g}"
+        )
     return out
 
 
@@ -68,7 +70,9 @@ def pdo_factor_offset(scaling: Mapping[str, Any]) -> tuple[float, float]:
     return factor, float(scaling["base_score"]) - factor * math.log(float(scaling["base_odds"]))
 
 
-def pdo_score(weighted: np.ndarray, scaling: Mapping[str, Any], score_min: float, score_max: float) -> np.ndarray:
+def pdo_score(
+    weighted: np.ndarray, scaling: Mapping[str, Any], score_min: float, score_max: float
+) -> np.ndarray:
     """Integer scores from weighted points ``P`` (see the module docstring)."""
     factor, offset = pdo_factor_offset(scaling)
     log_odds = float(scaling["log_odds_intercept"]) + float(scaling["log_odds_per_point"]) * np.asarray(

@@ -215,7 +215,9 @@ overrides_table = Table(
     Column("reason", Text, nullable=False),
     Column("original_decision", String(16), nullable=False),
     Column("decision", String(16), nullable=False),
-    Column("side", String(16), nullable=False),  # low_side (system declined/referred, person approves) | high_side
+    Column(
+        "side", String(16), nullable=False
+    ),  # low_side (system declined/referred, person approves) | high_side
 )
 
 for _table in (
@@ -891,7 +893,6 @@ class ScorecardStore:
         definitions: Mapping[str, Mapping[str, Any]],
         initial_version: str = "v1",
         actor: str = "config",
-        legacy: tuple[str, ...] | list[str] = (),
     ) -> list[str]:
         """Store the versions defined in configuration that the store does not hold yet (as drafts).
 
@@ -901,20 +902,22 @@ class ScorecardStore:
 
         A definition may carry a ``reason`` (why the version exists; recorded in its ``create`` audit row). Every
         version must pass the fair-lending rules (:func:`kycc.scoring.fairness.check_fair_lending`) except the
-        ``legacy`` ones (``scorecard.legacy_versions``): versions defined before the rules, stored for the
-        record (their decisions reproduce) but never activated.
+        ones marked ``legacy: true``: versions defined before the rules, stored for the record (their decisions
+        reproduce) but never activated.
 
         Returns:
             The names created.
         """
-        configured = {name: ScorecardDefinition.from_config(name, d) for name, d in (definitions or {}).items()}
+        configured = {
+            name: ScorecardDefinition.from_config(name, d) for name, d in (definitions or {}).items()
+        }
         parsed = {name: c[0] for name, c in configured.items()}
         reasons = {name: c[1] for name, c in configured.items()}
-        legacy = tuple(legacy or ())
+        legacy = tuple(name for name, c in configured.items() if c[2])
         if initial_version in legacy:
             raise ScorecardStoreError(
-                f"scorecard.initial_version {initial_version!r} is a legacy version (scorecard.legacy_versions): "
-                "it breaks the fair-lending rules and is never activated; choose a current version"
+                f"scorecard.initial_version {initial_version!r} is a legacy version (legacy: true): it breaks the "
+                "fair-lending rules and is never activated; choose a current version"
             )
         created = []
         with self._write() as conn:
@@ -1242,7 +1245,9 @@ class ScorecardStore:
             unknown = sorted({e["scorecard_version"] for e in entries} - names)
             if unknown:
                 raise UnknownVersionError(f"Decisions of unknown scorecard version(s) {unknown}")
-            first = int(conn.execute(select(func.coalesce(func.max(decisions_table.c.id), 0))).scalar_one()) + 1
+            first = (
+                int(conn.execute(select(func.coalesce(func.max(decisions_table.c.id), 0))).scalar_one()) + 1
+            )
             at = _now()
             conn.execute(insert(decisions_table), [{**e, "at": e.get("at") or at} for e in entries])
             last = int(conn.execute(select(func.max(decisions_table.c.id))).scalar_one())
@@ -1253,7 +1258,9 @@ class ScorecardStore:
     def decision(self, decision_id: int) -> dict[str, Any]:
         """One logged decision (JSON columns parsed) with its overrides."""
         with self._read() as conn:
-            row = conn.execute(select(decisions_table).where(decisions_table.c.id == int(decision_id))).first()
+            row = conn.execute(
+                select(decisions_table).where(decisions_table.c.id == int(decision_id))
+            ).first()
             if row is None:
                 last = conn.execute(select(func.max(decisions_table.c.id))).scalar_one()
                 raise ScorecardStoreError(
@@ -1276,7 +1283,9 @@ class ScorecardStore:
 
         with self._read() as conn:
             rows = conn.execute(select(decisions_table).order_by(decisions_table.c.id)).all()
-        frame = pd.DataFrame([dict(r._mapping) for r in rows], columns=[c.name for c in decisions_table.columns])
+        frame = pd.DataFrame(
+            [dict(r._mapping) for r in rows], columns=[c.name for c in decisions_table.columns]
+        )
         return frame if columns is None else frame[list(columns)]
 
     def overrides_frame(self) -> Any:
@@ -1284,7 +1293,9 @@ class ScorecardStore:
 
         with self._read() as conn:
             rows = conn.execute(select(overrides_table).order_by(overrides_table.c.id)).all()
-        return pd.DataFrame([dict(r._mapping) for r in rows], columns=[c.name for c in overrides_table.columns])
+        return pd.DataFrame(
+            [dict(r._mapping) for r in rows], columns=[c.name for c in overrides_table.columns]
+        )
 
     def record_override(
         self, decision_id: int, decision: str, overridden_by: str | None, reason: str | None
@@ -1309,7 +1320,9 @@ class ScorecardStore:
                 raise ScorecardStoreError(f"No logged decision #{decision_id}")
             original = row[0]
             if original == decision:
-                raise ScorecardStoreError(f"Decision #{decision_id} already is {decision}: nothing to override")
+                raise ScorecardStoreError(
+                    f"Decision #{decision_id} already is {decision}: nothing to override"
+                )
             side = "low_side" if order[decision] > order[original] else "high_side"
             values = {
                 "decision_id": int(decision_id),

@@ -220,7 +220,9 @@ def decide_with_scorecard(
             m: e.get("version") for m, e in (plan.get("models") or {}).items() if e.get("status") == "score"
         }
         log = log_entries(
-            pd.concat([f for f in (fresh, sets) if len(f)], ignore_index=True) if len(fresh) or len(sets) else fresh,
+            pd.concat([f for f in (fresh, sets) if len(f)], ignore_index=True)
+            if len(fresh) or len(sets)
+            else fresh,
             to_decide,
             scorecard_versions["versions"][active],
             channel="batch",

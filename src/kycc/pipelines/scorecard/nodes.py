@@ -56,27 +56,24 @@ def _refinement_options(refinement: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def declare_config_versions(
-    versions: dict[str, Any], initial_version: str, legacy_versions: list[str] | None = None
-) -> dict[str, Any]:
+def declare_config_versions(versions: dict[str, Any], initial_version: str) -> dict[str, Any]:
     """Validate the scorecard versions of configuration (``scorecard.versions``): their definitions and the
-    fair-lending rules (except ``scorecard.legacy_versions``, stored for the record and never activated).
+    fair-lending rules (except versions marked ``legacy: true``, stored for the record and never activated).
 
     Returns:
-        ``{"versions", "initial_version", "legacy_versions"}``, which ``mdl_scorecard_versions`` stores when
-        missing (a new store also gets ``initial_version`` activated).
+        ``{"versions", "initial_version"}``, which ``mdl_scorecard_versions`` stores when missing (a new store
+        also gets ``initial_version`` activated).
     """
     from kycc.scoring.fairness import check_fair_lending
 
     if not isinstance(versions, dict) or not versions:
         raise ScorecardDefinitionError("scorecard.versions must define at least one version (v1)")
-    legacy = list(legacy_versions or [])
-    unknown = [v for v in legacy if v not in versions]
-    if unknown:
-        raise ScorecardDefinitionError(f"scorecard.legacy_versions {unknown} are not in scorecard.versions")
+    legacy = []
     for name, definition in versions.items():
-        parsed, _reason = ScorecardDefinition.from_config(str(name), definition)
-        if name not in legacy:
+        parsed, _reason, is_legacy = ScorecardDefinition.from_config(str(name), definition)
+        if is_legacy:
+            legacy.append(name)
+        else:
             check_fair_lending(parsed)
     if initial_version not in versions:
         raise ScorecardDefinitionError(
@@ -86,7 +83,7 @@ def declare_config_versions(
         raise ScorecardDefinitionError(
             f"scorecard.initial_version {initial_version!r} is a legacy version: it is never activated"
         )
-    return {"versions": versions, "initial_version": initial_version, "legacy_versions": legacy}
+    return {"versions": versions, "initial_version": initial_version}
 
 
 def select_base_version(store: dict[str, Any], refinement: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +173,9 @@ def refine_scorecard(
                 f"scorecard.refinement.scaling needs exactly pdo, base_score, base_odds (or null), got {sorted(scaling)}"
             )
         if labelled is None or labelled.empty:
-            raise RefinementError("scorecard.refinement.scaling needs labelled applications to fit the odds line")
+            raise RefinementError(
+                "scorecard.refinement.scaling needs labelled applications to fit the odds line"
+            )
         draft = fit_pdo_scaling(draft, labelled, **{k: float(v) for k, v in scaling.items()})
         logger.info("Draft PDO-scaled: %s", draft.scaling)
     return draft.to_dict()

@@ -18,11 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 nodes.declare_config_versions,
-                inputs=[
-                    "params:scorecard.versions",
-                    "params:scorecard.initial_version",
-                    "params:scorecard.legacy_versions",
-                ],
+                inputs=["params:scorecard.versions", "params:scorecard.initial_version"],
                 outputs="mdl_scorecard_versions",
                 name="declare_config_versions",
             ),
