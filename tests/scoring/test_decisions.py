@@ -268,13 +268,20 @@ def test_adverse_impact_groups_ages_with_right_closed_bins():
 
 
 def test_override_rates_per_band_count_low_and_high_side():
-    decisions = pd.DataFrame(
-        {"id": [1, 2, 3, 4], "snapshot_date": ["2024-06-01"] * 4, "band": ["C", "C", "A", "C"]}
+    log = pd.DataFrame(
+        {
+            "application_date": ["2024-06-03", "2024-06-09", "2024-06-10", "2024-06-30"],
+            "band": ["C", "C", "A", "C"],
+            "override_side": ["low_side", None, "high_side", None],
+        }
     )
-    overrides = pd.DataFrame({"decision_id": [1, 3], "side": ["low_side", "high_side"]})
-    rates = override_rates(overrides, decisions).set_index("band")
+    rates = override_rates(log).set_index("band")
     assert rates.loc["C", ["decisions", "overrides", "low_side"]].tolist() == [3, 1, 1]
     assert rates.loc["A", "high_side"] == 1 and rates.loc["C", "rate"] == pytest.approx(1 / 3)
+    wilson = stats.binomtest(1, 3).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (rates.loc["C", "rate_low"], rates.loc["C", "rate_high"]) == pytest.approx(
+        (wilson.low, wilson.high)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

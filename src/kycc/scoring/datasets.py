@@ -161,5 +161,25 @@ class ScorecardDecisionLogDataset(_StoreDataset):
         logger.info("Decision log: %d decision(s) appended (#%d..#%d)", len(ids), ids[0], ids[-1])
 
     def load(self) -> Any:
+        """The log with the latest override of each decision (``override_decision``, ``override_side``,
+        ``overridden_by``, ``override_reason``; empty when none)."""
         with self._store() as store:
-            return store.decisions_frame()
+            log, overrides = store.decisions_frame(), store.overrides_frame()
+        latest = overrides.drop_duplicates("decision_id", keep="last").rename(
+            columns={
+                "decision": "override_decision",
+                "side": "override_side",
+                "reason": "override_reason",
+                "at": "overridden_at",
+            }  # fmt: skip
+        )
+        keep = [
+            "decision_id",
+            "override_decision",
+            "override_side",
+            "overridden_by",
+            "override_reason",
+            "overridden_at",
+        ]
+        out = log.merge(latest[keep], left_on="id", right_on="decision_id", how="left")
+        return out.drop(columns="decision_id")

@@ -32,6 +32,8 @@ __all__ = [
     "adverse_impact",
     "age_rule_violations",
     "check_fair_lending",
+    "group_labels",
+    "override_rates",
 ]
 
 #: The feature that holds the applicant's age (years) and the age from which Regulation B protects applicants.
@@ -198,36 +200,37 @@ def adverse_impact(
     return pd.DataFrame(rows, columns=columns)
 
 
-def override_rates(overrides: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
-    """Override rate per month and band: ``month, band, decisions, overrides, low_side, high_side, rate,
-    rate_low, rate_high`` (Wilson 95 %)."""
-    columns = [
-        "month",
-        "band",
-        "decisions",
-        "overrides",
-        "low_side",
-        "high_side",
-        "rate",
-        "rate_low",
-        "rate_high",
-    ]
-    if decisions is None or decisions.empty:
+def override_rates(log: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Override rate per application month and band of the decision log.
+
+    Args:
+        log: The decision log (``mdl_scorecard_decision_log``): ``application_date``, ``band`` and
+            ``override_side`` (``low_side`` / ``high_side`` of the latest override, empty when none).
+
+    Returns:
+        ``snapshot_date, band, decisions, overrides, low_side, high_side, rate, rate_low, rate_high`` (Wilson).
+    """
+    columns = ["snapshot_date", "band", "decisions", "overrides", "low_side", "high_side", "rate", "rate_low",
+               "rate_high"]  # fmt: skip
+    if log is None or log.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    d = decisions.assign(month=pd.to_datetime(decisions["snapshot_date"]).dt.strftime("%Y-%m-01"))
-    o = overrides if overrides is not None else pd.DataFrame(columns=["decision_id", "side"])
-    joined = d.merge(o[["decision_id", "side"]], left_on="id", right_on="decision_id", how="left")
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    frame = pd.DataFrame(
+        {
+            "snapshot_date": pd.to_datetime(log["application_date"]).dt.to_period("M").dt.to_timestamp(),
+            "band": log["band"].astype(str),
+            "side": log["override_side"] if "override_side" in log.columns else None,
+        }
+    )
     rows = []
-    for (month, band), part in joined.groupby(["month", "band"], sort=True):
-        n = part["id"].nunique()
-        sides = part.dropna(subset=["side"]).drop_duplicates("id", keep="last")["side"]
-        k = len(sides)
-        low, high = _wilson(np.asarray([k], float), np.asarray([n], float), 1.959963984540054)
+    for (month, band), part in frame.groupby(["snapshot_date", "band"], sort=True):
+        n, sides = len(part), part["side"].dropna()
+        low, high = _wilson(np.asarray([len(sides)], float), np.asarray([n], float), z)
         rows.append(
             {
-                "month": month, "band": band, "decisions": int(n), "overrides": int(k),
+                "snapshot_date": month, "band": band, "decisions": n, "overrides": len(sides),
                 "low_side": int((sides == "low_side").sum()), "high_side": int((sides == "high_side").sum()),
-                "rate": k / n, "rate_low": float(low[0]), "rate_high": float(high[0]),
+                "rate": len(sides) / n, "rate_low": float(low[0]), "rate_high": float(high[0]),
             }
         )  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
