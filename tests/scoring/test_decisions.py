@@ -440,3 +440,20 @@ def test_the_training_contract_leaves_protected_columns_out_by_default():
     assert resolve_features(list(frame.columns), frame.dtypes, allowed).features == ["age", "interest_rate"]
     with pytest.raises(DataContractError, match="allow_protected lists \\['salary'\\]"):
         DataContract.from_params({**conf["data_contract"], "allow_protected": ["salary"]})
+
+
+def test_the_fairness_section_shows_flags_with_sizes_and_intervals_and_empty_inputs():
+    from kycc.reporting.fairness_section import render_fairness_section
+
+    frame = _decisions({"X": (200, 120), "Y": (150, 60), "Z": (10, 1)})
+    report = adverse_impact(frame, {"country": {"categories": True}}, min_group_size=30)
+    log = pd.DataFrame({"application_date": ["2024-06-03", "2024-06-09"], "band": ["C", "C"],
+                        "override_side": ["low_side", None]})  # fmt: skip
+    html = render_fairness_section(report, override_rates(log))
+    assert html.startswith("<section>") and html.endswith("</section>")
+    assert "1 group-month(s) below the 0.8 ratio" in html and "<b>Y</b>: approval 40.0% (n=150)" in html
+    wilson = stats.binomtest(60, 150).proportion_ci(confidence_level=0.95, method="wilson")
+    assert "small group" in html and f"[{wilson.low:.3f}, {wilson.high:.3f}]" in html  # Y's approval-rate CI
+    assert "Override rates per band" in html and "0.500" in html
+    empty = render_fairness_section(None, None)
+    assert "No adverse-impact report yet" in empty and "No decision logged yet" in empty
