@@ -351,7 +351,8 @@ def _delivery_summary(log: pd.DataFrame) -> dict[str, Any]:
 
 
 def summarise_actions(delivery_log: pd.DataFrame, *models: dict[str, Any]) -> dict[str, Any]:
-    """Decisions per model and month, and the alert deliveries, in the log and ``rpt_actions_summary``.
+    """Decisions per model and month, and the alert deliveries of those months, in the log and
+    ``rpt_actions_summary``.
 
     ``warnings`` lists the failed deliveries (the run summary shows them).
     """
@@ -360,6 +361,10 @@ def summarise_actions(delivery_log: pd.DataFrame, *models: dict[str, Any]) -> di
         for entry in m["months"]:
             text = entry.get("decision", "").upper() or f"skipped ({entry.get('reason')})"
             lines.append(f"  {m['model']} {entry['month'][:7]}: {text}")
+    # the delivery log dataset loads every month: keep this run's months
+    months = {pd.Timestamp(e["month"]) for m in models for e in m["months"] if e["status"] == "evaluated"}
+    if delivery_log is not None and len(delivery_log):
+        delivery_log = delivery_log.loc[pd.to_datetime(delivery_log["snapshot_date"]).isin(months)]
     deliveries = _delivery_summary(delivery_log)
     if deliveries["counts"]:
         lines.append(
