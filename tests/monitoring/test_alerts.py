@@ -342,3 +342,19 @@ def test_the_credentials_template_copied_unchanged_configures_no_channel():
     log = notify([_alert("2025-05-01", "retrain")], None, settings)
     assert log["status"].eq("not_configured").all() and log["attempts"].eq(0).all()
     assert "kycc_notifications.smtp.host" in log.set_index("channel").loc["email_ml", "error"]
+
+
+def test_the_summary_counts_the_deliveries_of_the_run_months_only():
+    from kycc.pipelines.actions.nodes import summarise_actions
+
+    rows = [
+        {c: "" for c in LOG_COLUMNS} | {"snapshot_date": pd.Timestamp(month), "model": "model_1", "level": "retrain",
+                                        "channel": "slack", "status": status, "attempts": 3, "model_version": 1}
+        for month, status in (("2025-04-01", "failed"), ("2025-05-01", "sent"))
+    ]  # fmt: skip
+    run = {
+        "model": "model_1",
+        "months": [{"month": "2025-05-01", "status": "evaluated", "decision": "retrain"}],
+    }
+    summary = summarise_actions(pd.DataFrame(rows), run)
+    assert summary["deliveries"]["counts"] == {"sent": 1} and summary["warnings"] == []
