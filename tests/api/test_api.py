@@ -203,6 +203,63 @@ def test_score_matches_the_batch_pipeline(served: Served):
     assert scored["batch_id"] == "BATCH_2025_06"
 
 
+def test_every_batch_refer_and_decline_of_the_cycle_carries_a_reason_of_a_scored_feature(served: Served):
+    import json
+
+    decisions = read_table(served.root / "07_model_output" / "scorecard_decisions")
+    with open_store(load_scorecard_config("test", PROJECT_ROOT)) as store:
+        features = {
+            v: set(store.get(v).definition.feature_names) for v in decisions["scorecard_version"].unique()
+        }
+        logged = len(store.decisions_frame())
+    assert decisions["decision"].notna().all() and decisions["decided_by"].notna().all()
+    adverse = decisions.loc[decisions["decision"] != "approve"]
+    assert len(adverse) > 100 and set(adverse["decision"]) == {"refer", "decline"}
+    for version, reasons in zip(adverse["scorecard_version"], adverse["reasons"], strict=True):
+        parsed = json.loads(reasons)
+        assert 1 <= len(parsed) <= 4 and all(r["feature"] in features[version] for r in parsed)
+    assert logged >= len(decisions)  # every batch decision is in the decision log (API ones too)
+
+
+def test_score_gives_the_batch_decision_and_reasons_logs_it_and_reproduces_it(served: Served):
+    """Same applicant, same reasons in batch and API; the API decision is logged, reproduced, overridable."""
+    import json
+
+    row, decision, feature_row, payload = _scored_applicant(served.root)
+    body = {
+        "application_date": pd.Timestamp(feature_row["application_date"]).date().isoformat(),
+        "loan_id": str(row["loan_id"]),
+        "customer_id": str(row["customer_id"]),
+        "features": payload,
+    }
+    scored = served.client.post("/api/scoring/score", json=body, headers=served.auth).json()["decision"]
+    assert scored["decision"] == decision["decision"] and scored["decided_by"] == decision["decided_by"]
+    assert scored["reasons"] == json.loads(decision["reasons"])
+    assert scored["reason_codes"] == [c for c in decision["reason_codes"].split(",") if c]
+    assert scored["approval_changes"] == json.loads(decision["approval_changes"])
+    assert scored["next_band"] == (decision["next_band"] if isinstance(decision["next_band"], str) else None)
+    assert scored["points_to_approval"] == int(decision["points_to_approval"])
+    if scored["decision"] != "approve":
+        assert scored["reasons"] and all(r["feature"] in payload for r in scored["reasons"])
+
+    shown = served.client.get(f"/api/scoring/decisions/{scored['decision_id']}").json()
+    assert shown["identical"] is True and shown["differences"] == {}
+    assert shown["logged"]["channel"] == "api" and shown["logged"]["loan_id"] == str(row["loan_id"])
+    assert shown["reproduced"]["reasons"] == scored["reasons"]
+    assert served.client.get("/api/scoring/decisions/999999").status_code == 404
+
+    target = "approve" if scored["decision"] != "approve" else "decline"
+    url = f"/api/scoring/decisions/{scored['decision_id']}/override"
+    override = {"decision": target, "reviewer": "Jane Doe, Credit Officer", "reason": "API test"}
+    assert served.client.post(url, json=override).status_code == 401
+    done = served.client.post(url, json=override, headers=served.auth)
+    assert done.status_code == 200, done.text
+    assert done.json()["side"] == ("low_side" if target == "approve" else "high_side")
+    again = served.client.get(f"/api/scoring/decisions/{scored['decision_id']}").json()
+    assert again["identical"] and again["logged"]["decision"] == scored["decision"]  # the log never changes
+    assert again["logged"]["overrides"][0]["decision"] == target
+
+
 def test_score_errors_name_the_field(served: Served):
     _row, _decision, feature_row, payload = _scored_applicant(served.root)
     date = pd.Timestamp(feature_row["application_date"]).date().isoformat()
