@@ -358,3 +358,77 @@ def test_the_summary_counts_the_deliveries_of_the_run_months_only():
     }
     summary = summarise_actions(pd.DataFrame(rows), run)
     assert summary["deliveries"]["counts"] == {"sent": 1} and summary["warnings"] == []
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 (and its key) the test's SMTP server presents and the channel trusts."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+def test_smtp_with_starttls_and_login(tmp_path):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert_file, key_file = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((mechanism, auth_data.login, auth_data.password, session.ssl is not None))
+        return AuthResult(success=auth_data.password == b"s3cret-Pa55word")
+
+    inbox = _Inbox()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=_free_port(), tls_context=server_tls, require_starttls=True,
+        authenticator=authenticator, auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    try:
+
+        def settings(**smtp):
+            return NotificationSettings.from_params(
+                {"channels": {"email_ml": {"type": "smtp", "to": ["ml@example.com"], "credentials": "smtp"}},
+                 "levels": {"retrain": ["email_ml"]}, "retry": {"attempts": 1, "backoff_seconds": 0}},
+                {"smtp": {"host": "127.0.0.1", "port": controller.port, "from_addr": "kycc@example.com",
+                          "username": "kycc", **smtp}},
+            )  # fmt: skip
+
+        good = settings(password="s3cret-Pa55word", starttls=True, ca_file=str(cert_file))
+        row = notify([_alert("2025-05-01", "retrain")], None, good).iloc[0]
+        assert row["status"] == "sent", row["error"]
+        assert [login[1:] for login in logins] == [(b"kycc", b"s3cret-Pa55word", True)]  # over TLS
+        assert len(inbox.messages) == 1 and inbox.messages[0]["to"] == ["ml@example.com"]
+        # without STARTTLS the server offers no login (it requires TLS first): a failed row, no exception
+        plain = notify([_alert("2025-06-01", "retrain")], None, settings(password="s3cret-Pa55word")).iloc[0]
+        assert plain["status"] == "failed" and "SMTP AUTH extension not supported" in plain["error"]
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()

@@ -79,11 +79,21 @@ LOG_COLUMNS = [
 
 CHANNEL_KEYS = {
     "webhook": {"type", "format", "url", "credentials", "timeout_seconds"},
-    "smtp": {"type", "host", "port", "starttls", "from_addr", "to", "credentials", "timeout_seconds"},
+    "smtp": {
+        "type",
+        "host",
+        "port",
+        "starttls",
+        "ca_file",
+        "from_addr",
+        "to",
+        "credentials",
+        "timeout_seconds",
+    },
 }
 SECRET_KEYS = {
     "webhook": {"url", "routing_key"},
-    "smtp": {"host", "port", "username", "password", "from_addr", "starttls"},
+    "smtp": {"host", "port", "username", "password", "from_addr", "starttls", "ca_file"},
 }
 SETTING_KEYS = {
     "enabled",
@@ -108,6 +118,7 @@ class Channel:
     host: str | None = None
     port: int = 25
     starttls: bool = False
+    ca_file: str | None = None  # a CA bundle to verify the server's certificate (default: the system's)
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     from_addr: str | None = None
@@ -254,10 +265,20 @@ def _channel(name: str, spec: Any, secrets: Mapping[str, Any], timeout: float) -
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ValueError(f"{where}.port must be a TCP port number, got {port!r}")
     return Channel(
-        name, kind, None, host=merged.get("host"), port=port, starttls=bool(merged.get("starttls", False)),
-        username=merged.get("username"), password=merged.get("password"), from_addr=merged.get("from_addr"),
-        to=tuple(str(t) for t in to), timeout_seconds=timeout_seconds, section=section_name,
-    )  # fmt: skip
+        name,
+        kind,
+        None,
+        host=merged.get("host"),
+        port=port,
+        starttls=bool(merged.get("starttls", False)),
+        ca_file=merged.get("ca_file"),
+        username=merged.get("username"),
+        password=merged.get("password"),
+        from_addr=merged.get("from_addr"),
+        to=tuple(str(t) for t in to),
+        timeout_seconds=timeout_seconds,
+        section=section_name,
+    )
 
 
 # -- payloads ----------------------------------------------------------------------------------------------------
@@ -494,7 +515,7 @@ def _post_json(url: str, payload: Mapping[str, Any], timeout: float) -> str:
 def _send_email(channel: Channel, message: EmailMessage) -> str:
     with smtplib.SMTP(channel.host, channel.port, timeout=channel.timeout_seconds) as smtp:
         if channel.starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=ssl.create_default_context(cafile=channel.ca_file))
         if channel.username:
             smtp.login(channel.username, channel.password or "")
         refused = smtp.send_message(message)
