@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kycc.inference.registry import ModelCard
+from kycc.scoring.decision import DECISION_OUTPUT_COLUMNS
 from kycc.temporal import add_months, check_batch_lag, month_range, to_month
 
 logger = logging.getLogger(__name__)
@@ -44,14 +45,7 @@ DECISION_COLUMNS = [
     "scorecard_version",
     "score",
     "band",
-    "decision",
-    "decided_by",
-    "reason_codes",
-    "reasons",
-    "next_band",
-    "points_to_next_band",
-    "points_to_approval",
-    "approval_changes",
+    *DECISION_OUTPUT_COLUMNS,
 ]
 PREDICTION_COLUMNS = [
     "batch_id",
