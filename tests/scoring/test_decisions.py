@@ -457,3 +457,30 @@ def test_the_fairness_section_shows_flags_with_sizes_and_intervals_and_empty_inp
     assert "Override rates per band" in html and "0.500" in html
     empty = render_fairness_section(None, None)
     assert "No adverse-impact report yet" in empty and "No decision logged yet" in empty
+
+
+def test_the_committee_comparison_shows_the_age_rule_and_approvals_by_age(params, v1_1):
+    from kycc.scoring.comparison import compare_scorecards
+    from kycc.scoring.report import render_html, render_markdown
+
+    v1 = ScorecardDefinition.from_config("v1", params["versions"]["v1"])[0]
+    rows = v1_like_rows(v1_1, n=1500, seed=12)
+    result = compare_scorecards(v1, v1_1, rows)
+    fair = result["fair_lending"]
+    assert fair["age_rule"]["v1"] and fair["age_rule"]["v1_1"] == []
+    groups = {r["group"]: r for r in fair["approval_by_age"]["v1_1"]}
+    assert set(groups) <= {"<= 61", "> 61", "(missing)"} and "> 61" in groups
+    decided = score_scorecard(rows, _record(v1_1))
+    elderly = pd.to_numeric(rows["age"], errors="coerce") > 61
+    assert groups["> 61"]["n"] == int(elderly.sum())
+    assert groups["> 61"]["approval_rate"] == pytest.approx(
+        (decided.loc[elderly, "decision"] == "approve").mean()
+    )
+    assert "v1" not in fair["approval_by_age"]  # v1 has no decision policy
+    md = render_markdown(result)
+    assert (
+        "## Fair lending" in md
+        and "v1: age rule FAILS — age bin > 65" in md
+        and "v1_1: age rule passes" in md
+    )
+    assert "<h2>Fair lending</h2>" in render_html(result)

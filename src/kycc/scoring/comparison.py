@@ -251,6 +251,7 @@ def compare_scorecards(
         "thresholds": asdict(thresholds),
         "checks": checks,
         "passed": all(c["passed"] for c in checks),
+        "fair_lending": _fair_lending(old, new, reference),
     }
     logger.info(
         "Compared %s → %s on %d applications: %s",
@@ -260,6 +261,36 @@ def compare_scorecards(
         "; ".join(f"{c['check']} {'pass' if c['passed'] else 'FAIL'}" for c in checks),
     )
     return result
+
+
+def _fair_lending(
+    old: ScorecardDefinition, new: ScorecardDefinition, reference: pd.DataFrame
+) -> dict[str, Any]:
+    """Both versions' age-rule result and, on the reference batch, the approval rate of applicants under 62 and
+    62+ under each version's policy (with the ratio to the more favoured group; ``kycc.scoring.fairness``)."""
+    from kycc.scoring.decision import decide_applications
+    from kycc.scoring.fairness import ELDERLY_AGE, adverse_impact, age_rule_violations
+
+    out: dict[str, Any] = {"age_rule": {}, "approval_by_age": {}}
+    for definition in (old, new):
+        out["age_rule"][definition.version] = age_rule_violations(definition)
+        if definition.policy is None or "age" not in reference.columns:
+            continue
+        scored = score_applications(reference, definition, with_points=True)
+        decided = decide_applications(reference, scored, definition)
+        frame = pd.DataFrame(
+            {
+                "snapshot_date": "2000-01-01",
+                "age": reference["age"].to_numpy(),
+                "decision": decided["decision"],
+            }
+        )
+        report = adverse_impact(frame, {"age": {"edges": [ELDERLY_AGE - 1]}}, min_group_size=1)
+        out["approval_by_age"][definition.version] = [
+            {k: r[k] for k in ("group", "n", "approval_rate", "rate_low", "rate_high", "impact_ratio")}
+            for r in report.to_dict("records")
+        ]
+    return out
 
 
 def failed_checks(comparison: Mapping[str, Any]) -> list[dict[str, Any]]:

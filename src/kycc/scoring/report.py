@@ -209,6 +209,25 @@ def _provenance_lines(record: Mapping[str, Any] | None) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------
 # Markdown
 # ---------------------------------------------------------------------------------------------------------
+def _fair_lending_rows(comparison: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Notes (age rule per version) and rows (approval rate by age group per version) of the comparison."""
+    fair = comparison.get("fair_lending") or {}
+    notes = [
+        f"{v}: age rule " + ("passes" if not problems else "FAILS — " + "; ".join(problems))
+        for v, problems in (fair.get("age_rule") or {}).items()
+    ]
+    rows = [
+        [v, r["group"], r["n"], f"{r['approval_rate']:.1%}", f"[{r['rate_low']:.1%}, {r['rate_high']:.1%}]",
+         "-" if r["impact_ratio"] is None else f"{r['impact_ratio']:.2f}"]
+        for v, groups in (fair.get("approval_by_age") or {}).items()
+        for r in groups
+    ]  # fmt: skip
+    return notes, rows
+
+
+_FAIR_HEADERS = ["version", "age group", "applications", "approval rate", "95 % CI", "ratio to best"]
+
+
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
     align = align or "l" * len(headers)
     marks = ["---:" if a == "r" else "---" for a in align]
@@ -278,6 +297,12 @@ def render_markdown(
             "l" + "r" * len(comparison["migration"]["bands"]),
         ),
     ]
+    notes, fair_rows = _fair_lending_rows(comparison)
+    if notes:
+        parts += ["", "## Fair lending", "", *[f"- {n}" for n in notes]]
+        if fair_rows:
+            parts += ["", "Approvals on the reference batch by each version's policy:", "",
+                      _md_table(_FAIR_HEADERS, fair_rows, "llrrrr")]  # fmt: skip
     for record in (old, new):
         if not record:
             continue
@@ -410,6 +435,12 @@ def render_html(
             "l" + "r" * len(comparison["migration"]["bands"]),
         ),
     ]
+    notes, fair_rows = _fair_lending_rows(comparison)
+    if notes:
+        body.append("<h2>Fair lending</h2><ul>" + "".join(f"<li>{_h(n)}</li>" for n in notes) + "</ul>")
+        if fair_rows:
+            body.append("<p>Approvals on the reference batch by each version's policy:</p>")
+            body.append(_html_table(_FAIR_HEADERS, fair_rows, "llrrrr"))
     for record in (old, new):
         if not record:
             continue
