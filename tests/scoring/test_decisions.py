@@ -86,11 +86,14 @@ def test_the_hand_made_applicant_is_referred_by_the_cutoff_with_the_hand_compute
     ]
 
 
-def test_a_policy_rule_decides_before_the_score_and_its_reason_comes_first(v1_1):
+def test_a_policy_rule_decides_unless_the_cutoff_is_more_severe_and_its_reason_comes_first(v1_1):
+    # kyc 0: P = 61.65 - 0.05 x 70 = 58.15 -> 620 (refer by the cut-off too: the rule decides);
+    # kyc missing and credit mix Bad: P = 61.65 - 0.05 x 80 - 0.11 x 90 = 47.75 -> 563 (decline: the cut-off)
     rows = _frame({**APPLICANT, "kyc_verified": 0}, {**APPLICANT, "kyc_verified": None, "credit_mix": "Bad"})
     out = score_scorecard(rows, _record(v1_1))
-    assert out["decided_by"].tolist() == ["rule:kyc_not_verified"] * 2
-    assert out["decision"].tolist() == ["refer", "refer"]
+    assert out["score"].tolist() == [620, 563]
+    assert out["decided_by"].tolist() == ["rule:kyc_not_verified", "cutoff:decline<600"]
+    assert out["decision"].tolist() == ["refer", "decline"]
     first = [json.loads(r)[0] for r in out["reasons"]]
     assert [r["code"] for r in first] == ["P01", "P01"] and first[0]["feature"] == "kyc_verified"
     assert [r["bin"] for r in first] == ["0", "(missing)"]

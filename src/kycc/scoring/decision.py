@@ -5,7 +5,8 @@ The policy is part of the version's definition (stored and fingerprinted with it
 
     policy:
       cutoffs: {approve: 660, refer: 600}    # score >= 660 approve, >= 600 refer, else decline (or band names: B)
-      rules:                                 # applied before the score, in order: the first that matches decides
+      rules:                                 # in order: the first that matches decides, unless the cut-off
+                                             # is more severe (decline > refer > approve)
         - id: kyc_not_verified
           feature: kyc_verified              # a scorecard feature (its value is logged with the decision)
           in: [0]                            # categories (matched as text); or below: x / above: x
@@ -22,7 +23,8 @@ The policy is part of the version's definition (stored and fingerprinted with it
 
 **Reasons** (every refer and decline): the features with the most weighted points lost against the reference,
 ``lost_f = weight_f × (reference_f − points_f)`` (> 0), largest first (ties: definition order), at most
-``max_reasons``; a rule's own reason comes first. **Points to the next band / to approval** are exact score
+``max_reasons``; a matching rule's own reason comes first. The decision is the most severe of the first matching
+rule's and the cut-off's (decline > refer > approve): a refer rule never turns a decline into a refer. **Points to the next band / to approval** are exact score
 differences, and **approval changes** lists, per feature, the smallest single change of bin that reaches the
 approval cut-off (the score is additive: each candidate is scored exactly, no solver).
 
@@ -67,6 +69,8 @@ DECISION_OUTPUT_COLUMNS = [
     "approval_changes",
 ]
 MAX_REASONS = 4
+#: How severe a decision is: the final decision is the most severe of the matching rule's and the cut-off's.
+SEVERITY = {"approve": 0, "refer": 1, "decline": 2}
 _RULE_KEYS = {"id", "feature", "in", "missing", "below", "above", "decision", "code", "text"}
 
 
@@ -330,14 +334,15 @@ def decide_applications(
                     rule_hit = rule
                     break
             cut = policy["cutoffs"]
-            if rule_hit is not None:
-                decision, decided_by = rule_hit["decision"], f"rule:{rule_hit['id']}"
-            elif score >= cut["approve"]:
+            if score >= cut["approve"]:
                 decision, decided_by = "approve", f"cutoff:approve>={cut['approve']:g}"
             elif score >= cut["refer"]:
                 decision, decided_by = "refer", f"cutoff:refer>={cut['refer']:g}"
             else:
                 decision, decided_by = "decline", f"cutoff:decline<{cut['refer']:g}"
+            # a rule decides unless the cut-off is more severe (a refer rule never rescues a decline)
+            if rule_hit is not None and SEVERITY[rule_hit["decision"]] >= SEVERITY[decision]:
+                decision, decided_by = rule_hit["decision"], f"rule:{rule_hit['id']}"
         out["decision"], out["decided_by"] = decision, decided_by
         # points to approval and the single-feature changes reaching it
         changes: list[dict[str, Any]] = []
