@@ -67,7 +67,11 @@ def test_predictions_of_every_scored_month_carry_model_and_scorecard_versions(ca
         predictions = _table(catch_up.root, f"07_model_output/predictions/{model}")
         months = sorted(predictions["snapshot_date"].dt.date.unique())
         assert months == SEED_MONTHS + MONITORED
-        assert predictions["model_version"].notna().all() and (predictions["scorecard_version"] == "v1").all()
+        # one scorecard version decided every month (the active one of the store), and the models carry it
+        (active,) = decisions["scorecard_version"].unique()
+        assert (
+            predictions["model_version"].notna().all() and (predictions["scorecard_version"] == active).all()
+        )
         seed = predictions[predictions["snapshot_date"] < "2024-12-01"]
         assert (seed["model_version"] == 1).all() and (seed["model_training_date"] == "2024-12-01").all()
         assert predictions["loan_id"].is_unique
@@ -127,9 +131,10 @@ def test_dashboard_and_charts(catch_up):
     assert catch_up.report.dashboard == str(page_path)
     page = page_path.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page) and "<script" not in page
-    # six monitoring charts plus the scoring-time stability figure of the drift sections
-    assert page.count("data:image/png;base64,") == 7 and "2025-06" in page
-    assert 'alt="scoring-time stability"' in page
+    # six monitoring charts plus the scoring-time stability figure and the vintage curves of the drift sections
+    assert page.count("data:image/png;base64,") == 8 and "2025-06" in page
+    assert 'alt="scoring-time stability"' in page and 'alt="vintage curves"' in page
+    assert "Early read: vintage curves (2025-06)" in page and "out_vintages: not available yet" not in page
     charts = catch_up.root / "08_reporting" / "monitoring" / "charts"
     assert {p.name for p in charts.glob("*.png")} == {
         "performance_trends.png", "psi_trends.png", "feature_psi.png", "confusion_matrices.png",

@@ -24,7 +24,7 @@ import pandas as pd
 
 __all__ = ["format_figures", "format_summary"]
 
-WIDTHS = {"month": 7, "training": 33, "scoring": 30, "scorecard": 28, "model": 37}
+WIDTHS = {"month": 7, "training": 33, "scoring": 32, "scorecard": 28, "model": 37}
 
 
 def _cut(text: str, width: int) -> str:
