@@ -10,7 +10,10 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
+from kycc.modeling.compare import PromotionSettings
 from kycc.modeling.registry import RegistrySettings, register_candidate
+
+OWN_OOT = PromotionSettings(method="own_oot")  # the former rule, kept for comparison
 
 NAME = "kycc_test_model"
 
@@ -53,14 +56,14 @@ def _train_and_register(experiment: str, value: float, passed: bool = True, **se
     model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
     with mlflow.start_run(experiment_id=experiment):
         mlflow.sklearn.log_model(model, name="model_1", pip_requirements=["scikit-learn"])
-        return register_candidate(_card(value, passed), RegistrySettings(**settings))
+        return register_candidate(_card(value, passed), RegistrySettings(**settings), OWN_OOT)
 
 
 def _aliases() -> dict:
     return MlflowClient().get_registered_model(NAME).aliases
 
 
-def test_champion_moves_only_when_beaten(tracking):
+def test_own_oot_rule_moves_the_champion_on_recorded_values(tracking):
     first = _train_and_register(tracking, 0.70)
     assert first["status"] == "registered" and first["version"] == 1 and first["champion"]
     assert _aliases() == {"champion": 1}
@@ -110,3 +113,7 @@ def test_settings_validation():
         RegistrySettings.from_params({"promote": True})
     with pytest.raises(ValueError, match="<window>.<metric>"):
         RegistrySettings.from_params({"champion_metric": "roc_auc"})
+    with pytest.raises(ValueError, match="Unknown keys in training.promotion"):
+        PromotionSettings.from_params({"test": "delong"})
+    with pytest.raises(ValueError, match="training.promotion.method must be one of"):
+        PromotionSettings.from_params({"method": "bootstrap"})

@@ -1,27 +1,36 @@
 """Model registry and champion logic (MLflow model registry).
 
 Why this talks to MLflow itself instead of going through a kedro-mlflow dataset: registration here is a
-*conditional read-modify-write* of the registry — register only when the quality gates passed, read the
-current champion and its recorded OOT ROC-AUC, move the ``champion`` alias only when the new version beats
-it, keep the old one reachable as ``previous_champion``. kedro-mlflow's ``MlflowModelTrackingDataset``
+*conditional read-modify-write* of the registry — register only when the quality gates passed, load the
+current champion and score it on the candidate's evaluation rows, move the ``champion`` alias only when the
+new version beats it **on the same rows** (``training.promotion``, :mod:`kycc.modeling.compare`), keep the old
+one reachable as ``previous_champion``. kedro-mlflow's ``MlflowModelTrackingDataset``
 registers unconditionally (``registered_model_name``) and ``MlflowModelRegistryDataset`` only loads, so the
 logic lives in this one small module, called from one node (``register_model``) right after the model was
 logged by the catalog in the same MLflow run.
 
 Each version carries tags (``kycc.model``, ``kycc.training_date``, ``kycc.data_fingerprint``,
-``kycc.champion_metric`` and its value) so that any later run can compare against it without reloading.
+``kycc.champion_metric`` and its value, ``kycc.learnt_windows``) and, once compared with a champion, the
+comparison (``kycc.comparison.*``); the run holds it as metrics ``<model>.promotion.*``, the tag
+``<model>.promotion_decision`` and the artifact ``<model>/registry/comparison.json``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from kycc.modeling.compare import PromotionSettings, decide_promotion, paired_auc_delong
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["RegistrySettings", "register_candidate"]
+__all__ = ["RegistrySettings", "json_safe", "register_candidate"]
 
 TAG_PREFIX = "kycc."
 
@@ -102,22 +111,100 @@ def _recorded_value(client: Any, version: Any, settings: RegistrySettings, model
     return math.nan
 
 
-def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict[str, Any]:
-    """Register a passing model and move the champion alias when it is better.
+def _learnt_months(version: Any) -> dict[str, tuple[str, str]]:
+    """``{"train": (start, end), "validation": (…)}`` recorded on a version (empty for older versions)."""
+    raw = (version.tags or {}).get(f"{TAG_PREFIX}learnt_windows")
+    if not raw:
+        return {}
+    try:
+        return {k: (v[0], v[1]) for k, v in json.loads(raw).items()}
+    except (ValueError, TypeError, KeyError, IndexError):
+        return {}
+
+
+def _overlap(learnt: dict[str, tuple[str, str]], months: list[str]) -> str | None:
+    for window, (start, end) in learnt.items():
+        inside = [m for m in months if start[:7] <= m <= end[:7]]
+        if inside:
+            return f"{', '.join(inside)} in its {window} window ({start[:7]}..{end[:7]})"
+    return None
+
+
+def _compare_same_rows(  # noqa: PLR0913 - the comparison's inputs
+    client: Any,
+    run: Any,
+    model: str,
+    name: str,
+    current: Any,
+    evaluation: dict[str, Any],
+    promotion: PromotionSettings,
+) -> tuple[bool, str, dict[str, Any]]:
+    """Score the champion on the candidate's evaluation rows, compare with a paired test, log the comparison."""
+    import mlflow
+
+    frame: pd.DataFrame = evaluation["frame"]
+    months = list(evaluation.get("months") or [])
+    record: dict[str, Any] = {
+        "method": promotion.method,
+        "champion_version": int(current.version),
+        "months": months,
+        "rows": evaluation.get("rows", "candidate OOT window"),
+    }
+    clash = _overlap(_learnt_months(current), months)
+    if clash:
+        why = (
+            f"champion v{current.version} cannot be compared on {', '.join(months)}: it learnt from {clash}; "
+            "champion unchanged"
+        )
+        return False, why, record | {"reason": why}
+    try:
+        champion = mlflow.sklearn.load_model(f"models:/{name}/{current.version}")
+        champion_pd = np.asarray(champion.predict_proba(frame)[:, 1], dtype="float64")
+    except Exception as err:  # noqa: BLE001 - any failure to load/score the champion is reported, not fatal
+        why = (
+            f"champion v{current.version} could not score the evaluation rows ({type(err).__name__}: {err}); "
+            "champion unchanged"
+        )
+        return False, why, record | {"reason": why}
+    comparison = paired_auc_delong(
+        evaluation["labels"], evaluation["candidate_pd"], champion_pd, promotion.confidence
+    )
+    promote, why = decide_promotion(comparison, promotion)
+    record.update(comparison=comparison, promote=promote, reason=why)
+    for key, value in comparison.items():
+        if value is not None and np.isfinite(value):
+            client.log_metric(run.info.run_id, f"{model}.promotion.{key}", float(value))
+    client.log_metric(run.info.run_id, f"{model}.promotion.promoted", float(promote))
+    return promote, why, record
+
+
+def register_candidate(
+    card: dict[str, Any],
+    settings: RegistrySettings,
+    promotion: PromotionSettings | None = None,
+    evaluation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Register a passing model and move the champion alias when it beats the champion on the same rows.
 
     Args:
         card: What training knows of the model: ``model`` (namespace), ``registered_model_name``,
             ``logged_model_name`` (its name in the MLflow run), ``gate`` (``passed``, ``reasons``),
-            ``metrics`` per window, ``training_date``, ``data_fingerprint``.
+            ``metrics`` per window, ``training_date``, ``data_fingerprint``, ``windows`` (optional: the
+            training windows, recorded so a later comparison can check the batch-lag rule).
         settings: The registry parameters.
+        promotion: ``training.promotion`` (default: paired DeLong at alpha 0.05).
+        evaluation: The rows both candidate and champion are scored on: ``frame`` (raw model-input rows),
+            ``labels``, ``candidate_pd`` (the candidate's PD of those rows), ``months`` (their application
+            months, ``YYYY-MM``), ``rows`` (what they are, in words). Needed by every method but ``own_oot``.
 
     Returns:
         The outcome: ``status`` (``registered`` | ``rejected`` | ``not_registered`` | ``skipped``), the
-        version, whether it is now the champion, the comparison made and a readable ``reason``.
+        version, whether it is now the champion, the comparison made (``comparison``) and a ``reason``.
     """
     import mlflow
     from mlflow import MlflowClient
 
+    promotion = promotion or PromotionSettings()
     model = card["model"]
     name = card["registered_model_name"]
     value = metric_value(card["metrics"], settings.champion_metric)
@@ -132,6 +219,8 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
         "champion_metric": settings.champion_metric,
         "candidate_value": value,
         "champion_value": None,
+        "promotion_method": promotion.method,
+        "comparison": None,
         "gate_passed": bool(card["gate"]["passed"]),
         "gate_reasons": list(card["gate"]["reasons"]),
         "run_id": None,
@@ -156,6 +245,8 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
         return outcome
 
     model_uri = _find_logged_model_uri(run, card["logged_model_name"])
+    windows = card.get("windows") or {}
+    learnt = {w: [windows[w]["start"], windows[w]["end"]] for w in ("train", "validation") if w in windows}
     tags = {
         f"{TAG_PREFIX}model": model,
         f"{TAG_PREFIX}training_date": str(card.get("training_date")),
@@ -164,36 +255,45 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
         f"{TAG_PREFIX}champion_metric_value": repr(value),
         f"{TAG_PREFIX}quality_gate": "passed",
     }
+    if learnt:
+        tags[f"{TAG_PREFIX}learnt_windows"] = json.dumps(learnt)
     version = mlflow.register_model(model_uri, name, tags=tags)
     outcome.update(status="registered", version=int(version.version))
 
     current = _current_champion(client, name, settings.champion_alias)
     current_value = _recorded_value(client, current, settings, model) if current is not None else math.nan
     outcome["champion_value"] = None if math.isnan(current_value) else current_value
+    record: dict[str, Any] | None = None
     if current is None:
         promote, why = True, "no champion yet"
-    elif math.isnan(value):
-        promote, why = False, f"{settings.champion_metric} of the candidate is undefined"
-    elif math.isnan(current_value):
-        promote, why = True, f"the champion (v{current.version}) has no recorded {settings.champion_metric}"
-    elif value > current_value + settings.min_improvement:
-        promote, why = (
-            True,
-            (
-                f"{settings.champion_metric} {value:.4f} beats champion v{current.version} "
-                f"({current_value:.4f})"
-            ),
-        )
-    else:
+    elif promotion.method == "own_oot":
+        promote, why = _own_oot_rule(value, current, current_value, settings)
+    elif evaluation is None:
         promote, why = (
             False,
             (
-                f"{settings.champion_metric} {value:.4f} does not beat champion "
-                f"v{current.version} ({current_value:.4f} + {settings.min_improvement})"
+                f"no evaluation rows to score champion v{current.version} on: a same-cohort comparison "
+                f"(training.promotion.method = {promotion.method}) is impossible; champion unchanged"
             ),
         )
+    else:
+        promote, why, record = _compare_same_rows(client, run, model, name, current, evaluation, promotion)
     if promote and not settings.auto_promote_champion:
         promote, why = False, why + "; automatic promotion is off (training.registry.auto_promote_champion)"
+    if record is not None:
+        outcome["comparison"] = record
+        mlflow.log_dict(json_safe(record | {"candidate_version": int(version.version)}),
+                        f"{model}/registry/comparison.json")  # fmt: skip
+        comparison = record.get("comparison") or {}
+        version_tags = {
+            "comparison.champion_version": str(record["champion_version"]),
+            "comparison.months": ",".join(record["months"]),
+            "comparison.promoted": str(promote),
+            **{f"comparison.{k}": repr(float(v)) for k, v in comparison.items() if v is not None},
+        }
+        for key, text in version_tags.items():
+            client.set_model_version_tag(name, version.version, f"{TAG_PREFIX}{key}", text)
+    client.set_tag(run.info.run_id, f"{model}.promotion_decision", why[:5000])
     if promote:
         if current is not None:
             client.set_registered_model_alias(name, settings.previous_champion_alias, current.version)
@@ -212,3 +312,35 @@ def register_candidate(card: dict[str, Any], settings: RegistrySettings) -> dict
         "now champion" if promote else "champion unchanged",
     )
     return outcome
+
+
+def _own_oot_rule(
+    value: float, current: Any, current_value: float, settings: RegistrySettings
+) -> tuple[bool, str]:
+    """The former rule (``training.promotion.method: own_oot``): each version's own recorded OOT value."""
+    if math.isnan(value):
+        return False, f"{settings.champion_metric} of the candidate is undefined"
+    if math.isnan(current_value):
+        return True, f"the champion (v{current.version}) has no recorded {settings.champion_metric}"
+    if value > current_value + settings.min_improvement:
+        return True, (
+            f"{settings.champion_metric} {value:.4f} beats champion v{current.version} ({current_value:.4f}) "
+            "(own OOT values, different months)"
+        )
+    return False, (
+        f"{settings.champion_metric} {value:.4f} does not beat champion "
+        f"v{current.version} ({current_value:.4f} + {settings.min_improvement})"
+    )
+
+
+def json_safe(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, tuples -> lists, keys -> str."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

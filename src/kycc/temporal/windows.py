@@ -12,6 +12,13 @@ training run only uses the history *before* ``T``. Application months (cohorts) 
 12 + 2 + 2 + 1 + 6 = 23 months of history: with data from 2023-01-01 the first trainable date is 2024-12-01,
 and 2024-11-01 is refused. Windows can also be given as fixed dates (:func:`fixed_windows`).
 
+**Retraining layout** ``layout: recent`` (:func:`recent_windows`): the ``window_months`` (12) most recent
+matured cohorts ``T-18 .. T-7`` are split in time order inside that window — OOT the latest matured month
+(``T-7``), test and validation the months before it (1 each), train the rest (``T-18 .. T-10``, 9 months).
+A retrain at ``T`` then learns from cohorts up to ``T-10`` (``standard``: ``T-12``) and is measured on the
+latest matured cohort; 18 months of history are needed instead of 23. The batch-lag rule is the same for both
+layouts (train and validation months are never scored).
+
 Every function here is pure (no I/O): the same arithmetic serves training, the inference batch-lag rule and the
 tests.
 """
@@ -35,6 +42,7 @@ __all__ = [
     "check_history",
     "first_trainable_date",
     "fixed_windows",
+    "recent_windows",
     "format_months",
     "month_range",
     "to_month",
@@ -180,6 +188,7 @@ class TrainingWindows:
     oot: Window
     label_maturity_months: int
     mode: str = "relative"
+    layout: str = "standard"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "training_date", to_month(self.training_date))
@@ -252,6 +261,7 @@ class TrainingWindows:
         """JSON-friendly form (ISO dates), the inverse of :meth:`from_dict`."""
         return {
             "mode": self.mode,
+            "layout": self.layout,
             "training_date": self.training_date.isoformat(),
             "label_maturity_months": self.label_maturity_months,
             "history_start": self.history_start.isoformat(),
@@ -269,6 +279,7 @@ class TrainingWindows:
             f"{prefix}.training_date": self.training_date.isoformat(),
             f"{prefix}.label_maturity_months": str(self.label_maturity_months),
             f"{prefix}.mode": self.mode,
+            f"{prefix}.layout": self.layout,
         }
         for w in self.windows:
             out[f"{prefix}.{w.name}.start"] = w.start.isoformat()
@@ -282,6 +293,7 @@ class TrainingWindows:
             **{name: Window(name, data[name]["start"], data[name]["end"]) for name in WINDOW_NAMES},
             label_maturity_months=int(data["label_maturity_months"]),
             mode=data.get("mode", "relative"),
+            layout=data.get("layout", "standard"),
         )
 
 
@@ -299,6 +311,55 @@ def windows_from_training_date(training_date: Any, sizes: WindowSizes | None = N
         "train", add_months(validation.start, -sizes.train_months), add_months(validation.start, -1)
     )
     return TrainingWindows(t, train, validation, test, oot, sizes.label_maturity_months, mode="relative")
+
+
+@dataclass(frozen=True)
+class RecentLayout:
+    """``training.windows.recent``: sizes of the ``recent`` retraining layout (months)."""
+
+    window_months: int = 12
+    validation_months: int = 1
+    test_months: int = 1
+    oot_months: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("window_months", "validation_months", "test_months", "oot_months"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"training.windows.recent.{name} must be a whole number of months >= 1, got {value!r}"
+                )
+        if self.train_months < 1:
+            raise ValueError(
+                f"training.windows.recent.window_months ({self.window_months}) leaves no train month after "
+                f"validation {self.validation_months} + test {self.test_months} + oot {self.oot_months}"
+            )
+
+    @property
+    def train_months(self) -> int:
+        return self.window_months - self.validation_months - self.test_months - self.oot_months
+
+
+def recent_windows(
+    training_date: Any, layout: RecentLayout | None = None, label_maturity_months: int = 6
+) -> TrainingWindows:
+    """The ``recent`` retraining layout: the latest ``window_months`` matured cohorts, split in time order.
+
+    With ``T = 2025-06-01`` and the defaults: window 2023-12..2024-11; OOT 2024-11 (the latest matured month,
+    ``T-7``), test 2024-10, validation 2024-09, train 2023-12..2024-08 (``T-18 .. T-10``).
+    """
+    layout = layout or RecentLayout()
+    sizes = WindowSizes(
+        train_months=layout.train_months,
+        validation_months=layout.validation_months,
+        test_months=layout.test_months,
+        oot_months=layout.oot_months,
+        label_maturity_months=label_maturity_months,
+    )
+    tw = windows_from_training_date(training_date, sizes)
+    return TrainingWindows(
+        tw.training_date, tw.train, tw.validation, tw.test, tw.oot, tw.label_maturity_months, layout="recent"
+    )
 
 
 def fixed_windows(
@@ -332,15 +393,29 @@ def windows_from_config(config: dict[str, Any], training_date: Any) -> TrainingW
     """Build windows from the ``training.windows`` parameters.
 
     ``mode: relative`` uses the sizes (``train_months`` …); ``mode: fixed`` uses ``fixed: {train: [start, end],
-    validation: …, test: …, oot: …}``.
+    validation: …, test: …, oot: …}``. ``layout: recent`` (relative mode only) uses ``recent: {window_months,
+    validation_months, test_months, oot_months}`` instead of the sizes (:func:`recent_windows`);
+    ``layout: standard`` (the default) the sizes.
     """
     config = dict(config or {})
     mode = config.pop("mode", "relative")
     fixed = config.pop("fixed", None)
+    layout = config.pop("layout", "standard") or "standard"
+    recent = config.pop("recent", None)
     sizes = WindowSizes(**{k: v for k, v in config.items() if k in WindowSizes.__dataclass_fields__})
     unknown = set(config) - set(WindowSizes.__dataclass_fields__)
     if unknown:
         raise ValueError(f"Unknown keys in training.windows: {sorted(unknown)}")
+    if layout not in {"standard", "recent"}:
+        raise ValueError(f"training.windows.layout must be 'standard' or 'recent', got {layout!r}")
+    if layout == "recent":
+        if mode != "relative":
+            raise ValueError("training.windows.layout 'recent' needs mode 'relative' (fixed dates are fixed)")
+        recent = dict(recent or {})
+        unknown = set(recent) - set(RecentLayout.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"Unknown keys in training.windows.recent: {sorted(unknown)}")
+        return recent_windows(training_date, RecentLayout(**recent), sizes.label_maturity_months)
     if mode == "relative":
         return windows_from_training_date(training_date, sizes)
     if mode == "fixed":

@@ -42,7 +42,16 @@ def catalog_for(model_input, params: dict[str, Any], pipeline=None) -> DataCatal
         if not name.startswith("params:"):
             catalog[name] = KeptDataset(copy_mode="assign")
     catalog["mdl_model_input"] = model_input
-    for key in ("data_contract", "windows", "training_date", "quality_gates", "registry", "fitting"):
+    for key in (
+        "data_contract",
+        "windows",
+        "training_date",
+        "quality_gates",
+        "registry",
+        "fitting",
+        "calibration",
+        "promotion",
+    ):
         catalog[f"params:training.{key}"] = copy.deepcopy(params[key])
     for name, options in params["models"].items():
         catalog[f"params:training.models.{name}"] = copy.deepcopy(options)

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -100,6 +101,14 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
                 "brier",
                 "default_rate",
                 "n_samples",
+                # calibration (fitted on validation; measured on test and OOT)
+                "ae_ratio",
+                "ae_lower",
+                "ae_upper",
+                "ae_pvalue",
+                "calibration_slope",
+                "calibration_intercept",
+                "uncalibrated_ae_ratio",
             ):
                 assert f"{model}.{window}.{metric}" in metrics
         assert metrics[f"{model}.oot.roc_auc"] >= 0.6 and metrics[f"{model}.quality_gate_passed"] == 1.0
@@ -118,6 +127,9 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     champion = mlflow.sklearn.load_model("models:/kycc_model_1@champion")
     rows = pd.read_parquet(data / "05_model_input" / "model_input.parquet").head(5)
     assert champion.predict_proba(rows).shape == (5, 2)
+    # the registered model predicts the calibrated PD (Platt on validation), not the estimator's own
+    assert champion.calibrator is not None and champion.calibrator.method == "platt"
+    assert not np.allclose(champion.predict_proba(rows)[:, 1], champion.raw_pd(rows))
 
     # local artifacts
     folder = data / "06_models" / "model_1"
@@ -128,6 +140,13 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     metadata = json.loads((folder / "metadata.json").read_text())
     assert metadata["windows"]["oot"]["start"] == "2024-05-01"
     assert metadata["data_fingerprint"].startswith("sha256:") and metadata["quality_gate"]["passed"]
+    assert (
+        metadata["calibration"]["method"] == "platt" and metadata["calibration"]["fitted_on"] == "validation"
+    )
+    assert metadata["calibration"]["months"] == [
+        "2024-01",
+        "2024-02",
+    ]  # the validation window, never test/OOT
     first_auc = metrics["model_1.oot.roc_auc"]
 
     # a second run with a worse model_1 (two weak features; gate lowered so that it is registered): a new
@@ -135,7 +154,7 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     worse = {
         "training": {
             "quality_gates": {"min_roc_auc": 0.55},
-            "models": {"model_1": {"features": ["num_credit_inquiries", "age"]}, "model_2": FAST_MODEL_2},
+            "models": {"model_1": {"features": ["num_credit_inquiries", "tenure"]}, "model_2": FAST_MODEL_2},
         }
     }
     _run(data, ["training"], worse)
@@ -143,6 +162,16 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     assert second.data.metrics["model_1.oot.roc_auc"] < first_auc
     outcome = json.loads((data / "08_reporting" / "training" / "model_1" / "registry.json").read_text())
     assert outcome["status"] == "registered" and outcome["version"] == 2 and not outcome["champion"]
+    # compared on the same rows: the champion v1 scored on this run's OOT window (the same month here, so its
+    # AUC there is the one it recorded) with a paired DeLong test
+    comparison = outcome["comparison"]
+    assert comparison["champion_version"] == 1 and comparison["months"] == ["2024-05"]
+    assert comparison["comparison"]["champion_auc"] == pytest.approx(first_auc, abs=1e-9)
+    assert comparison["comparison"]["candidate_auc"] == pytest.approx(
+        second.data.metrics["model_1.oot.roc_auc"]
+    )
+    assert second.data.metrics["model_1.promotion.champion_auc"] == pytest.approx(first_auc, abs=1e-9)
+    assert "paired DeLong" in outcome["reason"]
     assert client.get_registered_model("kycc_model_1").aliases == {"champion": 1}
     summary = json.loads((data / "08_reporting" / "training" / "training_summary.json").read_text())
     assert summary["models"][0]["champion_version"] == 1

@@ -57,7 +57,16 @@ def _project_catalog(data_root: Path, params: dict) -> DataCatalog:
         )
         catalog = DataCatalog.from_config(loader["catalog"], credentials=loader["credentials"])
     switch_catalog_logging(catalog, False)  # what kedro-mlflow does for a run without tracking
-    for key in ("data_contract", "windows", "training_date", "quality_gates", "registry", "fitting"):
+    for key in (
+        "data_contract",
+        "windows",
+        "training_date",
+        "quality_gates",
+        "registry",
+        "fitting",
+        "calibration",
+        "promotion",
+    ):
         catalog[f"params:training.{key}"] = copy.deepcopy(params[key])
     for name, options in params["models"].items():
         catalog[f"params:training.models.{name}"] = copy.deepcopy(options)

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kycc.modeling.calibration import PDCalibrator, calibration_metrics
+from kycc.modeling.compare import PromotionSettings
 from kycc.modeling.contract import (
     WINDOW_COLUMN,
     DataContract,
@@ -29,7 +31,7 @@ from kycc.modeling.metrics import best_f1_threshold, classification_metrics
 from kycc.modeling.model import CreditRiskModel, predict_pd
 from kycc.modeling.plots import calibration_figure, roc_figure
 from kycc.modeling.preprocessing import CreditPreprocessor
-from kycc.modeling.registry import RegistrySettings, register_candidate
+from kycc.modeling.registry import RegistrySettings, json_safe, register_candidate
 from kycc.modeling.tracking import Candidate
 from kycc.temporal.windows import (
     WINDOW_NAMES,
@@ -55,6 +57,7 @@ MODEL_OPTION_KEYS = {
     "max_candidates",
     "threshold",
     "features",
+    "calibration",
 }
 
 
@@ -341,25 +344,77 @@ def train_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     }
 
 
-def evaluate_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
+def _calibration_settings(model: str, calibration: dict[str, Any] | None, options: dict[str, Any]) -> dict:
+    settings = {"method": "platt", "alpha": 0.05, "confidence": 0.95, **(calibration or {})}
+    override = options.get("calibration")
+    if isinstance(override, dict):
+        settings.update(override)
+    elif isinstance(override, str):
+        settings["method"] = override
+    unknown = set(settings) - {"method", "alpha", "confidence"}
+    if unknown:
+        raise ValueError(
+            f"Unknown keys in training.calibration (or training.models.{model}.calibration): {sorted(unknown)}"
+        )
+    return settings
+
+
+def fit_calibration(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
+    model: str,
+    preprocessor: CreditPreprocessor,
+    estimator: Any,
+    data: pd.DataFrame,
+    feature_spec: dict[str, Any],
+    calibration: dict[str, Any],
+    options: dict[str, Any],
+) -> PDCalibrator:
+    """Fit the post-hoc PD calibrator on the **validation** window only (never test or OOT).
+
+    ``training.calibration.method`` (``platt`` | ``isotonic`` | ``none``; a model may override it with
+    ``training.models.<model>.calibration``). See :mod:`kycc.modeling.calibration`.
+    """
+    spec = _spec(feature_spec)
+    method = _calibration_settings(model, calibration, options)["method"]
+    valid = data.loc[_rows(data, "validation")]
+    months = sorted(_months(valid[spec.date_column]).dt.strftime("%Y-%m").unique().tolist())
+    calibrator = PDCalibrator(method).fit(
+        predict_pd(preprocessor, estimator, valid),
+        valid[spec.label_column].to_numpy(),
+        fitted_on="validation",
+        months=months,
+    )
+    logger.info("%s: %s calibration fitted on validation (%d rows): %s", model, method, len(valid),
+                calibrator.describe())  # fmt: skip
+    return calibrator
+
+
+def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive positionally
     model: str,
     preprocessor: CreditPreprocessor,
     estimator: Any,
     data: pd.DataFrame,
     feature_spec: dict[str, Any],
     options: dict[str, Any],
+    calibrator: PDCalibrator | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Score every window from the raw model input (preprocessing + estimator, as inference will) and measure.
+    """Score every window from the raw model input (preprocessing + estimator + calibrator, as inference
+    will) and measure.
 
     The decision threshold (for accuracy, precision, recall, F1) is ``options.threshold``: a PD, or
-    ``validation_f1`` (the PD maximising F1 on validation).
+    ``validation_f1`` (the calibrated PD maximising F1 on validation). Each window's metrics include the
+    calibration figures (:func:`kycc.modeling.calibration.calibration_metrics`: A/E with its Jeffreys
+    interval and test, calibration intercept and slope) and ``uncalibrated_*`` Brier / A/E / mean PD of the
+    estimator's own PD. The validation window's calibration is in-sample (the calibrator was fitted there).
 
     Returns:
-        ``{"threshold", "threshold_rule", "metrics": {window: {...}}}`` and the predictions of every row.
+        ``{"threshold", "threshold_rule", "calibration", "metrics": {window: {...}}}`` and the predictions.
     """
     spec = _spec(feature_spec)
-    pd_hat = predict_pd(preprocessor, estimator, data)
+    raw = predict_pd(preprocessor, estimator, data)
+    pd_hat = raw if calibrator is None else calibrator.transform(raw)
     y = data[spec.label_column].to_numpy()
+    settings = _calibration_settings(model, calibration, options)
     rule = options.get("threshold", "validation_f1")
     if rule == "validation_f1":
         valid = _rows(data, "validation").to_numpy()
@@ -371,16 +426,26 @@ def evaluate_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
             f"training.models.{model}.threshold must be 'validation_f1' or a PD between 0 and 1, got {rule!r}"
         )
     metrics = {}
+    level, alpha = float(settings["confidence"]), float(settings["alpha"])
     for name in WINDOW_NAMES:
         mask = _rows(data, name).to_numpy()
-        metrics[name] = classification_metrics(y[mask], pd_hat[mask], threshold)
+        uncalibrated = calibration_metrics(y[mask], raw[mask], alpha=alpha, level=level)
+        metrics[name] = {
+            **classification_metrics(y[mask], pd_hat[mask], threshold),
+            **calibration_metrics(y[mask], pd_hat[mask], alpha=alpha, level=level),
+            "uncalibrated_mean_pd": float(raw[mask].mean()) if mask.any() else math.nan,
+            "uncalibrated_brier": classification_metrics(y[mask], raw[mask], threshold)["brier"],
+            "uncalibrated_ae_ratio": uncalibrated["ae_ratio"],
+        }
     logger.info(
-        "%s: ROC-AUC %s; KS oot %.3f; Brier oot %.4f (threshold %.3f)",
+        "%s: ROC-AUC %s; KS oot %.3f; Brier oot %.4f (threshold %.3f); A/E %s (uncalibrated %s)",
         model,
         ", ".join(f"{w} {metrics[w]['roc_auc']:.3f}" for w in WINDOW_NAMES),
         metrics["oot"]["ks"],
         metrics["oot"]["brier"],
         threshold,
+        ", ".join(f"{w} {metrics[w]['ae_ratio']:.2f}" for w in ("test", "oot")),
+        ", ".join(f"{w} {metrics[w]['uncalibrated_ae_ratio']:.2f}" for w in ("test", "oot")),
     )
     predictions = pd.DataFrame(
         {
@@ -392,7 +457,14 @@ def evaluate_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
             "prediction": (pd_hat >= threshold).astype("int64"),
         }
     )
-    return {"threshold": threshold, "threshold_rule": str(rule), "metrics": metrics}, predictions
+    described = calibrator.describe() if calibrator is not None else {"method": "none", "fitted_on": ""}
+    described = {**described, "confidence": level, "alpha": alpha}
+    return {
+        "threshold": threshold,
+        "threshold_rule": str(rule),
+        "calibration": described,
+        "metrics": metrics,
+    }, predictions
 
 
 def plot_model_performance(model: str, predictions: pd.DataFrame) -> tuple[Figure, Figure]:
@@ -413,17 +485,7 @@ def check_quality_gates(model: str, evaluation: dict[str, Any], gates: dict[str,
     return result
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN -> None, numpy scalars -> Python."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
+_clean = json_safe  # JSON-safe: NaN -> None, numpy scalars -> Python (one home: the registry)
 
 
 def build_model_metadata(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
@@ -455,6 +517,7 @@ def build_model_metadata(  # noqa: PLR0917 - a Kedro node: inputs arrive positio
         "preprocessing": preprocessor.describe(),
         "threshold": evaluation["threshold"],
         "threshold_rule": evaluation["threshold_rule"],
+        "calibration": evaluation.get("calibration"),
         "training_date": training_windows["training_date"],
         "windows": training_windows,
         "metrics": evaluation["metrics"],
@@ -488,10 +551,16 @@ def package_model(
     preprocessor: CreditPreprocessor,
     estimator: Any,
     metadata: dict[str, Any],
+    calibrator: PDCalibrator | None = None,
 ) -> tuple[CreditRiskModel, dict[str, Any]]:
-    """Bundle preprocessing + estimator + threshold (the object logged to MLflow) and the registration card."""
+    """Bundle preprocessing + estimator + calibrator + threshold (the object logged to MLflow: its PD is the
+    calibrated one) and the registration card."""
     bundle = CreditRiskModel(
-        preprocessor=preprocessor, estimator=estimator, threshold=float(metadata["threshold"]), name=model
+        preprocessor=preprocessor,
+        estimator=estimator,
+        threshold=float(metadata["threshold"]),
+        name=model,
+        calibrator=calibrator,
     )
     card = {
         "model": model,
@@ -507,6 +576,8 @@ def package_model(
         },
         "training_date": metadata["training_date"],
         "data_fingerprint": metadata["data_fingerprint"],
+        "windows": metadata["windows"],
+        "calibration": metadata.get("calibration"),
     }
     return bundle, card
 
@@ -541,13 +612,60 @@ def publish_candidate(  # noqa: PLR0917 - a Kedro node: inputs arrive positional
     )
 
 
-def register_model(card: dict[str, Any], registry: dict[str, Any]) -> dict[str, Any]:
-    """Register a passing model in the MLflow registry and move ``champion`` when it is better.
+def evaluation_rows(
+    data: pd.DataFrame, predictions: pd.DataFrame, feature_spec: dict[str, Any]
+) -> dict[str, Any]:
+    """The rows a champion is compared on: the candidate's OOT window, with the candidate's PD of them.
+
+    The OOT window holds the latest cohorts whose labels matured before the training date (nothing later is
+    labelled at T), so "its OOT month and the latest matured cohorts" are the same rows here.
+    """
+    spec = _spec(feature_spec)
+    mask = _rows(data, "oot").to_numpy()
+    if (
+        len(predictions) != len(data)
+        or not (predictions["window"].to_numpy() == data[WINDOW_COLUMN].to_numpy()).all()
+    ):
+        raise ValueError("the predictions are not aligned with the windowed model input")
+    frame = data.loc[mask].reset_index(drop=True)
+    return {
+        "frame": frame,
+        "labels": frame[spec.label_column].to_numpy(),
+        "candidate_pd": predictions.loc[mask, "pd"].to_numpy(dtype="float64"),
+        "months": sorted(_months(frame[spec.date_column]).dt.strftime("%Y-%m").unique().tolist()),
+        "rows": "the candidate's OOT window (the latest matured cohorts at its training date)",
+    }
+
+
+def register_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
+    card: dict[str, Any],
+    registry: dict[str, Any],
+    data: pd.DataFrame | None = None,
+    predictions: pd.DataFrame | None = None,
+    feature_spec: dict[str, Any] | None = None,
+    promotion: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Register a passing model in the MLflow registry and move ``champion`` when it beats the champion on
+    the same rows (the candidate's OOT window scored by both, ``training.promotion``).
 
     The registry is a conditional read-modify-write that no kedro-mlflow dataset offers; the calls live in
     :mod:`kycc.modeling.registry` (see its docstring). Without an active MLflow run nothing is registered.
     """
-    return _clean(register_candidate(card, RegistrySettings.from_params(registry)))
+    evaluation = (
+        evaluation_rows(data, predictions, feature_spec)
+        if data is not None and predictions is not None and feature_spec is not None
+        else None
+    )
+    outcome = register_candidate(
+        card, RegistrySettings.from_params(registry), PromotionSettings.from_params(promotion), evaluation
+    )
+    return _clean({**outcome, "calibration": card.get("calibration"), "metrics": _oot_calibration(card)})
+
+
+def _oot_calibration(card: dict[str, Any]) -> dict[str, Any]:
+    keys = ("n_samples", "n_defaults", "roc_auc", "mean_pd", "default_rate", "brier", "ae_ratio", "ae_lower",
+            "ae_upper", "ae_pvalue", "calibration_intercept", "calibration_slope", "uncalibrated_ae_ratio")  # fmt: skip
+    return {w: {k: card["metrics"].get(w, {}).get(k) for k in keys} for w in ("test", "oot")}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -575,9 +693,36 @@ def summarise_training(training_windows: dict[str, Any], *outcomes: dict[str, An
             f"  {o['model']}: gate {gate}; {o['champion_metric']} "
             f"{'n/a' if auc is None else f'{auc:.4f}'}; {reg}; {champ}"
         )
+        lines.extend(_calibration_lines(o))
+        if o.get("comparison") or o.get("status") == "registered":
+            lines.append(f"    champion decision: {o['reason']}")
     logger.info("\n".join(lines))
     return {
         "training_date": tw.training_date.isoformat(),
         "windows": {w.name: format_months(w.months) for w in tw.windows},
         "models": list(outcomes),
+        "text": "\n".join(lines),
     }
+
+
+def _calibration_lines(outcome: dict[str, Any]) -> list[str]:
+    """``calibration platt (validation 2024-01..): test A/E 1.02 [0.85, 1.21] p 0.8, slope 0.97, Brier …``."""
+    calibration, metrics = outcome.get("calibration") or {}, outcome.get("metrics") or {}
+    if not metrics:
+        return []
+
+    def fmt(v: Any, digits: int = 2) -> str:
+        return "n/a" if v is None else f"{v:.{digits}f}"
+
+    parts = []
+    for w in ("test", "oot"):
+        m = metrics.get(w) or {}
+        parts.append(
+            f"{w} A/E {fmt(m.get('ae_ratio'))} [{fmt(m.get('ae_lower'))}, {fmt(m.get('ae_upper'))}] "
+            f"p {fmt(m.get('ae_pvalue'), 3)} (uncalibrated {fmt(m.get('uncalibrated_ae_ratio'))}), "
+            f"slope {fmt(m.get('calibration_slope'))}, intercept {fmt(m.get('calibration_intercept'))}, "
+            f"Brier {fmt(m.get('brier'), 4)}, n {fmt(m.get('n_samples'), 0)}"
+        )
+    months = calibration.get("months") or []
+    where = f"{calibration.get('fitted_on') or '-'} {months[0]}..{months[-1]}" if months else "-"
+    return [f"    calibration {calibration.get('method', 'none')} (fitted on {where}): " + "; ".join(parts)]

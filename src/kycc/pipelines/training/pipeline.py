@@ -28,7 +28,13 @@ SHARED_INPUTS = {
     "mdl_training_windows",
     "rpt_training_data_profile",
 }
-SHARED_PARAMETERS = {"params:training.quality_gates", "params:training.registry", "params:training.fitting"}
+SHARED_PARAMETERS = {
+    "params:training.quality_gates",
+    "params:training.registry",
+    "params:training.fitting",
+    "params:training.calibration",
+    "params:training.promotion",
+}
 
 
 def _bind(func, model: str):
@@ -70,6 +76,19 @@ def model_template(model: str) -> Pipeline:
                 name="train_model",
             ),
             Node(
+                _bind(nodes.fit_calibration, model),
+                inputs=[
+                    "mdl_fitted_preprocessing",
+                    "mdl_fitted_model",
+                    "mdl_windowed_input",
+                    "mdl_feature_spec",
+                    "params:training.calibration",
+                    "params:model_options",
+                ],
+                outputs="mdl_fitted_calibrator",
+                name="fit_calibration",
+            ),
+            Node(
                 _bind(nodes.evaluate_model, model),
                 inputs=[
                     "mdl_fitted_preprocessing",
@@ -77,6 +96,8 @@ def model_template(model: str) -> Pipeline:
                     "mdl_windowed_input",
                     "mdl_feature_spec",
                     "params:model_options",
+                    "mdl_fitted_calibrator",
+                    "params:training.calibration",
                 ],
                 outputs=["mdl_evaluation", "mdl_run_predictions"],
                 name="evaluate_model",
@@ -130,13 +151,25 @@ def model_template(model: str) -> Pipeline:
             ),
             Node(
                 _bind(nodes.package_model, model),
-                inputs=["mdl_fitted_preprocessing", "mdl_fitted_model", "mdl_run_metadata"],
+                inputs=[
+                    "mdl_fitted_preprocessing",
+                    "mdl_fitted_model",
+                    "mdl_run_metadata",
+                    "mdl_fitted_calibrator",
+                ],
                 outputs=["mdl_mlflow_model", "mdl_registration_card"],
                 name="package_model",
             ),
             Node(
                 nodes.register_model,
-                inputs=["mdl_registration_card", "params:training.registry"],
+                inputs=[
+                    "mdl_registration_card",
+                    "params:training.registry",
+                    "mdl_windowed_input",
+                    "mdl_run_predictions",
+                    "mdl_feature_spec",
+                    "params:training.promotion",
+                ],
                 outputs="mdl_registry_result",
                 name="register_model",
             ),
