@@ -41,6 +41,7 @@ __all__ = [
     "add_months",
     "check_history",
     "first_trainable_date",
+    "first_training_date_learning",
     "fixed_windows",
     "recent_windows",
     "format_months",
@@ -432,6 +433,21 @@ def windows_from_config(config: dict[str, Any], training_date: Any) -> TrainingW
             label_maturity_months=sizes.label_maturity_months,
         )
     raise ValueError(f"training.windows.mode must be 'relative' or 'fixed', got {mode!r}")
+
+
+def first_training_date_learning(cohort: Any, config: dict[str, Any] | None = None) -> dt.date:
+    """The earliest training date whose **train** window holds application month ``cohort``.
+
+    For relative windows (either layout) the train window ends ``oot + test + validation + maturity + 1`` months
+    before ``T``: with the defaults the drifted cohort 2024-09 is first learnt at 2025-09 (``standard``, train
+    ends at ``T-12``) and at 2025-07 (``recent``, train ends at ``T-10``).
+    """
+    config = dict(config or {})
+    if config.get("mode", "relative") != "relative":
+        raise ValueError("first_training_date_learning needs relative windows (fixed windows do not move)")
+    probe = windows_from_config(config, add_months(cohort, 120))
+    lag = months_between(probe.train.end, probe.training_date)
+    return add_months(cohort, lag)
 
 
 def check_history(windows: TrainingWindows, available_months: Iterable[Any]) -> None:
