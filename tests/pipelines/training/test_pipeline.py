@@ -13,7 +13,7 @@ from kedro.runner import SequentialRunner
 
 from kycc.modeling.contract import DataContractError
 from kycc.modeling.preprocessing import CreditPreprocessor
-from kycc.pipelines.training import create_pipeline
+from kycc.pipelines.training import create_pipeline, nodes
 from kycc.pipelines.training.pipeline import configured_models
 from kycc.temporal import InsufficientHistoryError
 from tests.pipelines.training.conftest import PROJECT_ROOT, catalog_for, training_params
@@ -155,3 +155,55 @@ def test_a_model_3_is_configuration_only(model_input, tmp_path):
     assert configured_models(conf_source=conf) == ["model_1", "model_2", "model_3"]
     nodes = {n.name for n in create_pipeline(configured_models(conf_source=conf)).nodes}
     assert "model_3.train_model" in nodes and "model_1.train_model" in nodes
+
+
+def test_calibration_is_fitted_on_validation_only_and_is_in_the_bundle(trained, model_input):
+    data = trained.load("mdl_windowed_input")
+    for model in ("model_1", "model_2"):
+        calibrator = trained.load(f"{model}.mdl_fitted_calibrator")
+        assert calibrator.method == "platt" and calibrator.fitted_on_ == "validation"
+        assert calibrator.n_samples_ == int((data["_window"] == "validation").sum())
+        assert calibrator.months_ == ["2024-01", "2024-02"]
+        # the bundle (what MLflow logs and inference loads) predicts the calibrated PD of the predictions
+        bundle = trained.load(f"{model}.mdl_mlflow_model")
+        predictions = trained.load(f"{model}.mdl_run_predictions")
+        assert bundle.calibrator is calibrator
+        assert np.allclose(bundle.predict_proba(data)[:, 1], predictions["pd"])
+        assert not np.allclose(bundle.raw_pd(data), predictions["pd"])
+        # changing the test/OOT labels does not move the calibrator: they are never used to fit it
+        other = data.copy()
+        later = other["_window"].isin(["test", "oot"])
+        other.loc[later, "label"] = 1 - other.loc[later, "label"]
+        refit = nodes.fit_calibration(
+            model, bundle.preprocessor, bundle.estimator, other, trained.load("mdl_feature_spec"), {}, {}
+        )
+        assert (refit.intercept_, refit.slope_) == (calibrator.intercept_, calibrator.slope_)
+        metrics = trained.load(f"{model}.mdl_evaluation")["metrics"]
+        for window in ("test", "oot"):
+            m = metrics[window]
+            assert m["ae_lower"] <= m["ae_ratio"] <= m["ae_upper"] and 0 <= m["ae_pvalue"] <= 1
+            assert np.isfinite(m["calibration_slope"]) and np.isfinite(m["uncalibrated_ae_ratio"])
+        metadata = trained.load(f"{model}.mdl_run_metadata")
+        assert metadata["calibration"]["method"] == "platt"
+    summary = trained.load("rpt_training_summary")
+    assert "calibration platt (fitted on validation 2024-01..2024-02)" in summary["text"]
+    assert "oot A/E" in summary["text"]
+
+
+def test_the_recent_layout_trains_on_the_latest_matured_cohorts(model_input):
+    params = training_params()
+    params["windows"]["layout"] = "recent"
+    catalog = _run(model_input, params, models=("model_1",))
+    windows = catalog.load("mdl_training_windows")
+    assert windows["layout"] == "recent" and windows["training_date"] == "2024-12-01"
+    assert (windows["train"]["start"], windows["train"]["end"]) == (
+        "2023-06-01",
+        "2024-02-01",
+    )  # T-18 .. T-10
+    assert [windows[w]["start"] for w in ("validation", "test", "oot")] == [
+        "2024-03-01",
+        "2024-04-01",
+        "2024-05-01",
+    ]
+    assert catalog.load("model_1.mdl_quality_gate")["passed"]
+    assert catalog.load("model_1.mdl_fitted_calibrator").months_ == ["2024-03"]
