@@ -145,6 +145,15 @@ class Window:
         return f"{self.name} {format_months(self.months)}"
 
 
+def _check_whole_months(sizes: Any, names: tuple[str, ...], prefix: str) -> None:
+    for name in names:
+        value = getattr(sizes, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                f"training.windows.{prefix}{name} must be a whole number of months >= 1, got {value!r}"
+            )
+
+
 @dataclass(frozen=True)
 class WindowSizes:
     """Window sizes in months (parameters ``training.windows``)."""
@@ -156,12 +165,7 @@ class WindowSizes:
     label_maturity_months: int = 6
 
     def __post_init__(self) -> None:
-        for name in ("train_months", "validation_months", "test_months", "oot_months"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"training.windows.{name} must be a whole number of months >= 1, got {value!r}"
-                )
+        _check_whole_months(self, ("train_months", "validation_months", "test_months", "oot_months"), "")
         m = self.label_maturity_months
         if not isinstance(m, int) or isinstance(m, bool) or m < 0:
             raise ValueError(f"training.windows.label_maturity_months must be >= 0, got {m!r}")
@@ -324,12 +328,9 @@ class RecentLayout:
     oot_months: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("window_months", "validation_months", "test_months", "oot_months"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"training.windows.recent.{name} must be a whole number of months >= 1, got {value!r}"
-                )
+        _check_whole_months(
+            self, ("window_months", "validation_months", "test_months", "oot_months"), "recent."
+        )
         if self.train_months < 1:
             raise ValueError(
                 f"training.windows.recent.window_months ({self.window_months}) leaves no train month after "

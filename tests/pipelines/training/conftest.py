@@ -13,6 +13,17 @@ from kedro.io import DataCatalog, MemoryDataset
 from kycc.modeling.sample_data import make_model_input
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# the ``params:training.<key>`` inputs every training run reads (besides ``training.models.<model>``)
+SHARED_PARAMETER_KEYS = (
+    "data_contract",
+    "windows",
+    "training_date",
+    "quality_gates",
+    "registry",
+    "fitting",
+    "calibration",
+    "promotion",
+)
 
 
 def training_params() -> dict[str, Any]:
@@ -42,16 +53,7 @@ def catalog_for(model_input, params: dict[str, Any], pipeline=None) -> DataCatal
         if not name.startswith("params:"):
             catalog[name] = KeptDataset(copy_mode="assign")
     catalog["mdl_model_input"] = model_input
-    for key in (
-        "data_contract",
-        "windows",
-        "training_date",
-        "quality_gates",
-        "registry",
-        "fitting",
-        "calibration",
-        "promotion",
-    ):
+    for key in SHARED_PARAMETER_KEYS:
         catalog[f"params:training.{key}"] = copy.deepcopy(params[key])
     for name, options in params["models"].items():
         catalog[f"params:training.models.{name}"] = copy.deepcopy(options)

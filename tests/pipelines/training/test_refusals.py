@@ -19,7 +19,7 @@ from kycc.modeling.tracking import Candidate, MlflowCandidateArtifactDataset
 from kycc.pipelines.training import create_pipeline, nodes
 from kycc.temporal import InsufficientHistoryError
 from tests.kedro_run import env_vars
-from tests.pipelines.training.conftest import PROJECT_ROOT, training_params
+from tests.pipelines.training.conftest import PROJECT_ROOT, SHARED_PARAMETER_KEYS, training_params
 
 
 def _byo_contract() -> dict:
@@ -57,16 +57,7 @@ def _project_catalog(data_root: Path, params: dict) -> DataCatalog:
         )
         catalog = DataCatalog.from_config(loader["catalog"], credentials=loader["credentials"])
     switch_catalog_logging(catalog, False)  # what kedro-mlflow does for a run without tracking
-    for key in (
-        "data_contract",
-        "windows",
-        "training_date",
-        "quality_gates",
-        "registry",
-        "fitting",
-        "calibration",
-        "promotion",
-    ):
+    for key in SHARED_PARAMETER_KEYS:
         catalog[f"params:training.{key}"] = copy.deepcopy(params[key])
     for name, options in params["models"].items():
         catalog[f"params:training.models.{name}"] = copy.deepcopy(options)
