@@ -30,7 +30,7 @@ from kycc.modeling.compare import PromotionSettings, decide_promotion, paired_au
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RegistrySettings", "json_safe", "register_candidate"]
+__all__ = ["RegistrySettings", "json_safe", "register_candidate", "register_recalibrated"]
 
 TAG_PREFIX = "kycc."
 
@@ -344,3 +344,111 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
+    registered_model_name: str,
+    source_version: int,
+    model: Any,
+    *,
+    settings: RegistrySettings | None = None,
+    reason: str = "recalibrate",
+    cohorts: list[str] | None = None,
+    reference_frame: pd.DataFrame | None = None,
+    promote: bool = True,
+) -> dict[str, Any]:
+    """Register a recalibrated model (:func:`kycc.modeling.calibration.recalibrate`) as a new version.
+
+    The new version is logged in the active MLflow run (or a new run named ``recalibration`` in the source run's
+    experiment) with what inference reads of a version: the bundle as model ``<model>``, and
+    ``<model>/artifacts/metadata.json`` and ``predictions.parquet`` — the source version's, with the new
+    calibration, threshold and ``recalibrated_from``; the OOT reference PDs re-scored by the new bundle when
+    ``reference_frame`` (the raw model-input rows of the source's OOT window, same row order as its
+    predictions) is given. Tags: the source's (training date, windows learnt: the batch-lag rule is unchanged,
+    the estimator is the same) plus ``kycc.recalibrated_from``, ``kycc.recalibrated_on``. ``promote`` moves
+    ``champion`` to it (the source becomes ``previous_champion``).
+
+    Returns:
+        ``{"registered_model_name", "version", "source_version", "champion", "run_id", "calibration"}``.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    settings = settings or RegistrySettings()
+    client = MlflowClient()
+    source = client.get_model_version(registered_model_name, str(source_version))
+    tags = dict(source.tags or {})
+    model_name = tags.get(f"{TAG_PREFIX}model")
+    if not model_name or not source.run_id:
+        raise ValueError(
+            f"{registered_model_name} v{source_version} was not registered by the training pipeline "
+            "(no kycc.model tag or run): nothing to recalibrate from"
+        )
+    base = f"runs:/{source.run_id}/{model_name}/artifacts"
+    metadata = mlflow.artifacts.load_dict(f"{base}/metadata.json")
+    with tempfile.TemporaryDirectory(prefix="kycc-recalibrate-") as tmp:
+        path = mlflow.artifacts.download_artifacts(f"{base}/predictions.parquet", dst_path=tmp)
+        predictions = pd.read_parquet(Path(path))
+    calibration = model.calibrator.describe() if getattr(model, "calibrator", None) is not None else None
+    metadata = {
+        **metadata,
+        "calibration": calibration,
+        "threshold": float(model.threshold),
+        "recalibrated_from": {
+            "version": int(source_version),
+            "reason": reason,
+            "cohorts": list(cohorts or []),
+        },
+    }
+    if reference_frame is not None:
+        oot = (predictions["window"] == "oot").to_numpy()
+        if int(oot.sum()) != len(reference_frame):
+            raise ValueError(
+                f"reference_frame has {len(reference_frame)} rows, the source's OOT predictions {int(oot.sum())}"
+            )
+        pd_new = np.asarray(model.predict_proba(reference_frame)[:, 1], dtype="float64")
+        predictions.loc[oot, "pd"] = pd_new
+        predictions.loc[oot, "prediction"] = (pd_new >= model.threshold).astype("int64")
+    active = mlflow.active_run()
+    experiment_id = client.get_run(source.run_id).info.experiment_id
+    run = active or mlflow.start_run(experiment_id=experiment_id, run_name="recalibration")
+    try:
+        with tempfile.TemporaryDirectory(prefix="kycc-recalibrate-") as tmp:
+            folder = Path(tmp)
+            (folder / "metadata.json").write_text(json.dumps(json_safe(metadata), indent=2), encoding="utf-8")
+            predictions.to_parquet(folder / "predictions.parquet", index=False)
+            mlflow.log_artifact(str(folder / "metadata.json"), f"{model_name}/artifacts")
+            mlflow.log_artifact(str(folder / "predictions.parquet"), f"{model_name}/artifacts")
+        info = mlflow.sklearn.log_model(
+            model, name=model_name, serialization_format="cloudpickle", pip_requirements=["scikit-learn"]
+        )
+        new_tags = {
+            **{k: v for k, v in tags.items() if not k.startswith(f"{TAG_PREFIX}comparison.")},
+            f"{TAG_PREFIX}recalibrated_from": str(source_version),
+            f"{TAG_PREFIX}recalibrated_on": ",".join(cohorts or []),
+            f"{TAG_PREFIX}calibration_method": str((calibration or {}).get("method")),
+        }
+        version = mlflow.register_model(info.model_uri, registered_model_name, tags=new_tags)
+        if promote:
+            client.set_registered_model_alias(
+                registered_model_name, settings.previous_champion_alias, source_version
+            )
+            client.set_registered_model_alias(registered_model_name, settings.champion_alias, version.version)
+        run_id = run.info.run_id
+    finally:
+        if active is None:
+            mlflow.end_run()
+    logger.info(
+        "%s: v%s recalibrated as v%s (%s)", registered_model_name, source_version, version.version, reason
+    )
+    return {
+        "registered_model_name": registered_model_name,
+        "version": int(version.version),
+        "source_version": int(source_version),
+        "champion": bool(promote),
+        "run_id": run_id,
+        "calibration": json_safe(calibration),
+    }
