@@ -487,3 +487,44 @@ def test_the_committee_comparison_shows_the_age_rule_and_approvals_by_age(params
         and "v1_1: age rule passes" in md
     )
     assert "<h2>Fair lending</h2>" in render_html(result)
+
+
+def test_a_fair_blend_has_the_least_disparity_within_the_gini_tolerance(v1_1):
+    from sklearn.metrics import roc_auc_score
+
+    from kycc.pipelines.scorecard import nodes
+    from kycc.scoring.refinement import choose_fair_blend
+
+    rows = v1_like_rows(v1_1, n=3000, seed=21)
+    rng = np.random.default_rng(2)
+    P = score_applications(rows, v1_1, with_points=True)["weighted_points"].to_numpy()
+    rows["label"] = (rng.random(len(rows)) < 1 / (1 + np.exp(-2.0 + 0.07 * (P - 30)))).astype(int)
+    ml = dict.fromkeys(v1_1.feature_names, 0.0) | {"age": 0.5, "credit_mix": 0.5}  # the model leans on age
+    groups = {"age": {"edges": [61]}}
+    chosen = choose_fair_blend(v1_1, ml, rows, groups, gini_tolerance=0.02, grid=6, min_group_size=30)
+    cands = chosen["candidates"]
+    assert [c["blend_factor"] for c in cands] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    base_gini = 2 * roc_auc_score(rows["label"], -score_applications(rows, v1_1)["score"]) - 1
+    assert cands[0]["gini"] == pytest.approx(base_gini)
+    eligible = [c for c in cands if c["gini"] >= chosen["best_gini"] - 0.02]
+    assert [c["eligible"] for c in cands] == [c in eligible for c in cands]
+    best = next(c for c in cands if c["blend_factor"] == chosen["blend_factor"])
+    assert best in eligible and best["disparity"] == min(c["disparity"] for c in eligible)
+    strict = choose_fair_blend(v1_1, ml, rows, groups, gini_tolerance=0.0, grid=6)
+    assert strict["blend_factor"] == max(cands, key=lambda c: c["gini"])["blend_factor"]
+    # through the pipeline's nodes: the chosen factor is the draft's and is recorded in the provenance
+    base = {"version": "v1_1", "definition": v1_1.to_dict(), "calibration": None}
+    ml_rows = {"features": [{"feature": f, "ml_weight": w, "base_weight": v1_1.weights[f], "coefficient": 0,
+                             "note": ""} for f, w in ml.items()], "model": {}, "outside_share": 0.0}  # fmt: skip
+    refinement = {"blend_factor": "fair", "fair_blend": {"gini_tolerance": 0.02, "grid": 6}}
+    blend = nodes.choose_blend_factor(base, ml_rows, rows, refinement)
+    assert blend["method"] == "fair" and blend["blend_factor"] == chosen["blend_factor"]
+    draft = nodes.refine_scorecard(base, ml_rows, refinement, rows, blend)
+    assert draft["features"]["age"]["weight"] == pytest.approx(
+        (1 - blend["blend_factor"]) * 0.04 + blend["blend_factor"] * 0.5
+    )
+    proposal = nodes.assemble_proposal(
+        base, draft, ml_rows, {"draft": None, "base": None}, {}, refinement, blend
+    )
+    assert proposal["provenance"]["blend_factor"] == blend["blend_factor"]
+    assert proposal["provenance"]["fair_blend"]["candidates"] == cands

@@ -39,6 +39,7 @@ __all__ = [
     "RefinementError",
     "blend_weights",
     "check_model_metadata",
+    "choose_fair_blend",
     "extract_model_coefficients",
     "ml_weights_table",
     "refine_definition",
@@ -285,3 +286,70 @@ def refine_definition(
         version=version,
         description=f"{base.version} refined from model_1 coefficients (blend_factor {float(blend_factor):g})",
     )
+
+
+def choose_fair_blend(
+    base: ScorecardDefinition,
+    ml_weights: Mapping[str, float],
+    labelled: pd.DataFrame,
+    characteristics: Mapping[str, Mapping[str, Any]],
+    *,
+    gini_tolerance: float = 0.01,
+    grid: int = 11,
+    min_group_size: int = 30,
+    label_column: str = "label",
+) -> dict[str, Any]:
+    """The blend factor with the least disparity whose Gini is within ``gini_tolerance`` of the best Gini.
+
+    For each blend factor of ``linspace(0, 1, grid)`` the refined version scores and decides (its policy) the
+    labelled sample: Gini = 2 × ROC-AUC − 1 of the score against default; disparity = 1 − the lowest
+    approval-rate ratio of any group of ``characteristics`` with at least ``min_group_size`` applicants
+    (:func:`kycc.scoring.fairness.adverse_impact`). Among the factors with Gini >= best − tolerance, the least
+    disparity wins (ties: the higher Gini, then the smaller factor).
+
+    Returns:
+        ``{"blend_factor", "gini_tolerance", "best_gini", "candidates": [{blend_factor, gini, disparity,
+        eligible}]}``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from kycc.scoring.decision import decide_applications
+    from kycc.scoring.fairness import adverse_impact
+    from kycc.scoring.scoring import score_applications
+
+    if base.policy is None:
+        raise RefinementError(
+            f"blend_factor: fair needs a decision policy in {base.version!r} (approvals to compare)"
+        )
+    absent = [c for c in characteristics if c not in labelled.columns]
+    if absent or labelled.empty:
+        raise RefinementError(
+            f"blend_factor: fair needs a labelled sample with the characteristics {list(characteristics)}"
+        )
+    y = labelled[label_column].to_numpy()
+    candidates = []
+    for factor in np.linspace(0.0, 1.0, int(grid)):
+        draft = refine_definition(base, ml_weights, float(factor))
+        scored = score_applications(labelled, draft, with_points=True)
+        gini = 2 * float(roc_auc_score(y, -scored["score"].to_numpy())) - 1
+        decided = decide_applications(labelled, scored, draft)
+        frame = labelled[list(characteristics)].assign(
+            snapshot_date="2000-01-01", decision=decided["decision"].to_numpy()
+        )
+        report = adverse_impact(frame, characteristics, min_group_size=min_group_size)
+        ratios = report.loc[~report["small_group"], "impact_ratio"].dropna()
+        disparity = float(1 - ratios.min()) if len(ratios) else 0.0
+        candidates.append({"blend_factor": round(float(factor), 6), "gini": gini, "disparity": disparity})
+    best = max(c["gini"] for c in candidates)
+    for c in candidates:
+        c["eligible"] = c["gini"] >= best - gini_tolerance
+    chosen = min(
+        (c for c in candidates if c["eligible"]),
+        key=lambda c: (c["disparity"], -c["gini"], c["blend_factor"]),
+    )
+    logger.info(
+        "Fair blend: %.2f (Gini %.3f vs best %.3f, disparity %.3f)",
+        chosen["blend_factor"], chosen["gini"], best, chosen["disparity"],
+    )  # fmt: skip
+    return {"blend_factor": chosen["blend_factor"], "gini_tolerance": float(gini_tolerance), "best_gini": best,
+            "candidates": candidates}  # fmt: skip

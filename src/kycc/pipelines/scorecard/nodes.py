@@ -36,7 +36,15 @@ from kycc.scoring.scoring import score_applications
 logger = logging.getLogger(__name__)
 
 CALIBRATION_KEYS = {"months", "min_samples", "min_defaults", "refresh_every_months", "prior"}
-REFINEMENT_KEYS = {"base_version", "blend_factor", "importance", "require_quality_gate", "author", "scaling"}
+REFINEMENT_KEYS = {
+    "base_version",
+    "blend_factor",
+    "importance",
+    "require_quality_gate",
+    "author",
+    "scaling",
+    "fair_blend",
+}
 
 
 def _refinement_options(refinement: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +61,7 @@ def _refinement_options(refinement: dict[str, Any]) -> dict[str, Any]:
         "require_quality_gate": options.get("require_quality_gate", True),
         "author": options.get("author"),
         "scaling": options.get("scaling"),
+        "fair_blend": dict(options.get("fair_blend") or {}),
     }
 
 
@@ -148,11 +157,44 @@ def derive_ml_weights(
     }
 
 
+def choose_blend_factor(
+    base: dict[str, Any], ml_weights: dict[str, Any], labelled: pd.DataFrame, refinement: dict[str, Any]
+) -> dict[str, Any]:
+    """The blend factor: ``scorecard.refinement.blend_factor``, or with ``blend_factor: fair`` the one with the
+    least disparity within ``fair_blend.gini_tolerance`` of the best Gini on the labelled sample
+    (:func:`kycc.scoring.refinement.choose_fair_blend`). Disparity is measured over
+    ``fair_blend.characteristics`` (default: age under 62 / 62 and over, as in the committee comparison)."""
+    options = _refinement_options(refinement)
+    if options["blend_factor"] != "fair":
+        return {"blend_factor": float(options["blend_factor"]), "method": "configured"}
+    from kycc.scoring.fairness import ELDERLY_AGE
+    from kycc.scoring.refinement import choose_fair_blend
+
+    fair = options["fair_blend"]
+    unknown = set(fair) - {"gini_tolerance", "grid", "min_group_size", "characteristics"}
+    if unknown:
+        raise RefinementError(f"Unknown keys in scorecard.refinement.fair_blend: {sorted(unknown)}")
+    characteristics = fair.get("characteristics") or {"age": {"edges": [ELDERLY_AGE - 1]}}
+    definition = ScorecardDefinition.from_dict(base["definition"], version=base["version"])
+    ml = {row["feature"]: float(row["ml_weight"]) for row in ml_weights["features"]}
+    chosen = choose_fair_blend(
+        definition,
+        ml,
+        labelled,
+        characteristics,
+        gini_tolerance=float(fair.get("gini_tolerance", 0.01)),
+        grid=int(fair.get("grid", 11)),
+        min_group_size=int(fair.get("min_group_size", 30)),
+    )
+    return {**chosen, "method": "fair", "characteristics": characteristics}
+
+
 def refine_scorecard(
     base: dict[str, Any],
     ml_weights: dict[str, Any],
     refinement: dict[str, Any],
     labelled: pd.DataFrame | None = None,
+    blend: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The base version with weights ``(1 − blend_factor) · base + blend_factor · ML`` (a draft definition).
 
@@ -162,7 +204,8 @@ def refine_scorecard(
     options = _refinement_options(refinement)
     definition = ScorecardDefinition.from_dict(base["definition"], version=base["version"])
     ml = {row["feature"]: float(row["ml_weight"]) for row in ml_weights["features"]}
-    draft = refine_definition(definition, ml, options["blend_factor"])
+    factor = blend["blend_factor"] if blend else options["blend_factor"]
+    draft = refine_definition(definition, ml, float(factor))
     scaling = options["scaling"]
     if scaling:
         from kycc.scoring.scaling import fit_pdo_scaling
@@ -236,15 +279,19 @@ def assemble_proposal(  # noqa: PLR0917 - a Kedro node: inputs arrive positional
     calibrations: dict[str, dict[str, Any] | None],
     comparison: dict[str, Any],
     refinement: dict[str, Any],
+    blend: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the store needs to create the draft ``ml_vN`` (saved by ``mdl_scorecard_draft``)."""
     options = _refinement_options(refinement)
+    factor = blend["blend_factor"] if blend else options["blend_factor"]
+    extra = {"fair_blend": blend} if blend and blend.get("method") == "fair" else {}
     return {
         "definition": draft,
         "base_version": base["version"],
         "created_by": options["author"],
         "provenance": {
-            "blend_factor": float(options["blend_factor"]),
+            "blend_factor": float(factor),
+            **extra,
             "importance": options["importance"],
             "model": ml_weights["model"],
             "outside_share": ml_weights["outside_share"],

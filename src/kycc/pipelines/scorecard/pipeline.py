@@ -47,12 +47,24 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="derive_ml_weights",
             ),
             Node(
+                nodes.choose_blend_factor,
+                inputs=[
+                    "mdl_scorecard_base",
+                    "mdl_scorecard_ml_weights",
+                    "mdl_scorecard_labelled",
+                    "params:scorecard.refinement",
+                ],
+                outputs="mdl_scorecard_blend",
+                name="choose_blend_factor",
+            ),
+            Node(
                 nodes.refine_scorecard,
                 inputs=[
                     "mdl_scorecard_base",
                     "mdl_scorecard_ml_weights",
                     "params:scorecard.refinement",
                     "mdl_scorecard_labelled",
+                    "mdl_scorecard_blend",
                 ],
                 outputs="mdl_scorecard_refined",
                 name="refine_scorecard",
@@ -90,6 +102,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "mdl_scorecard_calibrations",
                     "mdl_scorecard_comparison",
                     "params:scorecard.refinement",
+                    "mdl_scorecard_blend",
                 ],
                 outputs="mdl_scorecard_draft",
                 name="assemble_proposal",
