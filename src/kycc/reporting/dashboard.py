@@ -141,6 +141,7 @@ def render_dashboard(
     rules_text: str,
     drift_html: str = "",
     psi_levels: Mapping[str, float] | None = None,
+    governance_html: str = "",
 ) -> str:
     """The dashboard HTML.
 
@@ -156,6 +157,9 @@ def render_dashboard(
         drift_html: The sections shown first (:func:`render_drift_sections`).
         psi_levels: The one PSI-level set (``moderate``, ``major``; default :data:`DEFAULT_LEVELS`), named in the
             PSI note.
+        governance_html: The sections after the action decisions: alerts delivered and fair lending
+            (:func:`kycc.reporting.alerts_section.render_alerts_section`,
+            :func:`kycc.reporting.fairness_section.render_fairness_section`).
     """
     levels = {**DEFAULT_LEVELS, **(psi_levels or {})}
     moderate, major = _fmt(float(levels["moderate"]), 2), _fmt(float(levels["major"]), 2)
@@ -212,6 +216,7 @@ out-of-time reference: &lt; {moderate} stable, {moderate}–{major} moderate shi
 </section>
 <section><h2>Action decisions</h2><p class="note">{rules_text}</p>
 {_table(ordered_dec, decision_cols, left=("model", "decision", "reasons"))}</section>
+{governance_html}
 <section><h2>Monthly metrics</h2>{_table(ordered, metric_cols, left=("model", "psi_feature_max_name"))}</section>
 </main></body></html>
 """

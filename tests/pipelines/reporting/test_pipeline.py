@@ -43,8 +43,12 @@ def _run(inputs: dict, vintages: MonthPartitionedIbisDataset | None = None, repo
         "out_characteristic_analysis": empty,
         "out_scorecard_backtest": empty,
         "out_estimated_performance": empty,
+        "out_alert_delivery_log": empty,
+        "rpt_adverse_impact": empty,
+        "rpt_override_rates": empty,
         "params:reporting": reporting or REPORTING,
         "params:actions": ACTIONS,
+        "params:scorecard": {"fairness": {"threshold": 0.8}},
     }
     catalog = memory_catalog(pipeline, {**defaults, **inputs})
     catalog["out_vintages_if_any"] = vintages or MonthPartitionedIbisDataset(
@@ -97,6 +101,7 @@ def test_dashboard_before_anything_is_monitored():
                  "out_estimated_performance", "out_vintages"):  # fmt: skip
         assert f"{name}: not available yet" in page
     assert page.count("data:image/png;base64,") == len(CHARTS)  # charts saying there is nothing to show
+    assert "No alert recorded yet" in page and "No adverse-impact report yet" in page
 
 
 def test_dashboard_shows_stability_backtest_and_estimates_first():
@@ -211,3 +216,32 @@ def test_the_psi_note_is_rendered_from_the_one_level_set():
     assert "&lt; 0.15 stable, 0.15–0.30 moderate shift, ≥ 0.30 major shift" in page
     with pytest.raises(ValueError, match="reporting.psi_levels: need 0 < moderate < major"):
         _run({}, reporting={**REPORTING, "psi_levels": {"moderate": 0.3, "major": 0.2}})
+
+
+def test_alerts_and_fair_lending_follow_the_action_decisions():
+    from kycc.scoring.fairness import adverse_impact
+
+    month = "2024-12-01"
+    decisions = pd.DataFrame(
+        [{"snapshot_date": month, "country": group, "decision": "approve" if i < approved else "decline"}
+         for group, (n, approved) in {"X": (200, 120), "Y": (150, 60)}.items() for i in range(n)]
+    )  # fmt: skip
+    log = pd.DataFrame(
+        {"snapshot_date": [month, month], "model": ["model_1"] * 2, "model_version": ["3"] * 2,
+         "level": ["retrain"] * 2, "previous_level": [None] * 2, "channel": ["slack", "email"],
+         "channel_type": ["webhook", "smtp"], "status": ["failed", "sent"], "reason": ["new level"] * 2,
+         "attempts": [3, 1], "error": ["Connection refused", None], "response": [None, "250 OK"],
+         "target": ["http://127.0.0.1:9/hook", "risk@example.org"], "dedup_key": ["k1", "k2"],
+         "logged_at": [pd.Timestamp("2025-01-05")] * 2}
+    )  # fmt: skip
+    catalog = _run(
+        {"out_alert_delivery_log": log,
+         "rpt_adverse_impact": adverse_impact(decisions, {"country": {"categories": True}}, min_group_size=30)}
+    )  # fmt: skip
+    page = catalog.load("rpt_monitoring_dashboard")
+    _self_contained(page)
+    decided, alerts = page.index("<h2>Action decisions</h2>"), page.index("<h2>Alerts delivered</h2>")
+    assert decided < alerts < page.index("<h2>Monthly metrics</h2>")
+    assert "1 alert(s) not delivered" in page and "Connection refused" in page
+    assert "1 group-month(s) below the 0.8 ratio" in page and "<b>Y</b>: approval 40.0% (n=150)" in page
+    assert "upper bound of ROC-AUC is below" in page  # the interval rule is the rule the page states

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kycc.monitoring.stability import StabilityLevels
+from kycc.reporting.alerts_section import render_alerts_section
 from kycc.reporting.charts import (
     confusion_matrix_figure,
     feature_psi_figure,
@@ -18,6 +19,7 @@ from kycc.reporting.charts import (
     psi_trend_figure,
 )
 from kycc.reporting.dashboard import figure_png, render_dashboard, render_drift_sections
+from kycc.reporting.fairness_section import render_fairness_section
 from kycc.reporting.stability_charts import stability_figure
 from kycc.reporting.vintage_charts import vintage_curves_figure
 
@@ -134,23 +136,51 @@ def drift_sections(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive posi
     return render_drift_sections(stability, characteristic, backtest, estimated, charts, top, vintage_rows)
 
 
-def build_dashboard(
+def governance_sections(
+    delivery_log: pd.DataFrame,
+    adverse_impact: pd.DataFrame,
+    override_rates: pd.DataFrame,
+    scorecard: dict[str, Any],
+) -> str:
+    """The sections after the action decisions: the alerts delivered (``out_alert_delivery_log``) and fair lending
+    (``rpt_adverse_impact``, ``rpt_override_rates``; the flag threshold ``scorecard.fairness.threshold``)."""
+    fairness = (scorecard or {}).get("fairness") or {}
+    return render_alerts_section(delivery_log) + render_fairness_section(
+        adverse_impact, override_rates, threshold=float(fairness.get("threshold", 0.8))
+    )
+
+
+def build_dashboard(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive positionally
     tables: dict[str, Any],
     pngs: dict[str, str],
     options: dict[str, Any],
     actions: dict[str, Any],
     drift_html: str = "",
+    governance_html: str = "",
 ) -> tuple[str, pd.DataFrame]:
     """The self-contained HTML dashboard and the combined metrics table (CSV for analysts)."""
     thresholds = actions.get("thresholds") or {}
     auc, acc = thresholds.get("roc_auc") or {}, thresholds.get("accuracy") or {}
-    rules = (
-        f"A metric meets a threshold when value ≥ threshold. <b>retrain</b>: ROC-AUC &lt; {auc.get('business')} or "
-        f"accuracy &lt; {acc.get('business')} (business); <b>active_monitoring</b>: otherwise ROC-AUC &lt; "
-        f"{auc.get('data_science')} or accuracy &lt; {acc.get('data_science')} (data science), or a drop from "
-        "the OOT baseline beyond actions.degradation.max_drop; <b>monitor</b>: all meet the data-science "
-        "thresholds. JSON and text reports: data/08_reporting/actions/&lt;model&gt;/."
-    )
+    evidence = actions.get("evidence") or {}
+    if evidence.get("decide_on", "interval") == "point":
+        rules = (
+            f"Point rule (actions.evidence.decide_on: point). <b>retrain</b>: ROC-AUC &lt; {auc.get('business')} or "
+            f"accuracy &lt; {acc.get('business')} (business); <b>active_monitoring</b>: otherwise ROC-AUC &lt; "
+            f"{auc.get('data_science')} or accuracy &lt; {acc.get('data_science')} (data science), or a drop from "
+            "the OOT baseline beyond actions.degradation.max_drop; <b>monitor</b>: all meet the data-science "
+            "thresholds."
+        )
+    else:
+        level = f"{100 * float(evidence.get('confidence', 0.95)):g} %"
+        rules = (
+            f"Decided on {level} intervals of the cohort's metrics (DeLong for ROC-AUC, Jeffreys for accuracy). "
+            f"<b>retrain</b>: the upper bound of ROC-AUC is below {auc.get('business')} or that of accuracy below "
+            f"{acc.get('business')} (business); <b>monitor</b>: every lower bound clears the data-science "
+            f"thresholds (ROC-AUC {auc.get('data_science')}, accuracy {acc.get('data_science')}) and no metric is "
+            "shown below the OOT baseline beyond actions.degradation.max_drop; <b>active_monitoring</b>: "
+            "otherwise (the evidence does not settle it)."
+        )
+    rules += " Evidence (value, interval, n, thresholds, A/E): data/08_reporting/actions/&lt;model&gt;/ and docs/actions.md."
     page = render_dashboard(
         title=str(options.get("title", "KYCC model monitoring")),
         models=tables["models"],
@@ -162,6 +192,7 @@ def build_dashboard(
         rules_text=rules,
         drift_html=drift_html,
         psi_levels=_levels(options).to_dict(),
+        governance_html=governance_html,
     )
     metrics = tables["metrics"]
     return page, metrics if not metrics.empty else pd.DataFrame(columns=["model", "snapshot_date"])

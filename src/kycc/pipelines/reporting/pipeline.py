@@ -48,6 +48,17 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 name="drift_sections",
             ),
             Node(
+                nodes.governance_sections,
+                inputs=[
+                    "out_alert_delivery_log",
+                    "rpt_adverse_impact",
+                    "rpt_override_rates",
+                    "params:scorecard",
+                ],  # fmt: skip
+                outputs="rpt_governance_sections",
+                name="governance_sections",
+            ),
+            Node(
                 nodes.build_dashboard,
                 inputs=[
                     "rpt_tables",
@@ -55,6 +66,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                     "params:reporting",
                     "params:actions",
                     "rpt_drift_sections",
+                    "rpt_governance_sections",
                 ],
                 outputs=["rpt_monitoring_dashboard", "rpt_monitoring_metrics"],
                 name="build_dashboard",
