@@ -48,7 +48,7 @@ def _run(inputs: dict, vintages: MonthPartitionedIbisDataset | None = None, repo
         "rpt_override_rates": empty,
         "params:reporting": reporting or REPORTING,
         "params:actions": ACTIONS,
-        "params:scorecard": {"fairness": {"threshold": 0.8}},
+        "params:scorecard.fairness": {"threshold": 0.8},
     }
     catalog = memory_catalog(pipeline, {**defaults, **inputs})
     catalog["out_vintages_if_any"] = vintages or MonthPartitionedIbisDataset(

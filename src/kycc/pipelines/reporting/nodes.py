@@ -140,11 +140,12 @@ def governance_sections(
     delivery_log: pd.DataFrame,
     adverse_impact: pd.DataFrame,
     override_rates: pd.DataFrame,
-    scorecard: dict[str, Any],
+    fairness: dict[str, Any],
 ) -> str:
     """The sections after the action decisions: the alerts delivered (``out_alert_delivery_log``) and fair lending
-    (``rpt_adverse_impact``, ``rpt_override_rates``; the flag threshold ``scorecard.fairness.threshold``)."""
-    fairness = (scorecard or {}).get("fairness") or {}
+    (``rpt_adverse_impact``, ``rpt_override_rates``; the flag threshold ``scorecard.fairness.threshold``; only that
+    block is an input: the scorecard's versions have integer category keys that orchestrators cannot pass)."""
+    fairness = fairness or {}
     return render_alerts_section(delivery_log) + render_fairness_section(
         adverse_impact, override_rates, threshold=float(fairness.get("threshold", 0.8))
     )

@@ -53,7 +53,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                     "out_alert_delivery_log",
                     "rpt_adverse_impact",
                     "rpt_override_rates",
-                    "params:scorecard",
+                    "params:scorecard.fairness",
                 ],  # fmt: skip
                 outputs="rpt_governance_sections",
                 name="governance_sections",
