@@ -43,6 +43,7 @@ TRIGGER_PARAMETERS: dict[str, dict[str, str]] = {
     "scorecard": {"scorecard.reference.month": MONTH},
     "stability": {"stability.start_month": MONTH, "stability.end_month": MONTH},
     "early_read": _RUN_WINDOW,
+    "fair_lending": {},
     "issue_mining": {"issue_mining.run_date": DATE},
 }
 
