@@ -135,6 +135,17 @@ def test_dashboard_and_charts(catch_up):
     assert page.count("data:image/png;base64,") == 8 and "2025-06" in page
     assert 'alt="scoring-time stability"' in page and 'alt="vintage curves"' in page
     assert "Early read: vintage curves (2025-06)" in page and "out_vintages: not available yet" not in page
+    # the cycle runs fair_lending before reporting: every decided month has its adverse-impact rows on the page
+    assert (
+        "<h2>Fair lending: adverse impact and overrides</h2>" in page
+        and "No adverse-impact report yet" not in page
+    )
+    impact = catch_up.root / "08_reporting" / "fairness" / "adverse_impact"
+    decided = {
+        p.name for p in (catch_up.root / "07_model_output" / "scorecard_decisions").glob("batch_month=*")
+    }
+    assert decided and decided <= {p.name for p in impact.glob("batch_month=*")}
+    assert "<h2>Alerts delivered</h2>" in page
     charts = catch_up.root / "08_reporting" / "monitoring" / "charts"
     assert {p.name for p in charts.glob("*.png")} == {
         "performance_trends.png", "psi_trends.png", "feature_psi.png", "confusion_matrices.png",

@@ -401,8 +401,10 @@ def run_backfill(
         records[iso[:7]] = record
     flush()
 
-    logger.info("cycle: reporting (charts and dashboard)")
-    project.run(["reporting"])
+    # fair lending re-reports every decided month (adverse impact, override rates), then the dashboard shows it
+    decided = bool(state.months_of("out_scorecard_decisions"))
+    logger.info("cycle: %sreporting (charts and dashboard)", "fair lending, " if decided else "")
+    project.run(["fair_lending", "reporting"] if decided else ["reporting"])
     dashboard = state.catalog.get("rpt_monitoring_dashboard")._describe().get("filepath")
     all_records = [records[k] for k in sorted(records)]
     report = CycleReport(
