@@ -16,7 +16,7 @@ GENERATE_ARGS ?= --customers 10000 --end 2025-06-01
 BACKFILL_ARGS ?=
 export KYCC_DATA_ROOT := $(DATA_ROOT)
 
-.PHONY: install run data test test-fast bench lint viz viz-screenshot notebook serve airflow-dags dagster-dev mlflow-ui pocketbase clean-data
+.PHONY: install run data test test-e2e test-deploy test-slow test-all test-fast bench lint viz viz-screenshot notebook serve airflow-dags dagster-dev mlflow-ui pocketbase clean-data
 
 # torch first and exactly 2.13.0: the CPU wheel on this machine (any other version pulls a multi-GB CUDA build).
 $(BIN)/.installed: pyproject.toml
@@ -39,11 +39,31 @@ data: install
 run: data
 	$(BIN)/kycc backfill $(BACKFILL_ARGS)
 
+# Test tiers (docs/testing.md; decided in tests/conftest.py): `make test` is what every change must pass (about
+# 8.3 CPU-minutes: ~4-5 min wall on 2 idle cores); test-e2e the monthly cycle end to end (the shared cycle state,
+# kycc backfill runs, make run, PySpark); test-deploy orchestration and serving (Airflow DAGs, Dagster, kycc serve,
+# the notebook); test-slow both in one run (the shared cycle state built once; what CI runs after make test);
+# test-all every tier in one run; test-fast the test tier without its slow tests. PYTEST_ARGS are passed on.
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/pytest -q -n 2 --dist load --maxschedchunk 2 $(PYTEST_ARGS)
+
 test: install
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	$(PYTEST) --tier=test
+
+test-e2e: install
+	$(PYTEST) --tier=e2e
+
+test-deploy: install
+	$(PYTEST) --tier=deploy
+
+test-slow: install
+	$(PYTEST) --tier=e2e --tier=deploy
+
+test-all: install
+	$(PYTEST)
 
 test-fast: install
-	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not slow and not spark"
+	$(PYTEST) --tier=test -m "not slow"
 
 bench: install
 	$(BIN)/python benchmarks/run.py

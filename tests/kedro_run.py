@@ -10,8 +10,6 @@ from typing import Any
 
 import ibis
 import pandas as pd
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +33,10 @@ def run_kedro(
     data_root: Path, pipelines: list[str], params: dict[str, Any] | None = None, env: str = "test"
 ) -> None:
     """``kedro run --env <env> --pipelines … --params …`` with every dataset under ``data_root``."""
+    # imported by the tests that run Kedro, not at collection
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
     with env_vars(KYCC_DATA_ROOT=str(data_root), KYCC_MLFLOW_URI=f"sqlite:///{data_root / 'mlflow.db'}"):
         bootstrap_project(PROJECT_ROOT)
         with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {}) as session:
