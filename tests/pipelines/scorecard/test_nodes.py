@@ -11,6 +11,7 @@ import pytest
 from kycc.pipelines.scorecard import nodes
 from kycc.scoring.data import ReferenceDataError
 from kycc.scoring.definition import ScorecardDefinitionError
+from kycc.scoring.fairness import FairLendingError
 from kycc.scoring.refinement import RefinementError
 from tests.scoring.conftest import SMALL, scorecard_params
 
@@ -28,15 +29,29 @@ def _applications() -> pd.DataFrame:
 
 def test_declare_config_versions_validates_every_version():
     params = scorecard_params()
-    assert nodes.declare_config_versions(params["versions"], "v1")["initial_version"] == "v1"
+    assert params["initial_version"] == "v1_1"  # the expert version with the fair-lending age bins
+    declared = nodes.declare_config_versions(params["versions"], "v1_1")
+    assert declared["initial_version"] == "v1_1" and list(declared["versions"]) == ["v1", "v1_1"]
     with pytest.raises(
-        ScorecardDefinitionError, match=r"initial_version 'v0' is not one of scorecard.versions \(v1\)"
+        ScorecardDefinitionError, match=r"initial_version 'v0' is not one of scorecard.versions \(v1, v1_1\)"
     ):
         nodes.declare_config_versions(params["versions"], "v0")
+    # v1 (legacy: true) is stored for the record but can never be the version activated first
+    with pytest.raises(ScorecardDefinitionError, match="initial_version 'v1' is a legacy version"):
+        nodes.declare_config_versions(params["versions"], "v1")
+    # a legacy version is exempt from the fair-lending rules only, not from the definition checks
     broken = copy.deepcopy(params["versions"])
     broken["v1"]["features"]["age"]["points"] = [1, 2]
     with pytest.raises(ScorecardDefinitionError, match="scorecard 'v1': feature 'age'"):
-        nodes.declare_config_versions(broken, "v1")
+        nodes.declare_config_versions(broken, "v1_1")
+    # a current version with v1's age penalty for over-65s is refused (legacy v1 itself passes above)
+    unfair = copy.deepcopy(params["versions"])
+    unfair["v1_1"]["features"]["age"]["points"] = [30, 55, 80, 90, 70]
+    with pytest.raises(
+        FairLendingError,
+        match=r"scorecard 'v1_1' breaks the fair-lending age rule.* 70 points, fewer than the 90",
+    ):
+        nodes.declare_config_versions(unfair, "v1_1")
 
 
 def test_select_base_version_takes_the_active_one_or_a_named_one():

@@ -33,6 +33,10 @@ from tests.scoring.conftest import scorecard_params, v1_like_rows
 
 GATE_PASSED = {"passed": True, "reasons": []}
 
+#: The expert version activated on a new store (scorecard.initial_version) and refined; v1 is legacy: stored for
+#: the record (its age points for over-65s break the fair-lending rule), never activated.
+EXPERT = "v1_1"
+
 
 def fit_model_1(labelled: pd.DataFrame, features: list[str], categorical: list[str]) -> tuple[Any, Any]:
     """WoE preprocessing + logistic regression, as training.models.model_1 configures them."""
@@ -64,24 +68,26 @@ def metadata(gate: dict[str, Any] = GATE_PASSED) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def world():
-    """Applications over 6 months with every v1 feature, labels drawn from the v1 score, and model_1."""
+    """Applications over 6 months with every feature of the expert version, labels drawn from its score, and
+    model_1."""
     params = scorecard_params()
-    v1 = ScorecardDefinition.from_dict(params["versions"]["v1"], version="v1")
+    assert params["initial_version"] == EXPERT
+    expert = ScorecardDefinition.from_dict(params["versions"][EXPERT], version=EXPERT)
     frames = []
     for i, month in enumerate(pd.date_range("2024-01-01", periods=6, freq="MS")):
-        rows = v1_like_rows(v1, n=300, seed=10 + i).assign(application_date=month)
+        rows = v1_like_rows(expert, n=300, seed=10 + i).assign(application_date=month)
         rows["loan_id"] = rows["loan_id"] + f"_{i}"
         frames.append(rows)
     features = pd.concat(frames, ignore_index=True)
     rng = np.random.default_rng(5)
-    score = score_applications(features, v1)["score"].to_numpy()
+    score = score_applications(features, expert)["score"].to_numpy()
     pd_true = 1 / (1 + np.exp(-(9.0 - 0.0165 * score)))
     labels = pd.DataFrame(
         {"loan_id": features["loan_id"], "label": (rng.random(len(score)) < pd_true).astype(int)}
     )
     labelled = features.merge(labels, on="loan_id")
-    cats = [f.name for f in v1.features if f.kind == "categorical" and f.name != "kyc_verified"]
-    prep, model = fit_model_1(labelled, v1.feature_names, cats)
+    cats = [f.name for f in expert.features if f.kind == "categorical" and f.name != "kyc_verified"]
+    prep, model = fit_model_1(labelled, expert.feature_names, cats)
     return params, features, labels, prep, model
 
 
@@ -108,47 +114,68 @@ def test_pipeline_creates_a_calibrated_draft_its_comparison_and_report(tmp_path,
     outputs = SequentialRunner().run(create_pipeline(), catalog)
 
     report = outputs["rpt_scorecard_comparison"].load()
-    assert set(report) == {"v1_vs_ml_v2.html", "v1_vs_ml_v2.md"}
-    assert "# Scorecard comparison v1 → ml_v2" in report["v1_vs_ml_v2.md"]
+    assert set(report) == {"v1_1_vs_ml_v2.html", "v1_1_vs_ml_v2.md"}
+    assert "# Scorecard comparison v1_1 → ml_v2" in report["v1_1_vs_ml_v2.md"]
 
     with ScorecardStore(f"sqlite:///{tmp_path / 'scorecard.db'}") as store:
         draft = store.get("ml_v2")
-        assert draft.status == "draft" and draft.base_version == "v1" and draft.created_by == "Carol Modeller"
-        assert store.active().version == "v1"  # never active automatically
-        v1 = store.get("v1")
+        assert (
+            draft.status == "draft" and draft.base_version == EXPERT and draft.created_by == "Carol Modeller"
+        )
+        assert store.active().version == EXPERT  # the draft is never active automatically
+        legacy = store.get("v1")
+        assert (
+            legacy.status == "draft"  # stored, never activated
+            and legacy.activated_at is None
+            and legacy.provenance.get("legacy") is True
+            and legacy.calibration is None
+        )
+        base = store.get(EXPERT)
         ml = {r["feature"]: r["ml_weight"] for r in draft.provenance["ml_weights"]}
         assert sum(ml.values()) == pytest.approx(1.0)
-        for f in v1.definition.feature_names:
-            assert draft.definition.weights[f] == pytest.approx(0.5 * v1.definition.weights[f] + 0.5 * ml[f])
-        assert draft.calibration["slope"] < 0 and v1.calibration["slope"] < 0  # both versions calibrated
+        for f in base.definition.feature_names:
+            assert draft.definition.weights[f] == pytest.approx(
+                0.5 * base.definition.weights[f] + 0.5 * ml[f]
+            )
+        # the draft keeps the base's bins and points: the fair-lending age points (over-65s: 90, not v1's 70)
+        assert draft.definition.feature("age").points == base.definition.feature("age").points
+        assert draft.definition.feature("age").points[-1] == 90
+        assert draft.calibration["slope"] < 0 and base.calibration["slope"] < 0  # both versions calibrated
         assert draft.provenance["model"]["oot_roc_auc"] == 0.75 and draft.provenance["blend_factor"] == 0.5
-        comparison = store.latest_comparison("v1", "ml_v2")
+        assert store.latest_comparison("v1", "ml_v2") is None  # compared with its base only
+        comparison = store.latest_comparison(EXPERT, "ml_v2")
         assert comparison["reference"]["label"] == "2024-06" and comparison["reference"]["rows"] == 300
-        assert [e.action for e in store.history()] == [
-            "create",  # v1 from configuration
-            "activate",  # v1 bootstrap
-            "create",  # ml_v2
-            "calibrate",  # ml_v2
-            "calibrate",  # v1 (had none)
-            "compare",  # v1 → ml_v2
+        assert [(e.action, e.version) for e in store.history()] == [
+            ("create", "v1"),  # legacy, from configuration
+            ("create", EXPERT),  # from configuration
+            ("activate", EXPERT),  # bootstrap: scorecard.initial_version
+            ("create", "ml_v2"),
+            ("calibrate", "ml_v2"),
+            ("calibrate", EXPERT),  # the base had none
+            ("compare", "ml_v2"),  # v1_1 → ml_v2
         ]
+        created = {e.version: e.reason for e in store.history() if e.action == "create"}
+        assert created[EXPERT].startswith("fair lending: v1 gave applicants over 65 fewer age points")
+        assert "legacy" in created["v1"]
     scores = outputs["out_scorecard_reference_scores"].load()
     assert len(scores) == 300 and {"base_score", "new_score", "base_band", "new_band", "new_pd"} <= set(
         scores
     )
+    assert set(scores["base_version"]) == {EXPERT} and set(scores["new_version"]) == {"ml_v2"}
 
 
 def test_blend_factor_0_gives_a_draft_with_the_base_weights_that_passes_every_check(tmp_path, world):
     catalog = _catalog(tmp_path, world, {"blend_factor": 0.0})
     SequentialRunner().run(create_pipeline(), catalog)
     with ScorecardStore(f"sqlite:///{tmp_path / 'scorecard.db'}") as store:
-        assert store.get("ml_v2").definition.weights == store.get("v1").definition.weights
-        comparison = store.latest_comparison("v1", "ml_v2")
+        assert store.get("ml_v2").definition.weights == store.get(EXPERT).definition.weights
+        comparison = store.latest_comparison(EXPERT, "ml_v2")
         assert comparison["passed"] and comparison["scores"]["pearson"] == pytest.approx(1.0)
         # a second run refines the active version again: ml_v3
     SequentialRunner().run(create_pipeline(), _catalog(tmp_path, world, {"blend_factor": 1.0}))
     with ScorecardStore(f"sqlite:///{tmp_path / 'scorecard.db'}") as store:
-        assert [r.version for r in store.list_versions()] == ["v1", "ml_v2", "ml_v3"]
+        assert [r.version for r in store.list_versions()] == ["v1", EXPERT, "ml_v2", "ml_v3"]
+        assert store.get("ml_v3").base_version == EXPERT and store.active().version == EXPERT
 
 
 def test_a_model_that_failed_its_quality_gates_stops_the_refinement(tmp_path, world):
@@ -156,7 +183,9 @@ def test_a_model_that_failed_its_quality_gates_stops_the_refinement(tmp_path, wo
     with pytest.raises(RefinementError, match="failed its quality gates"):
         SequentialRunner().run(create_pipeline(), catalog)
     with ScorecardStore(f"sqlite:///{tmp_path / 'scorecard.db'}") as store:
-        assert [r.version for r in store.list_versions()] == ["v1"]  # nothing half-written
+        # the configured versions were stored before the refinement stopped; no draft half-written
+        assert [r.version for r in store.list_versions()] == ["v1", EXPERT]
+        assert store.active().version == EXPERT
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -193,17 +222,17 @@ def test_scorecard_pipeline_on_a_generated_world(tmp_path, monkeypatch):
             mlflow.end_run()
 
     with ScorecardStore(f"sqlite:///{data / '06_models' / 'scorecard' / 'scorecard.db'}") as store:
-        assert store.active().version == "v1"
+        assert store.active().version == EXPERT
         draft = store.get("ml_v2")
-        assert draft.status == "draft" and draft.calibration is not None
-        comparison = store.latest_comparison("v1", "ml_v2")
+        assert draft.status == "draft" and draft.base_version == EXPERT and draft.calibration is not None
+        comparison = store.latest_comparison(EXPERT, "ml_v2")
         assert comparison["reference"]["label"] == "2024-01" and comparison["reference"]["rows"] > 0
     reports = data / "08_reporting" / "scorecard"
-    assert (reports / "v1_vs_ml_v2.html").is_file() and (reports / "v1_vs_ml_v2.md").is_file()
+    assert sorted(p.name for p in reports.iterdir()) == ["v1_1_vs_ml_v2.html", "v1_1_vs_ml_v2.md"]
     assert (data / "07_model_output" / "scorecard" / "reference_scores.parquet").is_file()
     assert (data / "06_models" / "scorecard" / "ml_weights.json").is_file()
 
     # the CLI finds the same store through the catalog (KYCC_DATA_ROOT)
     monkeypatch.setenv("KYCC_DATA_ROOT", str(data))
     listed = CliRunner().invoke(main, ["scorecard", "list"], catch_exceptions=False)
-    assert listed.exit_code == 0 and "ml_v2" in listed.output and "* v1" in listed.output
+    assert listed.exit_code == 0 and "ml_v2" in listed.output and "* v1_1" in listed.output
