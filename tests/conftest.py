@@ -36,6 +36,9 @@ DEPLOY_PATHS = ("orchestration/", "notebooks/", "api/test_serve.py", "api/test_r
 SHARED_STATE = ("catch_up", "cycle_world")
 #: Slow tests in these paths are e2e tests (whole monthly cycles through kycc backfill / make run).
 E2E_SLOW_PATHS = ("cycle/", "test_make_run.py")
+#: Single e2e tests elsewhere ("path::name"): the data pipelines run month by month over a year (12 Kedro runs,
+#: the longest test of the test tier by far; the cycle's own catch-up == month by month is e2e too).
+E2E_TESTS = ("pipelines/test_generated_world.py::test_catch_up_equals_month_by_month",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,6 +82,8 @@ def tier_of(item: pytest.Item) -> str:
     if set(SHARED_STATE) & set(item.fixturenames) or item.get_closest_marker("spark"):
         return "e2e"
     if item.get_closest_marker("slow") and _under(relative, E2E_SLOW_PATHS):
+        return "e2e"
+    if f"{relative}::{getattr(item, 'originalname', item.name)}" in E2E_TESTS:
         return "e2e"
     return "test"
 
