@@ -25,8 +25,13 @@ EXPLICIT = ("KYCC_MLFLOW_URI", "MLFLOW_TRACKING_URI", "KYCC_MLFLOW_ARTIFACTS", "
 @pytest.fixture
 def no_explicit_store(monkeypatch):
     """No explicit MLflow/scorecard store in the environment; MLflow's global URI restored afterwards."""
+    import kycc.paths
+
     for name in EXPLICIT:
         monkeypatch.delenv(name, raising=False)
+    # kycc.paths reads MLFLOW_TRACKING_URI once, at its import; imported lazily after another test's Kedro session
+    # (kedro-mlflow's set_tracking_uri writes the variable), it would hold that test's store as "explicit"
+    monkeypatch.setattr(kycc.paths, "_MLFLOW_TRACKING_URI_AT_START", None)
     previous = mlflow.get_tracking_uri()
     yield monkeypatch
     while mlflow.active_run():
