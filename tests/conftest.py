@@ -17,6 +17,7 @@ the deploy tier is not selected).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,24 @@ def _shared_state_in_background(request: pytest.FixtureRequest, tmp_path_factory
             project_state._stop(process)
         else:
             process.wait()
+
+
+@pytest.fixture(autouse=True)
+def _no_mlflow_run_outlives_its_test():
+    """Every test starts without an active MLflow run: a run left active in this process (a Kedro session that
+    stopped between kedro-mlflow's hooks, a test that failed inside ``start_run``) would otherwise become the
+    parent of the next test's runs on the same xdist worker — an order-dependent failure far from its cause."""
+    yield
+    fluent = sys.modules.get("mlflow.tracking.fluent")  # never imports mlflow for a test that did not
+    if fluent is None:
+        return
+    stack = fluent._active_run_stack.get()
+    while stack:
+        try:
+            fluent.end_run()
+        except Exception:  # noqa: BLE001 - its store may be a deleted temporary folder: drop it from the stack
+            stack.pop()
+    os.environ.pop("MLFLOW_RUN_ID", None)
 
 
 @pytest.fixture(scope="session")
