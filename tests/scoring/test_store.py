@@ -63,14 +63,6 @@ def test_a_new_store_holds_v1_1_from_configuration_as_the_active_version(store_u
     assert _active_rows(store_url) == ["v1_1"]
 
 
-def test_a_missing_initial_version_is_refused_naming_the_key_and_the_choices(store_url):
-    refused = r"scorecard.initial_version is not set .*one of \['v1'\]"
-    with ScorecardStore(store_url) as store:
-        with pytest.raises(ScorecardStoreError, match=refused):
-            store.sync_config_versions({"v1": copy.deepcopy(SMALL)}, None)
-        assert store.active() is None and store.list_versions() == []  # a refused sync writes nothing
-
-
 def test_versions_survive_a_restart_and_a_stored_version_never_changes(store_url, caplog):
     with ScorecardStore(store_url) as store:
         store.sync_config_versions({"v1": copy.deepcopy(SMALL)}, "v1")

@@ -109,7 +109,7 @@ def open_store(config: ScorecardConfig, url: str | None = None) -> ScorecardStor
     versions = config.params.get("versions") or {}
     try:
         if versions:
-            store.sync_config_versions(versions, config.params.get("initial_version"))
+            store.sync_config_versions(versions, config.params.get("initial_version", "v1"))
     except Exception:
         store.close()
         raise

@@ -64,7 +64,7 @@ class ScorecardVersionsDataset(_StoreDataset):
         with self._store() as store:
             store.sync_config_versions(
                 data["versions"],
-                data.get("initial_version"),
+                data.get("initial_version", "v1"),
                 actor=data.get("actor") or "config",
             )
 

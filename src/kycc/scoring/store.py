@@ -891,7 +891,7 @@ class ScorecardStore:
     def sync_config_versions(
         self,
         definitions: Mapping[str, Mapping[str, Any]],
-        initial_version: str | None,
+        initial_version: str = "v1",
         actor: str = "config",
     ) -> list[str]:
         """Store the versions defined in configuration that the store does not hold yet (as drafts).
@@ -914,12 +914,6 @@ class ScorecardStore:
         parsed = {name: c[0] for name, c in configured.items()}
         reasons = {name: c[1] for name, c in configured.items()}
         legacy = tuple(name for name, c in configured.items() if c[2])
-        if configured and not initial_version:
-            current = sorted(name for name in configured if name not in legacy)
-            raise ScorecardStoreError(
-                "scorecard.initial_version is not set (conf/base/parameters_scorecard.yml): name the version a "
-                f"new store activates, one of {current}"
-            )
         if initial_version in legacy:
             raise ScorecardStoreError(
                 f"scorecard.initial_version {initial_version!r} is a legacy version (legacy: true): it breaks the "
