@@ -218,6 +218,9 @@ def test_every_batch_refer_and_decline_of_the_cycle_carries_a_reason_of_a_scored
     for version, reasons in zip(adverse["scorecard_version"], adverse["reasons"], strict=True):
         parsed = json.loads(reasons)
         assert 1 <= len(parsed) <= 4 and all(r["feature"] in features[version] for r in parsed)
+        assert all(r["code"] and r["text"] for r in parsed)
+        lost = [r["weighted_points_lost"] for r in parsed if "weighted_points_lost" in r]
+        assert all(x > 0 for x in lost) and lost == sorted(lost, reverse=True)  # most points lost first
     assert logged >= len(decisions)  # every batch decision is in the decision log (API ones too)
 
 

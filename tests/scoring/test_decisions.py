@@ -125,6 +125,9 @@ def test_every_refer_and_decline_carries_a_reason_tied_to_a_scored_feature(v1_1)
     for reasons in adverse["reasons"]:
         parsed = json.loads(reasons)
         assert 1 <= len(parsed) <= 4 and all(r["feature"] in v1_1.feature_names for r in parsed)
+        assert all(r["code"] and r["text"] for r in parsed)
+        lost = [r["weighted_points_lost"] for r in parsed if "weighted_points_lost" in r]
+        assert all(x > 0 for x in lost) and lost == sorted(lost, reverse=True)  # most points lost first
     # the exact points to approval: score + points == the approval cut-off
     refer = out.loc[out["decided_by"].str.startswith("cutoff:")]
     not_ok = refer.loc[refer["decision"] != "approve"]
