@@ -234,6 +234,37 @@ def _latest(frame: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.Timestamp | No
     return frame.loc[dates == month], month
 
 
+def _shadow_backtest(shadow: pd.DataFrame | None, month: Any) -> str:
+    """The draft versions scored in shadow, on the cohort of the deciding backtest shown (or their latest month):
+    one line per version — Gini with CI, the deciding version's Gini on the same loans, the paired difference."""
+    if shadow is None or shadow.empty or "level" not in shadow.columns:
+        return ""
+    rows = shadow[shadow["level"] == "version"]
+    dates = pd.to_datetime(rows["snapshot_date"])
+    rows = rows[
+        dates == (pd.Timestamp(month) if month is not None and (dates == month).any() else dates.max())
+    ]
+    if rows.empty:
+        return ""
+    lines = []
+    for _, r in rows.iterrows():
+        lines.append(
+            f"<li>{_e(r['scorecard_version'])} (shadow, never deciding; cohort {_fmt(r.get('cohort_month'))}, "
+            f"n {_fmt(r.get('n_labelled'))}, defaults {_fmt(r.get('defaults'))}): observed default rate "
+            f"{_fmt(r.get('observed_default_rate'))} vs PD {_fmt(r.get('predicted_pd'))}; Gini "
+            f"{_fmt(r.get('gini'))} [{_fmt(r.get('gini_lower'))}, {_fmt(r.get('gini_upper'))}] vs "
+            f"{_e(r.get('deciding_version'))} {_fmt(r.get('deciding_gini'))} on the same loans (difference "
+            f"{_fmt(r.get('gini_difference'))} [{_fmt(r.get('gini_difference_lower'))}, "
+            f"{_fmt(r.get('gini_difference_upper'))}], paired DeLong p {_fmt(r.get('gini_difference_p_value'))})"
+            "</li>"
+        )
+    return (
+        "<h3>Draft versions scored in shadow</h3><ul>" + "".join(lines) + "</ul>"
+        '<p class="note">out_scorecard_shadow_backtest; the bands per version are in the table. The comparison\'s '
+        "fourth check (shadow_gini) pools every matured shadow cohort.</p>"
+    )
+
+
 def render_drift_sections(
     stability: pd.DataFrame | None,
     characteristic: pd.DataFrame | None,
@@ -242,6 +273,7 @@ def render_drift_sections(
     charts: Mapping[str, str],
     top_features: int = 8,
     vintages: pd.DataFrame | None = None,
+    shadow: pd.DataFrame | None = None,
 ) -> str:
     """The sections shown first: this month's stability, characteristic analysis, band backtest, estimated vs
     realized performance, the early read (vintage curves, ``charts["vintages"]``, and the open cohorts'
@@ -323,6 +355,7 @@ def render_drift_sections(
                 f"{'monotone' if r.get('rank_order_monotone') else 'broken: ' + _e(r.get('rank_order_inversions'))}"
                 "</p>"
             )
+    body += _shadow_backtest(shadow, bt_month)
     parts.append(f"<section><h2>Scorecard band backtest ({_fmt(bt_month)})</h2>{body}</section>")
     if estimated is None or estimated.empty:
         body = _not_yet("out_estimated_performance", "run monitoring after inference")

@@ -369,6 +369,27 @@ def _reference_rows(
         ) from exc
 
 
+def _shadow_evidence(state: _State, old: str, new: str) -> Any:
+    """The matured loans NEW scored in shadow while OLD decided (``out_scorecard_shadow`` ⋈ ``feat_gold_labels``),
+    for the fourth check; None (the check then says there is no evidence) outside a project or before any."""
+    from kycc.scoring.shadow import shadow_evidence
+
+    if state.config.project_root is None:
+        return None
+    try:
+        catalog = state.catalog()
+        shadow = catalog.load("out_scorecard_shadow")
+        if shadow is None or shadow.empty:
+            return None
+        labels = catalog.load("feat_gold_labels")
+        if hasattr(labels, "to_pandas"):
+            labels = labels.select("loan_id", "label").to_pandas()
+    except Exception as exc:  # noqa: BLE001 - no shadow table or labels yet: the check reports no evidence
+        logger.info("No shadow evidence for %s vs %s: %s", old, new, exc)
+        return None
+    return shadow_evidence(shadow, labels, old, new)
+
+
 def _write_reports(state: _State, files: dict[str, str]) -> list[str]:
     if state.config.project_root is not None:
         catalog = state.catalog()
@@ -408,7 +429,8 @@ def compare(
     author: str | None,
     reason: str | None,
 ) -> None:
-    """Compare NEW with OLD on a reference batch: weights, score correlation, bands, the three checks.
+    """Compare NEW with OLD on a reference batch: weights, score correlation, bands, and the four checks (the
+    fourth, shadow_gini, on the matured cohorts NEW was scored in shadow while OLD decided).
 
     The result is stored (audit: compare), printed, and written as HTML and Markdown reports. Exits with 1 when
     a check fails.
@@ -432,7 +454,12 @@ def compare(
     )
     try:
         result = compare_scorecards(
-            old_record.definition, new_record.definition, rows, params.get("checks"), reference_label=label
+            old_record.definition,
+            new_record.definition,
+            rows,
+            params.get("checks"),
+            reference_label=label,
+            shadow=_shadow_evidence(state, old, new),
         )
     except ValueError as exc:
         raise _fail(exc) from exc

@@ -1,4 +1,4 @@
-"""Compare two scorecard versions on a reference batch, with the three governance checks.
+"""Compare two scorecard versions on a reference batch, with the governance checks.
 
 What is compared (``compare_scorecards``):
 
@@ -19,6 +19,10 @@ score_correlation  Pearson correlation of old and new scores on the reference ba
 band_shift         max over bands of |new share − old share| × 100 (percentage points)  < 10 (pp)
 =================  ==================================================================  ============
 
+The fourth check, ``shadow_gini`` (:mod:`kycc.scoring.shadow`): on the matured cohorts NEW was scored in
+shadow while OLD decided, Gini(OLD) − Gini(NEW) ≤ ``max_gini_drop`` (paired DeLong CI and p-value reported);
+without such cohorts its status is ``no evidence`` (a pass only when ``require_shadow_evidence`` is false).
+
 The total variation distance of the band distributions (½ Σ |Δ share|, in pp) and the share of applications
 that change band are reported too; they are not checks.
 """
@@ -36,6 +40,7 @@ import pandas as pd
 
 from kycc.scoring.definition import ScorecardDefinition
 from kycc.scoring.scoring import score_applications
+from kycc.scoring.shadow import shadow_gini_check
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,14 @@ class CheckThresholds:
     max_weight_change_pct: float = 50.0
     min_score_correlation: float = 0.8
     max_band_shift_pct: float = 10.0
+    #: the fourth check (shadow_gini): largest allowed Gini(OLD) − Gini(NEW) on the matured shadow cohorts
+    max_gini_drop: float = 0.02
+    #: fewer defaults (or non-defaults) than this in the matured shadow cohorts is no evidence
+    min_shadow_defaults: int = 10
+    #: no evidence blocks activation (true) or is reported and does not block (false)
+    require_shadow_evidence: bool = False
+    #: point: the drop itself; interval: the upper bound of its paired CI (non-inferiority)
+    gini_decide_on: str = "point"
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | None) -> CheckThresholds:
@@ -62,7 +75,29 @@ class CheckThresholds:
             raise ComparisonError(
                 f"Unknown keys in scorecard.checks: {sorted(unknown)}; allowed: {sorted(cls.__dataclass_fields__)}"
             )
-        return cls(**{k: float(v) for k, v in params.items()})
+        values: dict[str, Any] = {}
+        for key, value in params.items():
+            if key == "require_shadow_evidence":
+                if not isinstance(value, bool):
+                    raise ComparisonError(
+                        f"scorecard.checks.require_shadow_evidence must be true or false, got {value!r}"
+                    )
+                values[key] = value
+            elif key == "gini_decide_on":
+                if value not in ("point", "interval"):
+                    raise ComparisonError(
+                        f"scorecard.checks.gini_decide_on must be point or interval, got {value!r}"
+                    )
+                values[key] = value
+            elif key == "min_shadow_defaults":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ComparisonError(
+                        f"scorecard.checks.min_shadow_defaults must be a whole number >= 1, got {value!r}"
+                    )
+                values[key] = value
+            else:
+                values[key] = float(value)
+        return cls(**values)
 
 
 def _pct_change(old: float, new: float) -> float:
@@ -105,8 +140,12 @@ def compare_scorecards(
     thresholds: CheckThresholds | Mapping[str, Any] | None = None,
     *,
     reference_label: str | None = None,
+    shadow: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Compare ``new`` with ``old`` on ``reference`` (gold feature rows) and run the checks.
+
+    ``shadow``: the matured loans NEW scored in shadow while OLD decided
+    (:func:`kycc.scoring.shadow.shadow_evidence`); None or empty: the fourth check says there is no evidence.
 
     Returns:
         A JSON-friendly result: ``old_version``, ``new_version``, ``reference``, ``weights``, ``groups``,
@@ -189,7 +228,7 @@ def compare_scorecards(
     exceeding = [r["feature"] for r in weight_rows if r["exceeds"]]
     if exceeding:
         weight_detail += f"; {len(exceeding)} feature(s) at or above the limit: {', '.join(exceeding)}"
-    # -- the three checks -----------------------------------------------------------------------------------
+    # -- the checks -------------------------------------------------------------------------------------------
     checks = [
         {
             "check": "weight_change",
@@ -225,6 +264,15 @@ def compare_scorecards(
                 f"{moved:.1%} of applications change band"
             ),
         },
+        shadow_gini_check(
+            old.version,
+            new.version,
+            shadow,
+            max_gini_drop=thresholds.max_gini_drop,
+            min_defaults=thresholds.min_shadow_defaults,
+            require_evidence=thresholds.require_shadow_evidence,
+            decide_on=thresholds.gini_decide_on,
+        ),
     ]
     result = {
         "old_version": old.version,
@@ -258,7 +306,7 @@ def compare_scorecards(
         old.version,
         new.version,
         n_rows,
-        "; ".join(f"{c['check']} {'pass' if c['passed'] else 'FAIL'}" for c in checks),
+        "; ".join(f"{c['check']} {c.get('status') or ('pass' if c['passed'] else 'FAIL')}" for c in checks),
     )
     return result
 

@@ -60,6 +60,8 @@ def format_check_value(check: Mapping[str, Any]) -> str:
     value = check.get("value")
     if value is None:
         return "n/a" if check["check"] != "weight_change" else "+inf"
+    if check["check"] == "shadow_gini":
+        return f"{value:+.3f}"
     if check["check"] == "score_correlation":
         return f"{value:.3f}"
     if check["check"] == "band_shift":
@@ -67,11 +69,20 @@ def format_check_value(check: Mapping[str, Any]) -> str:
     return f"{value:.1f} %"
 
 
+def check_result(check: Mapping[str, Any]) -> str:
+    """PASS, FAIL or NO EVIDENCE (a check without the data to decide: ``status: no evidence``)."""
+    if check.get("status") == "no evidence":
+        return "NO EVIDENCE"
+    return "PASS" if check["passed"] else "FAIL"
+
+
 def _decision(comparison: Mapping[str, Any]) -> str:
     failed = [c["check"] for c in comparison["checks"] if not c["passed"]]
+    unknown = [c["check"] for c in comparison["checks"] if c["passed"] and c.get("status") == "no evidence"]
+    note = f" ({', '.join(unknown)}: no evidence yet)" if unknown else ""
     if not failed:
-        return "ALL CHECKS PASSED"
-    return f"{len(failed)} CHECK(S) FAILED: {', '.join(failed)} — activation needs an override reason"
+        return "ALL CHECKS PASSED" + note
+    return f"{len(failed)} CHECK(S) FAILED: {', '.join(failed)} — activation needs an override reason" + note
 
 
 def _header_lines(comparison: Mapping[str, Any]) -> list[str]:
@@ -88,7 +99,7 @@ def _header_lines(comparison: Mapping[str, Any]) -> list[str]:
 
 def _check_rows(comparison: Mapping[str, Any]) -> list[list[str]]:
     return [
-        [c["check"], c["rule"], format_check_value(c), "PASS" if c["passed"] else "FAIL", c.get("detail", "")]
+        [c["check"], c["rule"], format_check_value(c), check_result(c), c.get("detail", "")]
         for c in comparison["checks"]
     ]
 
@@ -118,6 +129,34 @@ def _score_rows(comparison: Mapping[str, Any]) -> list[list[str]]:
     scores = comparison["scores"]
     keys = ("mean", "std", "min", "p10", "p50", "p90", "max")
     return [[k, _num(scores["old"][k], "{:.1f}"), _num(scores["new"][k], "{:.1f}")] for k in keys]
+
+
+_SHADOW_HEADERS = ["version", "role", "Gini", "95 % CI", "n", "defaults", "cohorts"]
+
+
+def _shadow_rows(comparison: Mapping[str, Any]) -> tuple[str | None, list[list[str]]]:
+    """The fourth check's evidence: a sentence and one row per version (deciding OLD, shadow NEW)."""
+    check = next((c for c in comparison.get("checks", []) if c["check"] == "shadow_gini"), None)
+    if check is None:
+        return None, []
+    ev = check.get("evidence") or {}
+    if check.get("status") == "no evidence" or ev.get("new_gini") is None:
+        return check.get("detail"), []
+    cohorts = ", ".join(ev.get("cohorts") or [])
+    rows = []
+    for key, version, role in (("old", comparison["old_version"], "deciding"),
+                               ("new", comparison["new_version"], "shadow")):  # fmt: skip
+        rows.append([
+            version, role, _num(ev.get(f"{key}_gini"), "{:.3f}"),
+            f"[{_num(ev.get(f'{key}_gini_lower'), '{:.3f}')}, {_num(ev.get(f'{key}_gini_upper'), '{:.3f}')}]",
+            str(ev.get("n")), str(ev.get("defaults")), cohorts,
+        ])  # fmt: skip
+    sentence = (
+        f"Gini drop {_num(ev.get('gini_drop'), '{:+.3f}')} (CI [{_num(ev.get('gini_drop_lower'), '{:+.3f}')}, "
+        f"{_num(ev.get('gini_drop_upper'), '{:+.3f}')}], paired DeLong p {_num(ev.get('p_value'), '{:.3g}')}) "
+        f"on the same matured applications, scored by both versions when they were decided."
+    )
+    return sentence, rows
 
 
 def render_text(comparison: Mapping[str, Any]) -> str:
@@ -240,6 +279,16 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str 
     return "\n".join(lines)
 
 
+def _md_shadow(comparison: Mapping[str, Any]) -> list[str]:
+    sentence, rows = _shadow_rows(comparison)
+    if sentence is None:
+        return []
+    out = ["## Shadow backtest (matured cohorts)", "", sentence, ""]
+    if rows:
+        out += [_md_table(_SHADOW_HEADERS, rows, "llrlrrl"), ""]
+    return out
+
+
 def render_markdown(
     comparison: Mapping[str, Any],
     old: Mapping[str, Any] | None = None,
@@ -259,6 +308,7 @@ def render_markdown(
         "",
         _md_table(["check", "passes when", "value", "result", "detail"], _check_rows(comparison), "llrll"),
         "",
+        *_md_shadow(comparison),
         "## Weights",
         "",
         _md_table(["feature", "group", o, n, "change", "≥ limit"], _weight_rows(comparison), "llrrrl"),
@@ -337,7 +387,7 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem a
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.3rem .6rem;font-size:.9rem}
 th{background:#f3f3f3;text-align:left}td.r{text-align:right;font-variant-numeric:tabular-nums}
-.pass{background:#e3f5e1;color:#1b5e20;font-weight:600}.fail{background:#fde2e1;color:#b71c1c;font-weight:600}
+.pass{background:#e3f5e1;color:#1b5e20;font-weight:600}.none{background:#fff4d6;color:#7a5b00;font-weight:600}.fail{background:#fde2e1;color:#b71c1c;font-weight:600}
 .decision{padding:.6rem 1rem;border-radius:4px;display:inline-block}.muted{color:#666;font-size:.85rem}
 .bar{display:inline-block;height:.7rem;background:#5c7cfa;vertical-align:middle}.bar.new{background:#f59f00}
 tr.flag td{background:#fff4e5}
@@ -369,6 +419,16 @@ def _html_table(
     return "\n".join(out)
 
 
+def _html_shadow(comparison: Mapping[str, Any]) -> list[str]:
+    sentence, rows = _shadow_rows(comparison)
+    if sentence is None:
+        return []
+    out = ["<h2>Shadow backtest (matured cohorts)</h2>", f"<p>{_h(sentence)}</p>"]
+    if rows:
+        out.append(_html_table(_SHADOW_HEADERS, rows, "llrlrrl"))
+    return out
+
+
 def render_html(
     comparison: Mapping[str, Any],
     old: Mapping[str, Any] | None = None,
@@ -383,7 +443,10 @@ def render_html(
             c["check"],
             c["rule"],
             format_check_value(c),
-            ("PASS" if c["passed"] else "FAIL", "pass" if c["passed"] else "fail"),
+            (
+                check_result(c),
+                "none" if c.get("status") == "no evidence" else "pass" if c["passed"] else "fail",
+            ),
             c.get("detail", ""),
         ]
         for c in comparison["checks"]
@@ -412,6 +475,7 @@ def render_html(
         f'<p class="decision {"pass" if ok else "fail"}">Decision: {_h(_decision(comparison))}</p>',
         "<h2>Checks</h2>",
         _html_table(["check", "passes when", "value", "result", "detail"], checks, "llrll"),
+        *_html_shadow(comparison),
         "<h2>Weights</h2>",
         _html_table(["feature", "group", o, n, "change", "≥ limit"], weights, "llrrrl", flags),
         _html_table(

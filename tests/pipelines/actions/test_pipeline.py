@@ -115,6 +115,7 @@ def test_a_planted_collapse_gives_retrain_with_the_interval_as_reason(monitored)
             "feat_gold_features": world.features_table(),
             "model_1.out_predictions": planted,
             "out_scorecard_decisions": pd.DataFrame(),
+            "out_scorecard_shadow": pd.DataFrame(),
             "mdl_scorecard_versions": scorecard_versions(),
             "model_1.mdl_registered_model": registered(world),
             "params:monitoring": {

@@ -40,7 +40,7 @@ ACTIONS = {
 LEVELS = {"moderate": 0.1, "major": 0.25, "alpha": 0.01, "missing_moderate": 0.05, "missing_major": 0.15}
 
 
-def _monitoring_catalog(world, predictions, decisions, psi_levels):
+def _monitoring_catalog(world, predictions, decisions, psi_levels, shadow=None):
     pipeline = monitoring_pipeline(models=["model_1"])
     return pipeline, memory_catalog(
         pipeline,
@@ -49,6 +49,7 @@ def _monitoring_catalog(world, predictions, decisions, psi_levels):
             "feat_gold_features": world.features_table(),
             "model_1.out_predictions": predictions,
             "out_scorecard_decisions": decisions,
+            "out_scorecard_shadow": pd.DataFrame() if shadow is None else shadow,
             "mdl_scorecard_versions": scorecard_versions(),
             "model_1.mdl_registered_model": registered(world),
             "params:monitoring": {

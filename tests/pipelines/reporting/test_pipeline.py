@@ -42,6 +42,7 @@ def _run(inputs: dict, vintages: MonthPartitionedIbisDataset | None = None, repo
         "out_scoring_stability": empty,
         "out_characteristic_analysis": empty,
         "out_scorecard_backtest": empty,
+        "out_scorecard_shadow_backtest": empty,
         "out_estimated_performance": empty,
         "out_alert_delivery_log": empty,
         "rpt_adverse_impact": empty,

@@ -4,7 +4,8 @@
 batch-lag rule for every model and month to score: a refusal stops the run before anything is written) →
 ``decide_with_scorecard`` (every new application gets the active scorecard's score and band: the decision) →
 per model ``predict_with_champion`` (the champion's probability of default: the advice) →
-``summarise_inference``.
+``summarise_inference``. Beside the decision, ``shadow_score_drafts`` scores every draft scorecard version on
+the same new applications (``out_scorecard_shadow``, never deciding; ``kycc.scoring.shadow``).
 """
 
 from __future__ import annotations
@@ -360,3 +361,90 @@ def summarise_inference(
             lines.append(f"  {m['model']}: skipped ({m['reason']})")
     logger.info("\n".join(lines))
     return {"months": months, "scorecard": scorecard, "models": list(models)}
+
+
+def shadow_score_drafts(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive positionally
+    applications: pd.DataFrame,
+    scorecard_versions: dict[str, Any],
+    plan: dict[str, Any],
+    decisions: pd.DataFrame,
+    gold_features: Any,
+    gold_labels: Any,
+    calibration: dict[str, Any],
+) -> pd.DataFrame:
+    """Every draft scorecard version's score, band, decision and PD on the applications decided now (shadow).
+
+    Only the months the plan decides now (``new``): a kept month keeps what it has, a rescored month is not
+    shadowed, and a draft created later is never scored on a month decided before it existed. The draft's PD is
+    its calibration in force in each month, fitted the way the active version's is (on the labels matured before
+    the month; :func:`kycc.scoring.calibration.calibrations_in_force`) but **not stored**: a shadow writes nothing to
+    the scorecard store. The rows carry the deciding version's score, band and decision for the same loan.
+
+    Returns:
+        ``out_scorecard_shadow`` rows (:data:`kycc.scoring.shadow.SHADOW_COLUMNS`; empty when there is no draft).
+    """
+    from kycc.pipelines.scorecard.nodes import _calibration_options
+    from kycc.scoring import ScorecardDefinition
+    from kycc.scoring.calibration import calibrations_in_force, labelled_history
+    from kycc.scoring.shadow import SHADOW_COLUMNS, draft_versions
+
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in SHADOW_COLUMNS})
+    new = list(plan["decisions"]["new"])
+    drafts = draft_versions(scorecard_versions)
+    active = (scorecard_versions or {}).get("active")
+    if not new or not drafts or not len(applications):
+        if drafts and new:
+            logger.info("inference: no application to score in shadow")
+        return empty
+    rows = applications.loc[
+        pd.to_datetime(applications["application_date"]).dt.strftime("%Y-%m-01").isin(new)
+    ].reset_index(drop=True)
+    deciding = decisions.loc[decisions["loan_id"].isin(rows["loan_id"])]
+    deciding = deciding[["loan_id", "scorecard_version", "score", "band", "decision"]].rename(
+        columns={
+            "scorecard_version": "deciding_version",
+            "score": "deciding_score",
+            "band": "deciding_band",
+            "decision": "deciding_decision",
+        }
+    )
+    rows = rows.loc[rows["loan_id"].isin(deciding["loan_id"])].reset_index(drop=True)
+    if rows.empty:
+        return empty
+    options = _calibration_options(calibration)
+    definitions = {
+        name: ScorecardDefinition.from_dict(scorecard_versions["versions"][name]["definition"], version=name)
+        for name in drafts
+    }
+    columns = sorted({f for d in definitions.values() for f in d.feature_names})
+    history = labelled_history(gold_features, gold_labels, columns)
+    parts = []
+    for name, definition in definitions.items():
+        record = scorecard_versions["versions"][name]
+        by_month, _ = calibrations_in_force(
+            definition,
+            history,
+            new,
+            (scorecard_versions.get("calibrations") or {}).get(name, []),
+            refresh_every_months=options["refresh_every_months"],
+            window_months=options["months"],
+            min_samples=options["min_samples"],
+            min_defaults=options["min_defaults"],
+            prior=options.get("prior"),
+        )
+        scored = score_scorecard(rows, {**record, "calibrations_by_month": by_month})
+        scored = scored.merge(deciding, on="loan_id", how="left", validate="one_to_one")
+        scored["role"] = "shadow"
+        for column in ("pd", "pd_calibration"):
+            if column not in scored.columns:
+                scored[column] = None
+        parts.append(scored[SHADOW_COLUMNS])
+        agree = float((scored["decision"] == scored["deciding_decision"]).mean())
+        logger.info(
+            "inference: draft scorecard %s scored %d application(s) in shadow (never deciding; %s decides): "
+            "bands %s; same decision as %s for %.1f%%",
+            name, len(scored), active,
+            ", ".join(f"{b}: {n}" for b, n in scored["band"].value_counts().sort_index().items()),
+            active, 100 * agree,
+        )  # fmt: skip
+    return pd.concat(parts, ignore_index=True)

@@ -3,7 +3,8 @@
 ``select_maturing_labels`` (labels maturing in the months monitored) → per model ``monitor_model`` (labels ×
 the predictions made ``label_lag_months`` earlier → metrics, per-feature PSI, MLflow metrics) →
 ``summarise_monitoring``. Beside the models: ``backtest_scorecard`` (the deciding scorecard version per band on
-the cohort maturing now, ``kycc.monitoring.backtest``) and ``estimate_performance`` (CBPE-style expected ROC-AUC
+the cohort maturing now, ``kycc.monitoring.backtest``), ``backtest_shadow_scorecards`` (the draft versions scored
+in shadow on the same cohort, ``role = shadow``) and ``estimate_performance`` (CBPE-style expected ROC-AUC
 and default rate of this month's scores, and of the maturing cohort beside its realized values,
 ``kycc.monitoring.estimated``).
 """
@@ -248,6 +249,88 @@ def _cohort_rows(frame: pd.DataFrame, cohort: pd.Timestamp) -> pd.DataFrame:
     return frame.loc[pd.to_datetime(frame["snapshot_date"]) == cohort].reset_index(drop=True)
 
 
+def _backtest_cohort(  # noqa: PLR0913, PLR0917
+    joined: pd.DataFrame,
+    scorecard_versions: dict[str, Any],
+    month: pd.Timestamp,
+    cohort: pd.Timestamp,
+    alpha: float,
+    level: float,
+    role: str,
+) -> list[dict[str, Any]]:
+    """Band rows and the version row of each scorecard version of one cohort (decisions or shadow rows ⋈ the
+    labels maturing now; ``label`` NaN = not labelled), marked ``role`` (``deciding`` or ``shadow``)."""
+    rows: list[dict[str, Any]] = []
+    if "pd" not in joined.columns:
+        joined = joined.assign(pd=np.nan)
+    for version, part in joined.groupby(joined["scorecard_version"].astype(str), sort=True):
+        order = _band_order(scorecard_versions, version, sorted(part["band"].astype(str).unique()))
+        labelled = part.loc[part["label"].notna()]
+        base = {"snapshot_date": month, "cohort_month": cohort, "role": role, "scorecard_version": version}
+        band_rows = []
+        for band in order:
+            in_band = part.loc[part["band"].astype(str) == band]
+            lab = labelled.loc[labelled["band"].astype(str) == band]
+            n, d = len(lab), int(lab["label"].sum())
+            pd_mean = float(lab["pd"].mean()) if n and lab["pd"].notna().any() else np.nan
+            test = band_test(d, n, pd_mean, alpha=alpha, level=level)
+            band_rows.append(
+                base | {"level": "band", "band": band, "applications": len(in_band), "n_labelled": n,
+                        "defaults": d, "predicted_pd": pd_mean, **test}
+            )  # fmt: skip
+        order_check = rank_order(order, [r["observed_default_rate"] for r in band_rows])
+        for r in band_rows:
+            r["rank_order_ok"] = order_check["ok"][r["band"]]
+        n, d = len(labelled), int(labelled["label"].sum())
+        pd_all = float(labelled["pd"].mean()) if n and labelled["pd"].notna().any() else np.nan
+        auc = auc_delong(labelled["label"].to_numpy(), -labelled["score"].to_numpy(dtype="float64"), level)
+        version_row = base | {
+            "level": "version", "band": "all", "applications": len(part), "n_labelled": n, "defaults": d,
+            "predicted_pd": pd_all, **band_test(d, n, pd_all, alpha=alpha, level=level),
+            "rank_order_ok": order_check["monotone"], "rank_order_monotone": order_check["monotone"],
+            "rank_order_inversions": ",".join(order_check["inversions"]),
+            **{k: auc[k] for k in ("roc_auc", "auc_se", "auc_lower", "auc_upper", "gini", "gini_lower",
+                                   "gini_upper")},
+        }  # fmt: skip
+        if role == "shadow":
+            version_row |= _paired_with_deciding(labelled, level)
+        rows.extend([*band_rows, version_row])
+        logger.info(
+            "monitoring: scorecard %s%s %s (cohort %s, %d labelled): default rate %.3f vs PD %.3f (%s); "
+            "AUC %.3f [%.3f, %.3f]; rank order %s",
+            version, " (shadow)" if role == "shadow" else "", f"{month:%Y-%m}", f"{cohort:%Y-%m}", n,
+            version_row["observed_default_rate"], pd_all, version_row["verdict"], auc["roc_auc"],
+            auc["auc_lower"], auc["auc_upper"],
+            "monotone" if order_check["monotone"] else "broken: " + ", ".join(order_check["inversions"]),
+        )  # fmt: skip
+    return rows
+
+
+def _paired_with_deciding(labelled: pd.DataFrame, level: float) -> dict[str, Any]:
+    """A shadow version against the version that decided the same labelled loans: its Gini and the paired
+    DeLong difference (shadow − deciding, in Gini points) with CI and two-sided p-value."""
+    from kycc.modeling.compare import paired_auc_delong
+
+    versions = labelled["deciding_version"].dropna().astype(str).unique()
+    out: dict[str, Any] = {"deciding_version": ",".join(sorted(versions)) or None}
+    if not len(labelled):
+        return out | dict.fromkeys(("deciding_gini", "gini_difference", "gini_difference_lower",
+                                    "gini_difference_upper", "gini_difference_p_value"), np.nan)  # fmt: skip
+    paired = paired_auc_delong(
+        labelled["label"].to_numpy(),
+        -labelled["score"].to_numpy(dtype="float64"),
+        -labelled["deciding_score"].to_numpy(dtype="float64"),
+        level,
+    )
+    return out | {
+        "deciding_gini": 2 * paired["champion_auc"] - 1,
+        "gini_difference": 2 * paired["difference"],
+        "gini_difference_lower": 2 * paired["difference_lower"],
+        "gini_difference_upper": 2 * paired["difference_upper"],
+        "gini_difference_p_value": paired["p_value"],
+    }
+
+
 def backtest_scorecard(
     labels: pd.DataFrame,
     months: list[str],
@@ -285,53 +368,50 @@ def backtest_scorecard(
             status.append(_skip(month, f"no labels matured in {month:%Y-%m}", "scorecard"))
             continue
         joined = decided.merge(month_labels, on="loan_id", how="left", validate="one_to_one")
-        if "pd" not in joined.columns:
-            joined["pd"] = np.nan
-        for version, part in joined.groupby(joined["scorecard_version"].astype(str), sort=True):
-            order = _band_order(scorecard_versions, version, sorted(part["band"].astype(str).unique()))
-            labelled = part.loc[part["label"].notna()]
-            base = {"snapshot_date": month, "cohort_month": cohort, "scorecard_version": version}
-            band_rows = []
-            for band in order:
-                in_band = part.loc[part["band"].astype(str) == band]
-                lab = labelled.loc[labelled["band"].astype(str) == band]
-                n, d = len(lab), int(lab["label"].sum())
-                pd_mean = float(lab["pd"].mean()) if n and lab["pd"].notna().any() else np.nan
-                test = band_test(d, n, pd_mean, alpha=alpha, level=level)
-                band_rows.append(
-                    base | {"level": "band", "band": band, "applications": len(in_band), "n_labelled": n,
-                            "defaults": d, "predicted_pd": pd_mean, **test}
-                )  # fmt: skip
-            order_check = rank_order(order, [r["observed_default_rate"] for r in band_rows])
-            for r in band_rows:
-                r["rank_order_ok"] = order_check["ok"][r["band"]]
-            n, d = len(labelled), int(labelled["label"].sum())
-            pd_all = float(labelled["pd"].mean()) if n and labelled["pd"].notna().any() else np.nan
-            auc = auc_delong(
-                labelled["label"].to_numpy(), -labelled["score"].to_numpy(dtype="float64"), level
-            )
-            version_row = base | {
-                "level": "version", "band": "all", "applications": len(part), "n_labelled": n, "defaults": d,
-                "predicted_pd": pd_all, **band_test(d, n, pd_all, alpha=alpha, level=level),
-                "rank_order_ok": order_check["monotone"], "rank_order_monotone": order_check["monotone"],
-                "rank_order_inversions": ",".join(order_check["inversions"]),
-                **{k: auc[k] for k in ("roc_auc", "auc_se", "auc_lower", "auc_upper", "gini", "gini_lower",
-                                       "gini_upper")},
-            }  # fmt: skip
-            rows.extend([*band_rows, version_row])
-            logger.info(
-                "monitoring: scorecard %s %s (cohort %s, %d labelled): default rate %.3f vs PD %.3f (%s); "
-                "AUC %.3f [%.3f, %.3f]; rank order %s",
-                version, f"{month:%Y-%m}", f"{cohort:%Y-%m}", n, version_row["observed_default_rate"], pd_all,
-                version_row["verdict"], auc["roc_auc"], auc["auc_lower"], auc["auc_upper"],
-                "monotone" if order_check["monotone"] else "broken: " + ", ".join(order_check["inversions"]),
-            )  # fmt: skip
+        rows.extend(_backtest_cohort(joined, scorecard_versions, month, cohort, alpha, level, "deciding"))
         status.append({"month": iso, "status": "monitored", "cohort_month": cohort.date().isoformat()})
     table = pd.DataFrame(rows)
     if len(table):
         table["rank_order_monotone"] = table["rank_order_monotone"].astype("boolean")
         table["rank_order_ok"] = table["rank_order_ok"].astype(bool)
     return table, {"model": "scorecard", "months": status}
+
+
+def backtest_shadow_scorecards(
+    labels: pd.DataFrame,
+    months: list[str],
+    shadow: pd.DataFrame,
+    scorecard_versions: dict[str, Any],
+    options: dict[str, Any],
+) -> pd.DataFrame:
+    """The draft versions scored in shadow, backtested like the deciding one on the cohort maturing now.
+
+    For month ``M``: the shadow rows of ``M − lag`` (``out_scorecard_shadow``: each draft's score, band and PD in
+    force then) ⋈ the labels maturing at ``M`` — the same loans and labels as the deciding version's backtest.
+    Band rows and version rows exactly as :func:`backtest_scorecard` (``role = shadow``); the version row adds
+    ``deciding_version``, ``deciding_gini`` and the paired DeLong difference ``gini_difference`` (shadow −
+    deciding) with its CI and p-value. A month without shadow rows adds nothing.
+
+    Returns:
+        ``out_scorecard_shadow_backtest`` (month-partitioned by ``snapshot_date``).
+    """
+    opts = _options(options)
+    lag, alpha, level = opts["label_lag_months"], opts["backtest"]["alpha"], opts["backtest"]["confidence"]
+    rows: list[dict[str, Any]] = []
+    for iso in months:
+        month = pd.Timestamp(iso)
+        cohort = pd.Timestamp(add_months(month, -lag))
+        scored = _cohort_rows(shadow, cohort)
+        month_labels = labels.loc[labels["snapshot_date"] == month, ["loan_id", "label"]]
+        if scored.empty or month_labels.empty:
+            continue
+        joined = scored.merge(month_labels, on="loan_id", how="left", validate="many_to_one")
+        rows.extend(_backtest_cohort(joined, scorecard_versions, month, cohort, alpha, level, "shadow"))
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["rank_order_monotone"] = table["rank_order_monotone"].astype("boolean")
+        table["rank_order_ok"] = table["rank_order_ok"].astype(bool)
+    return table
 
 
 def _estimate(p: np.ndarray, rank: np.ndarray, raw: np.ndarray) -> dict[str, float]:

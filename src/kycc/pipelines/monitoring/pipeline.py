@@ -82,6 +82,19 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 outputs=["out_scorecard_backtest", "mon_scorecard_summary"],
                 name="backtest_scorecard",
             ),
+            # the draft versions scored in shadow, on the same cohort and labels (role shadow; never deciding)
+            Node(
+                nodes.backtest_shadow_scorecards,
+                inputs=[
+                    "mon_labels",
+                    "mon_months",
+                    "out_scorecard_shadow",
+                    "mdl_scorecard_versions",
+                    "params:monitoring",
+                ],
+                outputs="out_scorecard_shadow_backtest",
+                name="backtest_shadow_scorecards",
+            ),
             Node(
                 update_wrapper(
                     partial(nodes.estimate_performance, models=models), nodes.estimate_performance

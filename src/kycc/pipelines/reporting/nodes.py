@@ -120,10 +120,12 @@ def drift_sections(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive posi
     estimated: pd.DataFrame,
     options: dict[str, Any],
     vintages: Any = None,
+    shadow_backtest: pd.DataFrame | None = None,
 ) -> str:
-    """The sections shown first on the page (this month's stability, characteristic analysis, band backtest,
-    estimated vs realized performance, the early read's vintage curves); an empty input is a "not available
-    yet" note. ``vintages``: ``out_vintages`` as an Ibis table, or None when the early read never ran."""
+    """The sections shown first on the page (this month's stability, characteristic analysis, band backtest with
+    the draft versions scored in shadow, estimated vs realized performance, the early read's vintage curves); an
+    empty input is a "not available yet" note. ``vintages``: ``out_vintages`` as an Ibis table, or None when the
+    early read never ran; ``shadow_backtest``: ``out_scorecard_shadow_backtest``."""
     dpi, top = int(options.get("dpi", 90)), int(options.get("top_features", 12))
     charts = {}
     if stability is not None and not stability.empty:
@@ -133,7 +135,9 @@ def drift_sections(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive posi
     vintage_rows = vintages.to_pandas() if vintages is not None else pd.DataFrame()
     if not vintage_rows.empty:
         charts["vintages"] = figure_png(vintage_curves_figure(vintage_rows), dpi)
-    return render_drift_sections(stability, characteristic, backtest, estimated, charts, top, vintage_rows)
+    return render_drift_sections(
+        stability, characteristic, backtest, estimated, charts, top, vintage_rows, shadow=shadow_backtest
+    )
 
 
 def governance_sections(

@@ -43,6 +43,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                     "out_estimated_performance",
                     "params:reporting",
                     "out_vintages_if_any",
+                    "out_scorecard_shadow_backtest",
                 ],  # fmt: skip
                 outputs="rpt_drift_sections",
                 name="drift_sections",
