@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from kycc.credentials import is_placeholder, placeholder_reason
 from kycc.mining.datasets import ApiAccessDataset, LLMAccessDataset, PocketBaseAccessDataset
 from kycc.mining.sources import SourceAccess, collect_sources, source_mode
 
-# The issue_mining section of the credentials template as shipped (conf/local/credentials*example*).
-TEMPLATE = {
-    "github": {"token": "ghp_xxx"},
-    "stackexchange": {"key": "xxx"},
-    "reddit": {
-        "client_id": "xxx",
-        "client_secret": "xxx",
-        "user_agent": "kycc-issue-mining/0.1 by <your reddit user>",
-    },
-    "hackernews": {"enabled": True},
-    "llm": {"api_key": "sk-xxx"},
-    "pocketbase": {"url": "http://127.0.0.1:8090", "email": "admin@example.com", "password": "change-me"},
-}
+# The issue_mining section of the credentials template as shipped (conf/local/credentials.yml.example), read
+# from the file itself: a copied template (the README's `cp` step) must behave exactly like no credentials.
+TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "conf" / "local" / "credentials.yml.example"
+TEMPLATE = yaml.safe_load(TEMPLATE_FILE.read_text(encoding="utf-8"))["issue_mining"]
+SOURCES = ("github", "stackexchange", "reddit", "hackernews")
 
 
 @pytest.mark.parametrize(
@@ -47,14 +41,26 @@ def test_the_reason_never_shows_the_value():
     assert placeholder_reason("") == "empty" and placeholder_reason("real-secret-value") is None
 
 
-def test_template_credentials_load_as_none():
+def test_template_credentials_load_as_none(tmp_path):
     access = ApiAccessDataset(credentials=TEMPLATE).load()
     assert access.credentials["github"] == {} and access.credentials["stackexchange"] == {}
     assert "client_id" not in access.credentials["reddit"]
-    assert access.credentials["hackernews"] == {"enabled": True}  # an opt-in flag, not a secret
+    # no source goes live from a copied template (HN needs no secret: its opt-in flag ships false)
+    assert {s: source_mode(s, "auto", access.credentials.get(s)) for s in SOURCES} == dict.fromkeys(
+        SOURCES, "recorded"
+    )
     assert LLMAccessDataset(credentials=TEMPLATE).load().api_key is None
-    pocketbase = PocketBaseAccessDataset(credentials=TEMPLATE).load()
-    assert pocketbase.password is None and pocketbase.url == "http://127.0.0.1:8090"
+    # no PocketBase server of one's own in the template: the embedded one is used, as with no credentials
+    embedded = str(tmp_path / "pocketbase")
+    pocketbase = PocketBaseAccessDataset(embedded_dir=embedded, credentials=TEMPLATE).load()
+    assert pocketbase.embedded and pocketbase.url is None and pocketbase.password is None
+    none = PocketBaseAccessDataset(embedded_dir=embedded, credentials={}).load()
+    assert (pocketbase.url, pocketbase.email, pocketbase.embedded) == (none.url, none.email, none.embedded)
+    # a template whose superuser lines are uncommented still never sends the placeholder password
+    own = {
+        "pocketbase": {"url": "http://127.0.0.1:8090", "email": "admin@example.com", "password": "change-me"}
+    }
+    assert PocketBaseAccessDataset(embedded_dir=embedded, credentials=own).load().password is None
 
 
 def test_a_collector_with_template_credentials_replays_the_samples_and_sends_nothing(clock):
@@ -69,16 +75,16 @@ def test_a_collector_with_template_credentials_replays_the_samples_and_sends_not
 
     # SourceAccess built directly (not through the dataset): the collectors check the values themselves too.
     access = SourceAccess(
-        credentials={s: dict(TEMPLATE[s]) for s in ("github", "stackexchange", "reddit")},
+        credentials={s: dict(TEMPLATE[s]) for s in SOURCES},
         transport_factory=network,
         clock=clock,
     )
     params = {
         "mode": "auto",
-        "sources": ["github", "stackexchange", "reddit"],
-        "rate_limits": {"github": 30, "stackexchange": 30, "reddit": 60},
+        "sources": list(SOURCES),
+        "rate_limits": {"github": 30, "stackexchange": 30, "reddit": 60, "hackernews": 60},
         "max_retries": 0,
-        **{s: {"queries": ["q"]} for s in ("github", "stackexchange", "reddit")},
+        **{s: {"queries": ["q"]} for s in SOURCES},
     }
     items, report = collect_sources(access, date(2026, 11, 20), params)
     assert sent == []  # nothing reached the "live API"
