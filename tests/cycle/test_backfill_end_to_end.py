@@ -105,7 +105,7 @@ def test_monitoring_metrics_and_actions_per_model_and_month(catch_up):
         assert (metrics[["tn", "fp", "fn", "tp"]].sum(axis=1) == metrics["n_matched"]).all()
         decisions = _table(catch_up.root, f"07_model_output/actions/{model}")
         assert sorted(decisions["snapshot_date"].dt.date) == MONITORED
-        assert set(decisions["decision"]) <= {"monitor", "active_monitoring", "retrain"}
+        assert set(decisions["decision"]) <= {"monitor", "active_monitoring", "recalibrate", "retrain"}
         folder = catch_up.root / "08_reporting" / "actions" / model
         for month in MONITORED:
             stem = f"{model}_action_{month:%Y_%m_%d}"

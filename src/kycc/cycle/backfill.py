@@ -9,6 +9,10 @@ Catch-up runs the data pipelines once over the whole range (identical to month-b
 pipelines), then the months in order. Months where nothing but the scorecard can run (no champion yet, no
 training due) are scored together in one inference run, which gives the same per-month results.
 
+A ``recalibrate`` decision in ``M - 1`` runs the ``recalibration`` pipeline at ``M`` (after training, before
+inference; :func:`_recalibration`): recorded under ``recalibration`` in the month record and as ``R vN`` in the
+summary's training column.
+
 Re-running is idempotent: a month whose record says it is done is kept as it is — no training, inference,
 monitoring or actions again, so no new model version or MLflow metric, and its decisions and predictions stay
 those made at the time (decisions are history). ``retrain=True`` (``kycc backfill --retrain``) processes such
@@ -27,7 +31,14 @@ from typing import Any
 
 import pandas as pd
 
-from kycc.cycle.schedule import CycleSettings, decide_training, retrain_decided, seed_months, trainable
+from kycc.cycle.schedule import (
+    CycleSettings,
+    decide_training,
+    recalibrate_decided,
+    retrain_decided,
+    seed_months,
+    trainable,
+)
 from kycc.cycle.summary import format_figures, format_summary
 from kycc.temporal import add_months, month_range, to_month, violates_batch_lag
 from kycc.temporal.windows import format_months
@@ -198,6 +209,16 @@ class _State:
             m for m in self.models if retrain_decided(self.catalog.load(f"{m}.out_action_decisions"), month)
         ]
 
+    def recalibrate_requested(self, month: dt.date) -> list[str]:
+        """Models whose action in ``month`` was ``recalibrate`` (when actions.trigger_recalibration allows it)."""
+        if not self.params.get("actions", {}).get("trigger_recalibration", False):
+            return []
+        return [
+            m
+            for m in self.models
+            if recalibrate_decided(self.catalog.load(f"{m}.out_action_decisions"), month)
+        ]
+
     def records(self) -> dict[str, dict[str, Any]]:
         try:
             partitions = self.catalog.load("rpt_cycle_months")
@@ -366,6 +387,7 @@ def run_backfill(
         else:
             logger.info("cycle %s: training skipped (%s)", f"{month:%Y-%m}", decision.reason)
             record["training"] = _skip(decision.reason)
+        record["recalibration"] = _recalibration(project, state, month)
         monitorable = [m for m in models if cohort in set(state.months_of(f"{m}.out_predictions"))]
         # the scorecard's monitoring runs every month; the models' monitoring and actions once one is monitorable
         pipelines, tags = (
@@ -463,6 +485,45 @@ def _training_record(state: _State, models: list[str], reason: str, month: dt.da
         }
         outcomes[model]["gate_reasons"] = o.get("gate_reasons") or []
     return {"status": "ran", "reason": reason, "training_date": month.isoformat(), "models": outcomes}
+
+
+def _recalibration(project: _Project, state: _State, month: dt.date) -> dict[str, Any]:
+    """Carry out the ``recalibrate`` decisions of ``month - 1`` (pipeline ``recalibration``), before inference."""
+    decided = add_months(month, -1)
+    requested = state.recalibrate_requested(decided)
+    if not requested:
+        return _skip(f"no recalibrate decision in {decided:%Y-%m}")
+    logger.info("cycle %s: recalibration (recalibrate decided %s: %s)", f"{month:%Y-%m}", f"{decided:%Y-%m}",
+                ", ".join(requested))  # fmt: skip
+    project.run(
+        ["recalibration"],
+        {
+            "recalibration": {
+                "month": month.isoformat(),
+                "decided_month": decided.isoformat(),
+                "models": requested,
+            }
+        },
+    )
+    summary = state.catalog.load("rpt_recalibration_summary")
+    keys = ("status", "source_version", "version", "champion", "method", "cohorts", "n_samples", "n_defaults",
+            "fitting_rows_before", "fitting_rows_after", "reason")  # fmt: skip
+    models = {
+        m: {k: r.get(k) for k in keys if k in r}
+        for m, r in (summary.get("models") or {}).items()
+        if m in requested
+    }
+    scorecard = summary.get("scorecard") or {}
+    ran = any(r.get("status") in {"ran", "kept"} for r in models.values())
+    return {
+        "status": "ran" if ran else "skipped",
+        **({} if ran else {"reason": "; ".join(f"{m}: {r.get('reason')}" for m, r in models.items())}),
+        "decided_month": decided.isoformat(),
+        "models": models,
+        "scorecard": {
+            k: scorecard.get(k) for k in ("status", "version", "reason", "calibration") if k in scorecard
+        },
+    }
 
 
 def _seed_backfill(

@@ -13,6 +13,11 @@ Per month ``M``, in order (the seeds' DAG and its ShortCircuit operators):
 5. **monitoring** of ``M`` when some model has predictions for ``M - 6``;
 6. **actions** for the monitored models; **reporting** once the months are done.
 
+A ``recalibrate`` decision in ``M - 1`` (``actions.trigger_recalibration``) makes the cycle run the
+``recalibration`` pipeline at ``M``, after training and before inference: the judged version, when it is still the
+champion, gets a new version with its PD calibration refitted on the latest matured cohorts, and the scorecard's
+score -> PD calibration is refreshed from ``M``; inference of ``M`` uses both.
+
 Everything here is derived from durable state (the model input, the registry, the prediction tables, the
 cycle's month records), so one catch-up run and the same months run one at a time take the same decisions.
 """
@@ -30,6 +35,8 @@ __all__ = [
     "CycleSettings",
     "TrainingDecision",
     "decide_training",
+    "decision_in",
+    "recalibrate_decided",
     "retrain_decided",
     "seed_months",
     "trainable",
@@ -126,14 +133,24 @@ def seed_months(training_month: Any, n_months: int, available: Iterable[Any]) ->
     return [m for m in (add_months(t, -i) for i in range(n_months, 0, -1)) if m in have]
 
 
+def decision_in(decisions: Any, month: Any) -> str | None:
+    """A model's action decision (``<model>.out_action_decisions``) in ``month``, or None."""
+    import pandas as pd
+
+    if decisions is None or decisions.empty:
+        return None
+    row = decisions.loc[pd.to_datetime(decisions["snapshot_date"]) == pd.Timestamp(month)]
+    return str(row["decision"].iloc[0]) if len(row) else None
+
+
 def retrain_decided(decisions: Any, month: Any) -> bool:
     """Whether a model's action decisions (``<model>.out_action_decisions``) say ``retrain`` in ``month``.
 
     Shared by ``kycc backfill`` and the orchestrators' training gate (``deploy/cycle_gate.py``).
     """
-    import pandas as pd
+    return decision_in(decisions, month) == "retrain"
 
-    if decisions is None or decisions.empty:
-        return False
-    row = decisions.loc[pd.to_datetime(decisions["snapshot_date"]) == pd.Timestamp(month)]
-    return bool(len(row)) and row["decision"].iloc[0] == "retrain"
+
+def recalibrate_decided(decisions: Any, month: Any) -> bool:
+    """Whether a model's action decisions say ``recalibrate`` in ``month`` (the cycle recalibrates at month + 1)."""
+    return decision_in(decisions, month) == "recalibrate"

@@ -3,7 +3,7 @@
 Cells are short (the full reasons are in the month records, ``data/08_reporting/cycle/months/YYYY-MM.json``):
 
 * training: ``T v1* v1*`` (versions registered, ``*`` = became champion), ``gate✗`` (quality gates failed), or
-  ``- <why not>``;
+  ``- <why not>``; ``R v3*`` when a recalibrate decision of the month before was carried out (new version);
 * scoring: the scorecard version and the applications it decided, ``seed 24-04..24-11`` after a seed backfill;
 * scorecard: the deciding version's backtest of the cohort maturing this month (ROC-AUC, observed default rate vs
   its PD) — every month with matured decisions, before any model exists;
@@ -31,17 +31,33 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _recalibration(record: Mapping[str, Any]) -> str:
+    """``R v3* v4*`` (recalibrated versions, ``*`` = champion) or "" when nothing was recalibrated."""
+    entry = record.get("recalibration") or {}
+    if entry.get("status") != "ran":
+        return ""
+    parts = [
+        f"v{o['version']}{'*' if o.get('champion') else ''}"
+        for o in (entry.get("models") or {}).values()
+        if o.get("status") in {"ran", "kept"}
+    ]
+    return "R " + " ".join(parts)
+
+
 def _training(record: Mapping[str, Any]) -> str:
     entry = record.get("training") or {}
+    recalibrated = _recalibration(record)
     if entry.get("status") != "ran":
-        return f"- {entry.get('reason', '')}"
+        return (
+            f"{recalibrated}; - {entry.get('reason', '')}" if recalibrated else f"- {entry.get('reason', '')}"
+        )
     parts = []
     for outcome in (entry.get("models") or {}).values():
         if outcome.get("status") == "registered":
             parts.append(f"v{outcome['version']}{'*' if outcome.get('champion') else ''}")
         else:
             parts.append("gate✗" if outcome.get("status") == "rejected" else str(outcome.get("status")))
-    return "T " + " ".join(parts)
+    return "T " + " ".join(parts) + (f"; {recalibrated}" if recalibrated else "")
 
 
 def _scoring(record: Mapping[str, Any]) -> str:
@@ -113,7 +129,8 @@ def format_summary(records: Sequence[Mapping[str, Any]], models: Sequence[str] |
         cells += [f"{_cut(_model(r, m), w['model']):<{w['model']}}" for m in models]
         lines.append("  ".join(cells).rstrip())
     lines.append(
-        "training: T = trained (vN registered, * = new champion, gate✗ = gates failed), - = skipped and why; "
+        "training: T = trained (vN registered, * = new champion, gate✗ = gates failed), R = recalibrated (new "
+        "version), - = skipped and why; "
         "scoring: scorecard version and applications decided;\nscorecard backtest: the deciding version's ROC-AUC "
         "and observed default rate / PD of the cohort decided 6 months before; per model: version monitored, "
         "ROC-AUC\nand score PSI of the cohort scored 6 months before, action decision. Details: "

@@ -356,6 +356,7 @@ def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
     cohorts: list[str] | None = None,
     reference_frame: pd.DataFrame | None = None,
     promote: bool = True,
+    extra_tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Register a recalibrated model (:func:`kycc.modeling.calibration.recalibrate`) as a new version.
 
@@ -365,8 +366,9 @@ def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
     calibration, threshold and ``recalibrated_from``; the OOT reference PDs re-scored by the new bundle when
     ``reference_frame`` (the raw model-input rows of the source's OOT window, same row order as its
     predictions) is given. Tags: the source's (training date, windows learnt: the batch-lag rule is unchanged,
-    the estimator is the same) plus ``kycc.recalibrated_from``, ``kycc.recalibrated_on``. ``promote`` moves
-    ``champion`` to it (the source becomes ``previous_champion``).
+    the estimator is the same) plus ``kycc.recalibrated_from``, ``kycc.recalibrated_on`` and ``extra_tags`` (e.g. the
+    cycle's ``kycc.recalibrated_at``, the month it was done). ``promote`` moves ``champion`` to it (the source
+    becomes ``previous_champion``).
 
     Returns:
         ``{"registered_model_name", "version", "source_version", "champion", "run_id", "calibration"}``.
@@ -430,6 +432,7 @@ def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
             f"{TAG_PREFIX}recalibrated_from": str(source_version),
             f"{TAG_PREFIX}recalibrated_on": ",".join(cohorts or []),
             f"{TAG_PREFIX}calibration_method": str((calibration or {}).get("method")),
+            **{str(k): str(v) for k, v in (extra_tags or {}).items()},
         }
         version = mlflow.register_model(info.model_uri, registered_model_name, tags=new_tags)
         if promote:

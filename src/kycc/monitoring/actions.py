@@ -24,9 +24,19 @@ evidence says so. **The point rule** (``decide_on: point``, the seeds' rule) com
 *meets* a threshold when ``value >= threshold``; retrain below business, active_monitoring below data science or
 degraded by strictly more than ``max_drop``, else monitor.
 
-Degradation can raise ``monitor`` to ``active_monitoring``, never to ``retrain``. Calibration (actual/expected
-defaults with a Jeffreys test, :func:`calibration_evidence`) and the all-good classifier's accuracy are reported
-beside the decision as evidence; they do not change the tier.
+Degradation can raise ``monitor`` to ``active_monitoring``, never to ``retrain``.
+
+**Calibration: the ``recalibrate`` tier** (``actions.calibration``). Actual / expected defaults of the cohort with
+its Jeffreys interval and two-sided test (:func:`calibration_evidence`). When the ranking holds (no deciding
+metric sends the model to ``retrain``) but the PD level fails — by default (``rule:
+significant_outside_band``) the A/E point estimate is outside ``ae_band`` ([0.9, 1.1]) *and* the Jeffreys test
+rejects A/E = 1 (the interval excludes 1, p < ``evidence.calibration_alpha``) — the decision is ``recalibrate``:
+refit the post-hoc calibration on the latest matured cohorts, same estimator (the monthly cycle does it,
+:mod:`kycc.cycle.recalibration`). ``rule: interval_outside_band`` asks for the whole interval outside the band
+(stricter); ``rule: point`` for the point estimate only. The order of the tiers is ``monitor`` <
+``active_monitoring`` < ``recalibrate`` < ``retrain``: retrain outranks recalibrate (a refit model gets a new
+calibration anyway), and a model whose calibration fails is recalibrated even when its ranking evidence is
+inconclusive. The all-good classifier's accuracy is reported beside the decision.
 """
 
 from __future__ import annotations
@@ -41,13 +51,16 @@ from kycc.monitoring.backtest import band_test
 __all__ = [
     "DECISIONS",
     "ActionRules",
+    "CalibrationRule",
     "MetricRule",
+    "calibration_check",
     "calibration_evidence",
     "evaluate_action",
     "render_action_report",
 ]
 
-DECISIONS = ("monitor", "active_monitoring", "retrain")
+DECISIONS = ("monitor", "active_monitoring", "recalibrate", "retrain")  # in rank order
+CALIBRATION_RULES = ("significant_outside_band", "interval_outside_band", "point")
 PRIORITIES = ("P0", "P1", "P2", "P3")
 DECIDE_ON = ("interval", "point")
 
@@ -62,6 +75,12 @@ ACTION_STEPS = {
         "Investigate the root cause: data drift, feature quality, population shift.",
         "Prepare a retraining plan as contingency.",
         "Set up additional alerting for further degradation.",
+    ],
+    "recalibrate": [
+        "Refit the post-hoc PD calibration on the latest matured cohorts (same estimator, ranking unchanged).",
+        "Register the recalibrated model as a new version and move the champion to it.",
+        "Refresh the scorecard's score -> PD mapping at the same time.",
+        "Notify the Risk team: PD levels (expected losses, pricing) change.",
     ],
     "retrain": [
         "Start the retraining workflow now (within one week).",
@@ -101,6 +120,54 @@ class MetricRule:
 
 
 EVIDENCE_KEYS = {"decide_on", "confidence", "n_boot", "seed", "calibration_alpha"}
+CALIBRATION_KEYS = {"enabled", "ae_band", "rule"}
+
+
+@dataclass(frozen=True)
+class CalibrationRule:
+    """``actions.calibration``: when a model's PD level fails (the ``recalibrate`` tier).
+
+    Args:
+        enabled: False: A/E is reported only (it never changes the tier). ``actions.calibration`` absent
+            altogether is disabled; ``conf/base`` enables it.
+        ae_band: The A/E a committee accepts, ``(low, high)`` around 1.
+        rule: ``significant_outside_band`` (A/E outside the band and its Jeffreys test rejects A/E = 1),
+            ``interval_outside_band`` (the whole Jeffreys interval outside the band) or ``point`` (A/E outside
+            the band).
+    """
+
+    enabled: bool = True
+    ae_band: tuple[float, float] = (0.9, 1.1)
+    rule: str = "significant_outside_band"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None) -> CalibrationRule:
+        """``actions.calibration``; absent (None): disabled, A/E is evidence only (the rule before the tier)."""
+        if params is None:
+            return cls(enabled=False)
+        params = dict(params)
+        unknown = set(params) - CALIBRATION_KEYS
+        if unknown:
+            raise ValueError(
+                f"Unknown keys in actions.calibration: {sorted(unknown)}; allowed: {sorted(CALIBRATION_KEYS)}"
+            )
+        band = params.get("ae_band", (0.9, 1.1))
+        if (
+            not isinstance(band, list | tuple)
+            or len(band) != 2  # noqa: PLR2004 - a band has two ends
+            or any(isinstance(b, bool) or not isinstance(b, int | float) for b in band)
+            or not 0 < band[0] <= 1 <= band[1]
+        ):
+            raise ValueError(
+                f"actions.calibration.ae_band must be [low, high] with 0 < low <= 1 <= high, got {band!r}"
+            )
+        rule = params.get("rule", "significant_outside_band")
+        if rule not in CALIBRATION_RULES:
+            raise ValueError(f"actions.calibration.rule must be one of {CALIBRATION_RULES}, got {rule!r}")
+        enabled = params.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ValueError(f"actions.calibration.enabled must be true or false, got {enabled!r}")
+        return cls(enabled, (float(band[0]), float(band[1])), rule)
 
 
 @dataclass(frozen=True)
@@ -115,6 +182,7 @@ class ActionRules:
     n_boot: int = 2000
     seed: int = 0
     calibration_alpha: float = 0.05
+    calibration: CalibrationRule = field(default_factory=lambda: CalibrationRule(enabled=False))
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ActionRules:
@@ -171,6 +239,7 @@ class ActionRules:
             n_boot=int(evidence.get("n_boot", 2000)),
             seed=int(evidence.get("seed", 0)),
             calibration_alpha=float(evidence.get("calibration_alpha", 0.05)),
+            calibration=CalibrationRule.from_params(params.get("calibration")),
         )
 
 
@@ -260,6 +329,7 @@ def evaluate_action(
     rules: ActionRules,
     baseline: Mapping[str, Any] | None = None,
     intervals: Mapping[str, Mapping[str, Any]] | None = None,
+    calibration: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The decision for one model and month.
 
@@ -270,15 +340,19 @@ def evaluate_action(
         intervals: Per metric ``{lower, upper, n, events, method}`` (:func:`kycc.monitoring.metrics.
             metric_intervals`); a metric without one is decided on its point estimate (so does everything with
             ``decide_on: point``).
+        calibration: The cohort's A/E evidence (:func:`calibration_evidence`); None: not judged. When
+            ``rules.calibration`` says it fails and no deciding metric says ``retrain``, the decision is
+            ``recalibrate``.
 
     Returns:
         ``decision``, ``reasons`` (why, one line each), ``evidence`` (per metric: value, lower, upper, n, events,
-        method, basis, priority, thresholds, status, baseline, change, degraded, decides), ``degraded`` and
-        ``decide_on``.
+        method, basis, priority, thresholds, status, baseline, change, degraded, decides), ``degraded``,
+        ``decide_on`` and ``calibration_check`` (:func:`calibration_check`: A/E, interval, n, band, rule,
+        status, ``fails``).
     """
     evidence = []
     reasons: list[str] = []
-    tier = 0  # 0 monitor, 1 active_monitoring, 2 retrain
+    tier = 0  # the index in DECISIONS: 0 monitor, 1 active_monitoring, 2 recalibrate, 3 retrain
     intervals = intervals or {}
     for rule in rules.rules:
         value = _num(metrics.get(rule.metric))
@@ -324,7 +398,7 @@ def evaluate_action(
         if not check["decides"]:
             continue
         if status == "below_business":
-            tier = max(tier, 2)
+            tier = max(tier, 3)
         elif status in {"below_data_science", "inconclusive", "undefined"}:
             tier = max(tier, 1)
         line = _reason(check, rule)
@@ -340,6 +414,14 @@ def evaluate_action(
                 else f"{rule.priority} {rule.metric} {how} from its OOT baseline {base:.4f} "
                 f"(more than {float(drop_limit):.2f})"
             )
+    check = calibration_check(calibration, rules)
+    if check["fails"]:
+        line = _calibration_reason(check)
+        if tier == 3:  # noqa: PLR2004 - retrain
+            reasons.append(f"{line} (retrain outranks recalibrate: the refit model gets a new calibration)")
+        else:
+            tier = 2
+            reasons.insert(0, f"{line}: the ranking is not shown to fail, the PD level is")
     if tier == 0:
         deciding = [c["metric"] for c in evidence if c["decides"] and c["status"] != "info"]
         shown = "are shown to clear" if rules.decide_on == "interval" else "meet"
@@ -355,7 +437,85 @@ def evaluate_action(
         "degraded": [c["metric"] for c in evidence if c["degraded"]],
         "decision_priorities": list(rules.decision_priorities),
         "decide_on": rules.decide_on,
+        "calibration_check": check,
     }
+
+
+def calibration_check(calibration: Mapping[str, Any] | None, rules: ActionRules) -> dict[str, Any]:
+    """Whether a cohort's A/E (:func:`calibration_evidence`) fails ``rules.calibration`` (the recalibrate tier).
+
+    Returns:
+        ``ae_ratio``, ``ae_lower``, ``ae_upper``, ``confidence``, ``pvalue``, ``alpha``, ``n``,
+        ``actual_defaults``, ``expected_defaults``, ``ae_band``, ``rule``, ``status`` (``ok``, ``outside_band``
+        (failing), ``outside_band_not_significant``, ``interval_reaches_band``, ``significant_inside_band``,
+        ``no data``, ``disabled``) and ``fails``.
+    """
+    rule = rules.calibration
+    cal = dict(calibration or {})
+    ae, lower, upper = _num(cal.get("ae_ratio")), _num(cal.get("ae_lower")), _num(cal.get("ae_upper"))
+    pvalue = _num(cal.get("jeffreys_pvalue_two_sided"))
+    low, high = rule.ae_band
+    out = {
+        "ae_ratio": ae,
+        "ae_lower": lower,
+        "ae_upper": upper,
+        "confidence": _num(cal.get("confidence")),
+        "pvalue": pvalue,
+        "alpha": rules.calibration_alpha,
+        "n": cal.get("n"),
+        "actual_defaults": cal.get("actual_defaults"),
+        "expected_defaults": _num(cal.get("expected_defaults")),
+        "verdict": cal.get("verdict"),
+        "ae_band": [low, high],
+        "rule": rule.rule,
+        "enabled": rule.enabled,
+    }
+    if ae is None or lower is None or upper is None:
+        return {**out, "status": "no data", "fails": False}
+    outside = ae < low or ae > high
+    significant = pvalue is not None and pvalue < rules.calibration_alpha
+    if rule.rule == "interval_outside_band":
+        fails = upper < low or lower > high
+        status = "outside_band" if fails else ("interval_reaches_band" if outside else "ok")
+    elif rule.rule == "point":
+        fails = outside
+        status = "outside_band" if fails else "ok"
+    else:
+        fails = outside and significant
+        status = (
+            "outside_band"
+            if fails
+            else "outside_band_not_significant"
+            if outside
+            else "significant_inside_band"
+            if significant
+            else "ok"
+        )
+    if not rule.enabled:
+        return {**out, "status": "disabled" if fails else status, "fails": False}
+    return {**out, "status": status, "fails": fails}
+
+
+def _calibration_reason(check: Mapping[str, Any]) -> str:
+    low, high = check["ae_band"]
+    how = {
+        "significant_outside_band": f"outside the band [{low:.2f}, {high:.2f}] and Jeffreys two-sided p "
+        f"{check['pvalue']:.4f} < {check['alpha']:.2f}",
+        "interval_outside_band": f"the whole interval outside the band [{low:.2f}, {high:.2f}]",
+        "point": f"outside the band [{low:.2f}, {high:.2f}]",
+    }[check["rule"]]
+    side = "PD too low" if check["ae_ratio"] > 1 else "PD too high"
+    expected = check.get("expected_defaults")
+    counts = (
+        f", {check['actual_defaults']} defaults vs {expected:.1f} expected"
+        if expected is not None and check.get("actual_defaults") is not None
+        else ""
+    )
+    level = f"Jeffreys {check['confidence']:.0%}" if check.get("confidence") else "Jeffreys"
+    return (
+        f"calibration A/E {check['ae_ratio']:.3f} [{check['ae_lower']:.3f}, {check['ae_upper']:.3f}] "
+        f"({level}, n={check['n']}{counts}): {how} ({side})"
+    )
 
 
 def calibration_evidence(
@@ -449,14 +609,23 @@ def render_action_report(record: Mapping[str, Any]) -> str:
             f" on the same cohort (default rate {_fmt(record.get('default_rate'))})"
         )
     cal = record.get("calibration") or {}
+    check = record.get("calibration_check") or {}
     if cal.get("ae_ratio") is not None:
+        band = check.get("ae_band")
+        rule = (
+            f"recalibrate rule {check.get('rule')}, band [{band[0]:.2f}, {band[1]:.2f}]"
+            if band and check.get("enabled", True)
+            else "reported only (actions.calibration.enabled: false)"
+        )
         lines += [
             "",
-            "Calibration (evidence, does not change the tier):",
+            f"Calibration ({rule}):",
             f"  actual / expected defaults {cal['actual_defaults']} / {cal['expected_defaults']:.1f} = A/E "
             f"{cal['ae_ratio']:.3f} [{cal['ae_lower']:.3f}, {cal['ae_upper']:.3f}] ({cal['method']}); "
             f"two-sided p {_fmt(cal['jeffreys_pvalue_two_sided'])}: {cal['verdict']}"
-            + (" — CALIBRATION FAILED" if cal.get("calibration_failed") else ""),
+            + (" — CALIBRATION FAILED" if cal.get("calibration_failed") else "")
+            + (f"; status {check['status']}" if check.get("status") else "")
+            + (" → RECALIBRATE" if check.get("fails") and decision == "recalibrate" else ""),
         ]
     drift = record.get("drift") or {}
     if drift:
@@ -475,5 +644,10 @@ def render_action_report(record: Mapping[str, Any]) -> str:
     if record.get("training_triggered"):
         lines.append(
             "  - Retraining is triggered automatically by the monthly cycle (actions.trigger_training)."
+        )
+    if record.get("recalibration_triggered"):
+        lines.append(
+            "  - The monthly cycle recalibrates the champion next month on the latest matured cohorts "
+            "(actions.trigger_recalibration)."
         )
     return "\n".join(lines) + "\n"

@@ -53,9 +53,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-LEVELS = ("monitor", "active_monitoring", "retrain")
+LEVELS = ("monitor", "active_monitoring", "recalibrate", "retrain")  # rank order (kycc.monitoring.actions)
 RANK = {level: i for i, level in enumerate(LEVELS)}
-SEVERITY = {"monitor": "info", "active_monitoring": "warning", "retrain": "critical"}
+SEVERITY = {
+    "monitor": "info",
+    "active_monitoring": "warning",
+    "recalibrate": "warning",
+    "retrain": "critical",
+}
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 
 #: The delivery log (``out_alert_delivery_log``): one row per alert × channel and run.

@@ -34,6 +34,8 @@ OPTION_KEYS = {
     "evidence",
     "notifications",
     "trigger_training",
+    "calibration",
+    "trigger_recalibration",
 }
 DRIFT_KEYS = (
     "psi_score",
@@ -70,12 +72,14 @@ DECISION_COLUMNS = [
     "calibration_failed",
     "psi_score",
     "retrain_requested",
+    "recalibrate_requested",
 ]
 #: Numeric columns of the decisions table (float64 even when a month has no value).
 FLOAT_COLUMNS = [
     c
     for c in DECISION_COLUMNS[7:]
-    if c not in {"n_samples", "n_defaults", "calibration_failed", "retrain_requested"}
+    if c
+    not in {"n_samples", "n_defaults", "calibration_failed", "retrain_requested", "recalibrate_requested"}
 ]
 
 
@@ -169,7 +173,8 @@ def evaluate_actions(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive po
     options: dict[str, Any],
     psi_levels: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, str], dict[str, Any], list[dict[str, Any]]]:
-    """The decision (monitor / active_monitoring / retrain) of each month, on the evidence of its cohort.
+    """The decision (monitor / active_monitoring / recalibrate / retrain) of each month, on the evidence of its
+    cohort (ranking and accuracy on their intervals, the PD level on its A/E).
 
     Args:
         model: The model's namespace.
@@ -190,6 +195,7 @@ def evaluate_actions(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive po
     levels = _levels(psi_levels)
     channels_of = dict((opts.get("notifications") or {}).get("levels") or {})
     trigger = bool(opts.get("trigger_training", False))
+    trigger_recalibration = bool(opts.get("trigger_recalibration", False))
     available = [] if metrics.empty else list(pd.to_datetime(metrics["snapshot_date"]).unique())
     try:
         months = resolve_months(
@@ -217,11 +223,11 @@ def evaluate_actions(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive po
             continue
         baseline = {k[len("baseline_") :]: v for k, v in row.items() if k.startswith("baseline_")}
         intervals = _intervals(row, cohorts.get(pd.Timestamp(month)), rules)
-        result = evaluate_action(row, rules, baseline, intervals)
         calibration = calibration_evidence(
             row.get("n_defaults"), row.get("n_matched"), row.get("mean_pd"),
             alpha=rules.calibration_alpha, level=rules.confidence,
         )  # fmt: skip
+        result = evaluate_action(row, rules, baseline, intervals, calibration)
         default_rate = row.get("default_rate")
         all_good = None if default_rate is None or pd.isna(default_rate) else 1.0 - float(default_rate)
         drift = {k: row.get(k) for k in DRIFT_KEYS}
@@ -234,6 +240,7 @@ def evaluate_actions(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive po
             drift["n_features_psi_major"] = int((month_psi >= levels["major"]).sum())
         decision = result["decision"]
         retrain = decision == "retrain"
+        recalibrate = decision == "recalibrate"
         record = _plain(
             {
                 "model": model,
@@ -255,6 +262,9 @@ def evaluate_actions(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive po
                 "retrain_requested": retrain,
                 "training_triggered": retrain and trigger,
                 "trigger_training": trigger,
+                "recalibrate_requested": recalibrate,
+                "recalibration_triggered": recalibrate and trigger_recalibration,
+                "trigger_recalibration": trigger_recalibration,
             }
         )
         key = f"{model}_action_{month:%Y_%m_%d}"
@@ -286,6 +296,7 @@ def evaluate_actions(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive po
                 "ae_pvalue": calibration.get("jeffreys_pvalue_two_sided"),
                 "calibration_failed": bool(calibration.get("calibration_failed")),
                 "retrain_requested": retrain,
+                "recalibrate_requested": recalibrate,
             }
         )
         status.append({"month": month.date().isoformat(), "status": "evaluated", "decision": decision})
