@@ -14,6 +14,7 @@ from kycc.scoring.report import render_html, render_markdown, render_text
 from kycc.scoring.shadow import shadow_evidence, shadow_gini_check
 from kycc.scoring.store import ActivationBlockedError
 from tests.scoring.conftest import with_weights
+from tests.scoring.test_cli import cli  # noqa: F401 - the CLI fixture
 
 
 def _evidence(new_noise: float, old_noise: float = 40.0, n: int = 1200, seed: int = 0) -> pd.DataFrame:
@@ -153,3 +154,47 @@ def test_bad_fourth_check_settings_are_refused():
     with pytest.raises(ComparisonError, match="min_shadow_defaults must be a whole number"):
         CheckThresholds.from_params({"min_shadow_defaults": 0})
     assert CheckThresholds.from_params({"max_gini_drop": "0.05"}).max_gini_drop == 0.05
+
+
+def test_kycc_scorecard_compare_reads_the_shadow_table_for_the_fourth_check(cli, store_url, v1_1, tmp_path):  # noqa: F811
+    """The CLI takes the evidence from the project's catalog: out_scorecard_shadow ⋈ feat_gold_labels."""
+    import ibis
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    from tests.scoring.conftest import PROJECT_ROOT, v1_like_rows
+    from tests.scoring.test_cli import _add_draft
+
+    cli("list")
+    _add_draft(store_url, v1_1, "ml_v2", age=0.042)  # a small move: the three checks pass
+    reference = tmp_path / "reference.parquet"
+    v1_like_rows(v1_1, n=500, seed=2).to_parquet(reference)
+    no_shadow = cli("compare", "v1_1", "ml_v2", "--reference-file", str(reference))
+    assert no_shadow.exit_code == 0, no_shadow.output
+    assert "NO EVIDENCE" in no_shadow.output and "shadow_gini: no evidence yet" in no_shadow.output
+
+    evidence = _evidence(new_noise=120.0)
+    shadow = pd.DataFrame(
+        {
+            "snapshot_date": evidence["cohort_month"],
+            "loan_id": evidence["loan_id"],
+            "scorecard_version": "ml_v2",
+            "score": evidence["new_score"],
+            "deciding_version": "v1_1",
+            "deciding_score": evidence["old_score"],
+        }
+    )
+    labels = evidence[["loan_id", "label"]].assign(
+        snapshot_date=evidence["cohort_month"] + pd.DateOffset(months=6)
+    )
+    bootstrap_project(PROJECT_ROOT)
+    with KedroSession.create(project_path=PROJECT_ROOT) as session:
+        catalog = session.load_context().catalog
+        catalog.save("out_scorecard_shadow", shadow)
+        catalog.save("feat_gold_labels", ibis.memtable(labels))
+    compared = cli("compare", "v1_1", "ml_v2", "--reference-file", str(reference))
+    assert compared.exit_code == 1, compared.output  # the fourth check fails: the draft ranks worse
+    gini_old, gini_new = _gini(evidence, "old_score"), _gini(evidence, "new_score")
+    assert f"Gini v1_1 {gini_old:.3f} vs ml_v2 {gini_new:.3f}" in compared.output
+    assert "on 1200 matured applications" in compared.output and "of 2024-01, 2024-02" in compared.output
+    assert "1 CHECK(S) FAILED: shadow_gini" in compared.output
