@@ -149,7 +149,12 @@ def shadow_gini_check(
     cohorts = sorted(f"{m:%Y-%m}" for m in pd.to_datetime(frame["cohort_month"]).unique()) if n else []
     if n == 0 or d < min_defaults or n - d < min_defaults:
         why = (
-            f"no matured cohort of {new} scored in shadow while {old} decided"
+            (
+                "a new draft is not scored in shadow yet (inference shadows it every month once stored; its "
+                "cohorts mature after the label lag)"
+                if new == "draft"
+                else f"no matured cohort of {new} scored in shadow while {old} decided"
+            )
             if n == 0
             else f"only {d} default(s) and {n - d} non-default(s) in the matured shadow cohorts "
             f"{', '.join(cohorts)} (needs {min_defaults} of each)"
