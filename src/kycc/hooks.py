@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,87 @@ class SparkHooks:
         spark_session(engine_conf.get("spark", {}))
 
 
-class MlflowRunHooks:
-    """End an MLflow run a previous session in this process left open.
+#: Runtime parameters that carry a run's month(s) (``kycc backfill`` passes the month under these keys).
+MONTH_KEYS = ("training_date", "start_month", "end_month", "month")
 
-    kedro-mlflow 2.0.3 does not end its run after a session; a second session in the same process (``kycc
-    backfill``, a notebook, tests) would otherwise log into the first one's run.
+
+def run_months(runtime_params: Mapping[str, Any] | None) -> str | None:
+    """The month(s) a run is for, from its runtime parameters: ``"2024-12"`` or ``"2024-01..2024-12"``.
+
+    Every value under a :data:`MONTH_KEYS` key, at any depth (``training.training_date``,
+    ``inference.start_month``, ``run.end_month``), counts; None when the run names no month (a catch-up over the
+    data's whole range, a plain ``kedro run``).
+    """
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if key in MONTH_KEYS and item not in (None, ""):
+                    found.append(str(item)[:7])
+                else:
+                    walk(item)
+
+    walk(runtime_params or {})
+    months = sorted(m for m in found if len(m) == 7 and m[4] == "-")
+    if not months:
+        return None
+    return months[0] if months[0] == months[-1] else f"{months[0]}..{months[-1]}"
+
+
+def run_title(pipeline_names: list[str] | None, runtime_params: Mapping[str, Any] | None) -> str:
+    """An MLflow run's name: the pipelines and the month, e.g. ``training 2024-12``."""
+    name = "+".join(pipeline_names or ["__default__"])
+    months = run_months(runtime_params)
+    return f"{name} {months}" if months else name
+
+
+class MlflowRunHooks:
+    """One MLflow run per pipeline run, named with its month, never left open.
+
+    - Before kedro-mlflow looks (``tryfirst``), a run a previous session in this process left open is ended:
+      kedro-mlflow 2.0.3 would otherwise log into it (``kycc backfill``, a notebook, tests) or, when it was
+      ended later, fail in ``before_pipeline_run`` on ``mlflow.active_run().info``.
+    - After kedro-mlflow started the run (``trylast``), it is named ``<pipelines> <month>`` (``training
+      2024-12``, ``inference+monitoring+actions 2025-01``) and tagged ``kycc.pipelines`` / ``kycc.months``.
+    - After the run, failed or not (``trylast``), any run still active is ended (FAILED on error), so a refused
+      or failed run never becomes the parent of the next one in a long-lived process.
     """
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
         import mlflow
 
         while mlflow.active_run() is not None:
             mlflow.end_run()
+
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None:  # tracking disabled for these pipelines
+            return
+        names = run_params.get("pipeline_names") or ["__default__"]
+        runtime = run_params.get("runtime_params") or {}
+        tags = {"mlflow.runName": run_title(names, runtime), "kycc.pipelines": "+".join(names)}
+        months = run_months(runtime)
+        if months:
+            tags["kycc.months"] = months
+        mlflow.set_tags(tags)
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self) -> None:
+        import mlflow
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self) -> None:
+        import mlflow
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run("FAILED")
 
 
 #: When set, :class:`RunSummaryHooks` also writes the run's progress and summary to this JSON file (the HTTP

@@ -36,7 +36,17 @@ from kedro.io import AbstractDataset, DatasetError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Candidate", "MlflowCandidateArtifactDataset", "MlflowParamsDataset"]
+__all__ = [
+    "Candidate",
+    "MlflowCandidateArtifactDataset",
+    "MlflowParamsDataset",
+    "MlflowScoringModelDataset",
+    "input_example",
+    "scoring_model_log_args",
+]
+
+#: Rows of model input logged with a model as its MLflow input example.
+INPUT_EXAMPLE_ROWS = 5
 
 
 class MlflowParamsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
@@ -182,3 +192,69 @@ class MlflowCandidateArtifactDataset(AbstractDataset[Candidate, Any]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "artifact_path": self._artifact_path}
+
+
+def input_example(frame: Any, features: list[str], rows: int = INPUT_EXAMPLE_ROWS) -> Any:
+    """The first ``rows`` rows of ``features`` (of the train window when ``frame`` has a ``_window`` column).
+
+    Integer and boolean columns become float64 and the rest stays as it is: the signature must accept a missing
+    value, which model input has in any numeric column (an int64 schema would make MLflow's pyfunc refuse
+    them).
+    """
+    from kycc.modeling.contract import WINDOW_COLUMN
+
+    picked = frame
+    if WINDOW_COLUMN in frame.columns and (frame[WINDOW_COLUMN] == "train").any():
+        picked = frame.loc[frame[WINDOW_COLUMN] == "train"]
+    example = picked[list(features)].head(rows).reset_index(drop=True).copy()
+    for column in example.columns:
+        kind = example[column].dtype.kind
+        if kind in "iub":
+            example[column] = example[column].astype("float64")
+    return example
+
+
+def scoring_model_log_args(model: Any, example: Any | None) -> dict[str, Any]:
+    """``log_model`` arguments that make a logged scoring model readable: the pyfunc returns probabilities
+    (``predict_proba``: column 0 the probability of good, column 1 the **probability of default**), and, given
+    an example, the signature (inferred from the example and its PDs) and the input example."""
+    args: dict[str, Any] = {"pyfunc_predict_fn": "predict_proba"}
+    if example is not None and len(example):
+        from mlflow.models import infer_signature
+
+        args["signature"] = infer_signature(example, model.predict_proba(example))
+        args["input_example"] = example
+    return args
+
+
+def _mlflow_model_tracking_dataset() -> type:
+    from kedro_mlflow.io.models import MlflowModelTrackingDataset
+
+    return MlflowModelTrackingDataset
+
+
+class MlflowScoringModelDataset(_mlflow_model_tracking_dataset()):  # type: ignore[misc]
+    """kedro-mlflow's ``MlflowModelTrackingDataset`` for the scoring bundle, logged with a signature, an input
+    example and a pyfunc that returns the PD (:func:`scoring_model_log_args`).
+
+    The example comes from the bundle's ``input_example_`` attribute (set by the ``package_model`` node), which
+    is removed before the model is pickled::
+
+        "{model}.mdl_mlflow_model":
+          type: kycc.modeling.tracking.MlflowScoringModelDataset
+          flavor: mlflow.sklearn
+          save_args: {name: "{model}", serialization_format: cloudpickle}
+    """
+
+    def _save(self, model: Any) -> None:
+        example = getattr(model, "input_example_", None)
+        if example is not None:
+            del model.input_example_
+        if not self._logging_activated:
+            return
+        configured = dict(self._save_args)
+        self._save_args = {**configured, **scoring_model_log_args(model, example)}
+        try:
+            super()._save(model)
+        finally:
+            self._save_args = configured

@@ -68,11 +68,11 @@ def isolated(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(previous)
 
 
-def _training_runs(client: MlflowClient):
+def _training_runs(client: MlflowClient, name: str = "training"):
     experiment = client.get_experiment_by_name("kycc")
     return client.search_runs(
         [experiment.experiment_id],
-        filter_string="attributes.run_name = 'training'",
+        filter_string=f"attributes.run_name = '{name}'",
         order_by=["attributes.start_time ASC"],
     )
 
@@ -82,11 +82,16 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     data = root / "data"
     generate(data / "01_raw", n_customers=3000, seed=7)
     _run(data, ["label_store", "feature_store", "model_input"])
-    _run(data, ["training"], {"training": {"models": {"model_2": FAST_MODEL_2}}})
+    _run(
+        data,
+        ["training"],
+        {"training": {"training_date": "2024-12-01", "models": {"model_2": FAST_MODEL_2}}},
+    )
 
-    # the run and its metrics, parameters and artifacts
-    (run,) = _training_runs(client)
-    assert run.info.status == "FINISHED"
+    # the run is named with its month, tagged, and ended (no MLflow run outlives the session)
+    (run,) = _training_runs(client, "training 2024-12")
+    assert run.info.status == "FINISHED" and mlflow.active_run() is None
+    assert run.data.tags["kycc.months"] == "2024-12" and run.data.tags["kycc.pipelines"] == "training"
     metrics, params = run.data.metrics, run.data.params
     for model in ("model_1", "model_2"):
         for window in ("test", "oot"):
@@ -130,6 +135,20 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     # the registered model predicts the calibrated PD (Platt on validation), not the estimator's own
     assert champion.calibrator is not None and champion.calibrator.method == "platt"
     assert not np.allclose(champion.predict_proba(rows)[:, 1], champion.raw_pd(rows))
+    # the logged model has a signature (the model-input columns) and an input example, and its pyfunc returns
+    # the probabilities: column 1 is the PD the bundle gives
+    info = mlflow.models.get_model_info("models:/kycc_model_1@champion")
+    assert info.signature is not None
+    assert set(info.signature.inputs.input_names()) == set(champion.preprocessor.features)
+    assert info.saved_input_example_info is not None
+    pyfunc = mlflow.pyfunc.load_model("models:/kycc_model_1@champion")
+    example = rows[champion.preprocessor.features].astype(
+        {c: "float64" for c in champion.preprocessor.features if rows[c].dtype.kind in "iub"}
+    )
+    np.testing.assert_allclose(
+        np.asarray(pyfunc.predict(example))[:, 1], champion.predict_proba(rows)[:, 1], rtol=1e-9
+    )
+    assert not hasattr(champion, "input_example_")  # dropped before pickling
 
     # local artifacts
     folder = data / "06_models" / "model_1"

@@ -32,7 +32,7 @@ from kycc.modeling.model import CreditRiskModel, predict_pd
 from kycc.modeling.plots import calibration_figure, roc_figure
 from kycc.modeling.preprocessing import CreditPreprocessor
 from kycc.modeling.registry import RegistrySettings, json_safe, register_candidate
-from kycc.modeling.tracking import Candidate
+from kycc.modeling.tracking import Candidate, input_example
 from kycc.temporal.windows import (
     WINDOW_NAMES,
     InsufficientHistoryError,
@@ -552,9 +552,14 @@ def package_model(
     estimator: Any,
     metadata: dict[str, Any],
     calibrator: PDCalibrator | None = None,
+    windowed: pd.DataFrame | None = None,
 ) -> tuple[CreditRiskModel, dict[str, Any]]:
     """Bundle preprocessing + estimator + calibrator + threshold (the object logged to MLflow: its PD is the
-    calibrated one) and the registration card."""
+    calibrated one) and the registration card.
+
+    The bundle carries ``input_example_``: the first rows of the training window's model-input columns, from
+    which the MLflow dataset logs the model's signature and input example (and then drops it from the bundle).
+    """
     bundle = CreditRiskModel(
         preprocessor=preprocessor,
         estimator=estimator,
@@ -562,6 +567,8 @@ def package_model(
         name=model,
         calibrator=calibrator,
     )
+    if windowed is not None and len(windowed):
+        bundle.input_example_ = input_example(windowed, preprocessor.features)
     card = {
         "model": model,
         "registered_model_name": metadata["registered_model_name"],

@@ -156,6 +156,7 @@ def model_template(model: str) -> Pipeline:
                     "mdl_fitted_model",
                     "mdl_run_metadata",
                     "mdl_fitted_calibrator",
+                    "mdl_windowed_input",
                 ],
                 outputs=["mdl_mlflow_model", "mdl_registration_card"],
                 name="package_model",
