@@ -163,3 +163,52 @@ def test_monitoring_metrics_are_in_mlflow(catch_up):
     assert len(runs) == len(MONITORED)
     history = client.get_metric_history(runs[0].info.run_id, "model_1.monitoring.roc_auc")
     assert len(history) == 1 and 202412 <= history[0].step <= 202506
+
+
+def test_a_recalibrate_decision_is_carried_out_the_next_month(catch_up):
+    """#11.2: a recalibrate decision of M gives, at M + 1, a new version of the judged champion (same windows,
+    tagged with the month and cohorts, all matured before M + 1) that scores M + 1, and the scorecard's score -> PD
+    calibration refitted from M + 1; a judged version that is no longer the champion is a logged skip."""
+    records = _records(catch_up.root)
+    client = MlflowClient(tracking_uri=f"sqlite:///{catch_up.root / 'mlflow.db'}")
+    ran = 0
+    for month, record in records.items():
+        asked = [
+            m for m, d in (record.get("actions") or {}).get("decisions", {}).items() if d == "recalibrate"
+        ]
+        following = f"{(pd.Timestamp(month + '-01') + pd.DateOffset(months=1)):%Y-%m}"
+        if not asked or following not in records:
+            assert (records.get(following) or {}).get("recalibration", {}).get("status") != "ran"
+            continue
+        entry = records[following]["recalibration"]
+        assert entry["decided_month"] == f"{month}-01" and set(entry["models"]) == set(asked)
+        for model, outcome in entry["models"].items():
+            if outcome["status"] != "ran":
+                assert "the champion is now" in outcome["reason"], outcome
+                continue
+            ran += 1
+            tags = client.get_model_version(f"kycc_{model}", str(outcome["version"])).tags
+            assert tags["kycc.recalibrated_from"] == str(outcome["source_version"])
+            assert tags["kycc.recalibrated_at"] == f"{following}-01"
+            cohorts = tags["kycc.recalibrated_on"].split(",")
+            assert (
+                cohorts == outcome["cohorts"]
+                and max(cohorts) <= f"{pd.Timestamp(month + '-01') - pd.DateOffset(months=6):%Y-%m}"
+            )
+            after = outcome["fitting_rows_after"]["ae_ratio"]
+            assert abs(after - 1) < abs(outcome["fitting_rows_before"]["ae_ratio"] - 1)
+            predictions = _table(catch_up.root, f"07_model_output/predictions/{model}")
+            scored = predictions.loc[predictions["snapshot_date"].dt.strftime("%Y-%m") == following]
+            assert set(scored["model_version"]) == {outcome["version"]}
+        if any(o["status"] == "ran" for o in entry["models"].values()):
+            scorecard = entry["scorecard"]
+            assert (
+                scorecard["status"] == "ran"
+                and scorecard["calibration"]["fitted_on"]["valid_from"] == f"{following}-01"
+            )
+            decisions = _table(catch_up.root, "07_model_output/scorecard_decisions")
+            decided = decisions.loc[decisions["snapshot_date"].dt.strftime("%Y-%m") == following]
+            assert set(decided["pd_calibration"]) == {
+                f"logistic {scorecard['calibration']['fitted_on']['months']} (labels before {following})"
+            }
+    assert ran >= 1  # the make run world under-predicts after its drift: at least one recalibration
