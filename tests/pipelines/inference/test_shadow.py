@@ -125,3 +125,49 @@ def test_a_kept_month_gets_no_shadow_rows_from_a_later_draft(world, tmp_path):
     catalog = _run(tmp_path, world, ("2024-04-01", "2024-05-01"), with_drafts=True)
     shadow = catalog.load("out_scorecard_shadow")
     assert sorted(shadow["snapshot_date"].dt.strftime("%Y-%m").unique()) == ["2024-05"]
+
+
+def test_on_a_real_store_only_the_draft_is_shadowed_and_nothing_reaches_the_log_or_the_store(world, tmp_path):
+    """The store's own snapshot (statuses, the legacy flag of configuration): the legacy version and the active one
+    are not shadowed, the draft is; the decision log holds the decisions only; no calibration is stored for it."""
+    from kycc.inference.history import MonthRecord
+    from kycc.scoring.datasets import ScorecardDecisionLogDataset, ScorecardVersionsDataset
+    from kycc.scoring.definition import ScorecardDefinition
+    from kycc.scoring.store import ScorecardStore
+    from tests.inference.cards import memory_catalog
+
+    url = f"sqlite:///{tmp_path / 'scorecard.db'}"
+    spec = {k: v for k, v in SCORECARD.items() if k != "version"}
+    versions = ScorecardVersionsDataset(url=url)
+    versions.save({"versions": {"t1": spec, "old": spec | {"legacy": True, "description": "legacy"}},
+                   "initial_version": "t1"})  # fmt: skip
+    with ScorecardStore(url) as store:
+        store.create_version(ScorecardDefinition.from_dict(DRAFT_B, version="d_b"), source="refinement",
+                             base_version="t1", reason="test draft")  # fmt: skip
+        audit_before = len(store.history())
+    snapshot_ = versions.load()
+    assert {n: r["status"] for n, r in snapshot_["versions"].items()} == {"t1": "active", "old": "draft",
+                                                                          "d_b": "draft"}  # fmt: skip
+    pipeline = create_pipeline(models=["model_1"])
+    catalog = memory_catalog(
+        pipeline,
+        {
+            "feat_gold_features": world.features_table(),
+            "feat_gold_labels": world.labels_table(),
+            "mdl_scorecard_versions": snapshot_,
+            "model_1.mdl_registered_model": registered(world),
+            "params:inference": {"start_month": "2024-05-01", "end_month": "2024-06-01"},
+            "params:scorecard.calibration": CALIBRATION,
+            "inf_decision_record": MonthRecord(),
+            "model_1.inf_prediction_record": MonthRecord(),
+        },
+    )
+    catalog["mdl_scorecard_decision_log"] = ScorecardDecisionLogDataset(url=url)
+    SequentialRunner().run(pipeline, catalog)
+    decisions, shadow = catalog.load("out_scorecard_decisions"), catalog.load("out_scorecard_shadow")
+    assert set(shadow["scorecard_version"]) == {"d_b"} and len(shadow) == len(decisions) > 100
+    with ScorecardStore(url) as store:
+        log = store.decisions_frame()
+        assert len(log) == len(decisions) and set(log["scorecard_version"]) == {"t1"}
+        assert store.calibration_history("d_b") == []  # the shadow's calibration in force is not stored
+        assert [e.action for e in store.history()[audit_before:] if e.version == "d_b"] == []  # no audit row
