@@ -340,3 +340,35 @@ def test_feature_ranges_come_from_the_silver_rules_in_conf(tmp_path):
     meanings = {f.name: f.meaning for f in FEATURES}
     for name, (num, den) in RATIOS.items():
         assert f"{num} / {den}" in meanings[name], name
+
+
+def test_a_resumed_run_record_outside_the_allow_list_starts_nothing(tmp_path, listener):
+    """A queued run on disk (written by an older server, or edited) is checked again before its worker starts."""
+    import json
+    import time
+
+    from kycc.api.runs import PipelineRun, PipelineRuns
+
+    url, received = listener
+    runs_dir = tmp_path / "api_runs"
+    runs_dir.mkdir()
+    params = {"issue_mining.labelling.api_base": f"{url}/v1", "issue_mining.run_date": "2026-11-20"}
+    queued = PipelineRun("20261120T000000-deadbeef", "issue_mining", params, "test", "an older server")
+    (runs_dir / f"{queued.run_id}.run.json").write_text(json.dumps(queued.record()), encoding="utf-8")
+    # were the run started after all, it would write under tmp_path, never the project's data/
+    isolated = {"KYCC_DATA_ROOT": str(tmp_path / "data"), "KYCC_MLFLOW_URI": f"sqlite:///{tmp_path / 'm.db'}"}
+    runs = PipelineRuns(PROJECT_ROOT, runs_dir, env="test", extra_env=isolated)
+    runs.start()
+    try:
+        deadline = time.monotonic() + 60  # a guard: the refusal is immediate
+        while runs.get(queued.run_id).state in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run = runs.get(queued.run_id)
+        assert run.state == "failed" and run.worker_pid is None, run  # no worker process was started
+        assert "parameter(s) issue_mining.labelling.api_base are not trigger parameters" in run.error
+        assert "nothing was started" in run.error
+        on_disk = json.loads((runs_dir / f"{queued.run_id}.run.json").read_text(encoding="utf-8"))
+        assert on_disk["state"] == "failed" and on_disk["resumed_at"]
+    finally:
+        runs.shutdown()
+    assert received == []

@@ -326,6 +326,17 @@ class PipelineRuns:
     def _execute(self, run: PipelineRun) -> None:
         import psutil
 
+        from kycc.api.triggers import TRIGGER_PARAMETERS
+
+        # The allow-list again, at the worker's door: a record resumed from disk (written by an older server, or
+        # edited) must not start a run that points the LLM, PocketBase or a gate elsewhere.
+        allowed = TRIGGER_PARAMETERS.get(run.pipeline, {})
+        refused = sorted(k for k in run.params if k not in allowed)
+        if refused:
+            raise ValueError(
+                f"parameter(s) {', '.join(refused)} are not trigger parameters of pipeline {run.pipeline!r} "
+                f"(accepted: {', '.join(allowed) or 'none'}); nothing was started"
+            )
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         run.log_path = run.log_path or self.runs_dir / f"{run.run_id}.log"
         run.status_path = run.status_path or self.runs_dir / f"{run.run_id}.status.json"
