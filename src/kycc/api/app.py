@@ -29,11 +29,12 @@ and no override reason) is 409. ``/docs`` (Swagger UI) and ``/redoc`` are served
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, Security, status
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from fastapi_offline import FastAPIOffline
@@ -145,6 +146,7 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
         runs.start()  # recover the runs a previous server left: orphaned workers, queued runs
         yield
         runs.shutdown()
+        service.scoring.close()  # the scorecard store online scoring kept open
 
     app = FastAPIOffline(
         title="KYCC API",
@@ -343,15 +345,19 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
         return result
 
     @app.post("/api/scoring/score", tags=["scoring"])
-    def score(body: ScoreRequest, _who: Authorized) -> dict[str, Any]:
+    def score(body: ScoreRequest, _who: Authorized, response: Response) -> dict[str, Any]:
         """Score one applicant: the active scorecard's score and band (the decision) and each champion model's
-        probability of default (the advice), computed by the batch inference code."""
-        return service.score(
+        probability of default (the advice), computed by the batch inference code. The ``Server-Timing`` header
+        gives the server time of the scoring (``score;dur=`` milliseconds)."""
+        start = time.perf_counter()
+        out = service.score(
             body.features,
             body.application_date,
             loan_id=body.loan_id,
             customer_id=body.customer_id,
             models=body.models,
         )
+        response.headers["Server-Timing"] = f"score;dur={(time.perf_counter() - start) * 1000:.2f}"
+        return out
 
     return app

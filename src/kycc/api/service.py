@@ -1,15 +1,17 @@
 """What the HTTP API does, without HTTP: the project's catalog, models, scorecard store and single-applicant scoring.
 
 Everything is read the way the pipelines read it, through the project's Kedro context and data catalog (one
-context per server, created on first use; the datasets are loaded again on every request, so a model trained or a
-scorecard activated meanwhile is seen at once):
+context per server, created on first use):
 
 * registered models: ``<model>.mdl_registered_model`` (:class:`kycc.inference.registry.RegisteredModel`);
-* scorecard versions: ``mdl_scorecard_versions`` for scoring, the scorecard store (:func:`kycc.scoring.config.
-  open_store`, as ``kycc scorecard``) for listing and activating — same rules, same audit log as the CLI;
+* scorecard versions: the scorecard store (:func:`kycc.scoring.config.open_store`, as ``kycc scorecard``) for
+  listing and activating — same rules, same audit log as the CLI;
 * scoring one applicant runs the batch inference functions (:func:`kycc.inference.scoring.score_scorecard`,
   :func:`~kycc.inference.scoring.score_with_model`) on a one-row frame, so the API and the batch pipeline give
-  the same score, band and probability for the same feature values.
+  the same score, band and probability for the same feature values. What scoring needs (the active scorecard
+  version, the champions with their fitted bundles, the open store) is loaded once and kept
+  (:mod:`kycc.api.scoring_cache`): the active version is checked on every request, the champion aliases every
+  few seconds, and a change is loaded before the request is scored.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 
 from kycc.api.config import ApiSettings
 from kycc.api.input_rules import FeatureRange, gold_feature_ranges
+from kycc.api.scoring_cache import ScoringCache, one_native_thread
 from kycc.inference.scoring import batch_id, score_scorecard, score_with_model
 from kycc.temporal import BatchLagViolation, to_month
 
@@ -81,6 +84,8 @@ class ProjectService:
         self._context: Any = None
         self._ranges: dict[str, FeatureRange] | None = None
         self._lock = threading.Lock()
+        #: What online scoring keeps between requests (:mod:`kycc.api.scoring_cache`).
+        self.scoring = ScoringCache(lambda: self.context, self.open_store)
 
     # ---------------------------------------------------------------------------------------------------
     # project
@@ -129,8 +134,8 @@ class ProjectService:
     def registered(self, model: str) -> Any:
         return self.context.catalog.load(f"{model}.mdl_registered_model")
 
-    def _resolve_model(self, model_id: str) -> str:
-        names = self.model_names()
+    def _resolve_model(self, model_id: str, names: list[str] | None = None) -> str:
+        names = self.model_names() if names is None else names
         for name in names:
             if model_id in (name, f"kycc_{name}"):
                 return name
@@ -244,27 +249,21 @@ class ProjectService:
                 outside the range silver accepts (``feature_store.valid_ranges`` …: :mod:`kycc.api.input_rules`).
             NotFoundError: An unknown model name; no active scorecard version.
         """
-        catalog = self.context.catalog
-        versions = catalog.load("mdl_scorecard_versions")
-        active = versions.get("active")
+        state = self.scoring.current()  # cached; the scorecard checked now, the aliases when due
+        active, record, definition = state.active, state.record, state.definition
         if not active:
             raise NotFoundError(
                 "No active scorecard version: activate one with `kycc scorecard activate` or "
                 "POST /api/scoring/versions/{version}/activate"
             )
-        record = versions["versions"][active]
-        from kycc.scoring import ScorecardDefinition
-
-        definition = ScorecardDefinition.from_dict(record["definition"], version=active)
-        wanted = self.model_names() if models is None else [self._resolve_model(m) for m in models]
+        names = list(state.registered)
+        wanted = names if models is None else [self._resolve_model(m, names) for m in models]
         cards, skipped = [], []
         for model in wanted:
-            registered = self.registered(model)
-            card = registered.champion
+            card = state.models.get(model)
             if card is None:
-                skipped.append(
-                    {"model": model, "reason": f"{registered.registered_model_name} has no @champion version"}
-                )
+                name, alias = state.registered[model]
+                skipped.append({"model": model, "reason": f"{name} has no @{alias} version"})
             else:
                 cards.append(card)
 
@@ -272,15 +271,20 @@ class ProjectService:
         row = self._frame(
             features, definition, cards, application_date, loan_id, customer_id, self.feature_ranges()
         )
-        decisions = score_scorecard(row, record)
+        with one_native_thread():  # one row: nothing to parallelise (kycc.api.scoring_cache)
+            decisions = score_scorecard(row, record)
+            predictions: dict[str, Any] = {}
+            for card in cards:
+                try:
+                    predictions[card.model] = score_with_model(card, row, decisions, [month]).iloc[0]
+                except BatchLagViolation as exc:
+                    skipped.append({"model": card.model, "reason": str(exc)})
         decision = decisions.iloc[0]
         advice = []
         for card in cards:
-            try:
-                prediction = score_with_model(card, row, decisions, [month]).iloc[0]
-            except BatchLagViolation as exc:
-                skipped.append({"model": card.model, "reason": str(exc)})
+            if card.model not in predictions:
                 continue
+            prediction = predictions[card.model]
             advice.append(
                 {
                     "model": card.model,
@@ -301,8 +305,7 @@ class ProjectService:
             channel="api",
             model_versions={a["model"]: a["model_version"] for a in advice},
         )
-        with self.open_store() as store:
-            (decision_id,) = store.log_decisions(entries)
+        (decision_id,) = self.scoring.store.log_decisions(entries)
         return {
             "loan_id": loan_id,
             "customer_id": customer_id,
