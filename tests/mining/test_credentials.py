@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -56,11 +57,13 @@ def test_template_credentials_load_as_none(tmp_path):
     assert pocketbase.embedded and pocketbase.url is None and pocketbase.password is None
     none = PocketBaseAccessDataset(embedded_dir=embedded, credentials={}).load()
     assert (pocketbase.url, pocketbase.email, pocketbase.embedded) == (none.url, none.email, none.embedded)
-    # a template whose superuser lines are uncommented still never sends the placeholder password
-    own = {
-        "pocketbase": {"url": "http://127.0.0.1:8090", "email": "admin@example.com", "password": "change-me"}
-    }
-    assert PocketBaseAccessDataset(embedded_dir=embedded, credentials=own).load().password is None
+    # with its optional lines uncommented (and not edited) the template still sends nothing real
+    text = re.sub(r"^(\s+)# (\w+:)", r"\1\2", TEMPLATE_FILE.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    uncommented = yaml.safe_load(text)["issue_mining"]
+    assert uncommented["llm"]["api_base"] and uncommented["pocketbase"]["password"]  # the lines exist
+    llm = LLMAccessDataset(credentials=uncommented).load()
+    assert llm.api_key is None and llm.api_base is None
+    assert PocketBaseAccessDataset(embedded_dir=embedded, credentials=uncommented).load().password is None
 
 
 def test_a_collector_with_template_credentials_replays_the_samples_and_sends_nothing(clock):
