@@ -11,6 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from kedro.runner import SequentialRunner
 from mlflow import MlflowClient
 
@@ -21,6 +22,7 @@ from kycc.pipelines.recalibration import create_pipeline
 from kycc.pipelines.recalibration.nodes import matured_cohorts
 from kycc.scoring.calibration import calibrations_in_force, labelled_history
 from kycc.scoring.definition import ScorecardDefinition
+from tests.conftest import PROJECT_ROOT
 from tests.inference.cards import SCORECARD, memory_catalog, scorecard_versions
 from tests.modeling.test_calibration import _train_model
 
@@ -37,6 +39,7 @@ PARAMS = {"month": "2025-01-01", "decided_month": "2024-12-01", "models": None, 
           "min_defaults": 20, "scorecard": True}  # fmt: skip
 CONTRACT = {"date_column": "application_date", "label_column": "label", "id_columns": ["loan_id", "customer_id"],
             "label_date_column": "label_date"}  # fmt: skip
+ACTIONS = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_actions.yml").read_text())["actions"]
 CALIBRATION = {"months": 12, "min_samples": 50, "min_defaults": 5, "refresh_every_months": 3,
                "prior": {"score": 600, "pd": 0.1, "pdo": 60}}  # fmt: skip
 
@@ -74,9 +77,10 @@ def world(tmp_path_factory):
     mlflow.set_tracking_uri(previous)
 
 
-def _decisions(decision: str, version: int = 1) -> pd.DataFrame:
+def _decisions(decision: str, version: int = 1, month: str = "2024-12-01") -> pd.DataFrame:
+    before = f"{pd.Timestamp(month) - pd.DateOffset(months=1):%Y-%m-%d}"
     return pd.DataFrame(
-        {"snapshot_date": pd.to_datetime(["2024-11-01", "2024-12-01"]), "model": "model_1",
+        {"snapshot_date": pd.to_datetime([before, month]), "model": "model_1",
          "model_version": [1, version], "decision": ["active_monitoring", decision], "ae_ratio": [1.4, 1.6],
          "ae_lower": [1.2, 1.4], "ae_upper": [1.6, 1.8], "ae_pvalue": [0.001, 0.0001]}
     )  # fmt: skip
@@ -98,6 +102,7 @@ def _run(data: pd.DataFrame, decisions: pd.DataFrame, versions: dict | None = No
             "params:recalibration": params,
             "params:training.data_contract": CONTRACT,
             "params:scorecard.calibration": CALIBRATION,
+            "params:actions": ACTIONS,
         },
     )
     SequentialRunner().run(pipeline, catalog)
@@ -119,20 +124,23 @@ def test_the_fitting_rows_are_the_latest_matured_cohorts_only(world):
 
 def test_a_recalibrate_decision_registers_a_champion_whose_later_cohorts_are_calibrated(world):
     data, model = world
+    client = MlflowClient()
+    client.set_registered_model_alias(NAME, "champion", 1)  # whatever another test of this module did before
+    new_version = len(client.search_model_versions(f"name = '{NAME}'")) + 1
     out = _run(data, _decisions("recalibrate"))
     result = out["rcl_result_model_1"]
     assert result["status"] == "ran", result
-    assert result["source_version"] == 1 and result["version"] == 2 and result["champion"]
+    assert result["source_version"] == 1 and result["version"] == new_version and result["champion"]
     assert result["cohorts"] == ["2024-04", "2024-05", "2024-06"] and result["decided_month"] == "2024-12-01"
-    client = MlflowClient()
-    assert client.get_registered_model(NAME).aliases == {"champion": 2, "previous_champion": 1}
-    tags = client.get_model_version(NAME, "2").tags
+    aliases = client.get_registered_model(NAME).aliases
+    assert aliases["champion"] == new_version and aliases["previous_champion"] == 1
+    tags = client.get_model_version(NAME, str(new_version)).tags
     assert tags["kycc.recalibrated_from"] == "1" and tags["kycc.recalibrated_at"] == "2025-01-01"
     assert tags["kycc.recalibrated_on"] == "2024-04,2024-05,2024-06"
 
     # the new champion, as inference loads it: same estimator and windows, a new calibration
     card = mlflow_registered_model("model_1", NAME).champion
-    assert card.version == 2 and card.metadata["windows"] == WINDOWS
+    assert card.version == new_version and card.metadata["windows"] == WINDOWS
     assert card.metadata["calibration"]["months"] == ["2024-04", "2024-05", "2024-06"]
     new = card.bundle
     later = data[data["application_date"] >= "2024-07-01"]  # matured 2025-01..2025-06: after the decision
@@ -151,7 +159,7 @@ def test_a_recalibrate_decision_registers_a_champion_whose_later_cohorts_are_cal
     assert calibration["fitted_on"]["valid_from"] == "2025-01-01"
     assert calibration["fitted_on"]["labels_before"] == "2025-01-01"
     assert calibration["fitted_on"]["months"] == "2023-07..2024-06"
-    assert "model_1 v1 -> v2" in calibration["refresh_reason"]
+    assert f"model_1 v1 -> v{new_version}" in calibration["refresh_reason"]
     # inference's own mechanism takes it as the calibration in force in 2025-01 (no refit due) and refits 3 months on
     definition = ScorecardDefinition.from_dict(SCORECARD, version="t1")
     history = labelled_history(data, data[["loan_id", "label"]].assign(snapshot_date=data["label_date"]),
@@ -162,16 +170,19 @@ def test_a_recalibrate_decision_registers_a_champion_whose_later_cohorts_are_cal
     assert by_month["2025-01-01"] == calibration and by_month["2025-02-01"] == calibration
     assert [c["fitted_on"]["valid_from"] for c in fitted] == ["2025-04-01"]
     summary = out["rpt_recalibration_summary"]
-    assert summary["models"]["model_1"]["version"] == 2 and summary["scorecard"]["status"] == "ran"
+    assert summary["models"]["model_1"]["version"] == new_version and summary["scorecard"]["status"] == "ran"
     assert list(out["rpt_recalibration_reports"]) == ["recalibration_2025_01"]
 
     # a re-run of the month registers nothing new and stores no second scorecard calibration
     stored = {**scorecard_versions(), "calibrations": {"t1": [calibration]}}
     again = _run(data, _decisions("recalibrate"), versions=stored)
-    assert again["rcl_result_model_1"]["status"] == "kept" and again["rcl_result_model_1"]["version"] == 2
+    assert (
+        again["rcl_result_model_1"]["status"] == "kept"
+        and again["rcl_result_model_1"]["version"] == new_version
+    )
     assert again["rcl_scorecard_calibration_log"]["calibrations"] == []
     assert again["rcl_scorecard_result"]["status"] == "kept"
-    assert len(client.search_model_versions(f"name = '{NAME}'")) == 2
+    assert len(client.search_model_versions(f"name = '{NAME}'")) == new_version
 
 
 def test_no_recalibrate_decision_or_a_replaced_champion_registers_nothing(world):
@@ -188,3 +199,27 @@ def test_no_recalibrate_decision_or_a_replaced_champion_registers_nothing(world)
     assert out["rcl_result_model_1"]["status"] == "skipped"
     assert f"decided on v{judged}, the champion is now v{champion}" in out["rcl_result_model_1"]["reason"]
     assert len(MlflowClient().search_model_versions(f"name = '{NAME}'")) == versions
+
+
+def test_a_level_error_the_fitting_cohorts_do_not_share_is_not_recalibrated(world):
+    """recalibration.confirm: the judged cohort said recalibrate, but the latest matured cohorts pooled are calibrated
+    (here the champion's own test/OOT months, 2023-11..12, at the default rate it was trained on)."""
+    data, _ = world
+    MlflowClient().set_registered_model_alias(NAME, "champion", 1)  # v1 judged and champion (a rollback)
+    versions = len(MlflowClient().search_model_versions(f"name = '{NAME}'"))
+    params = {**PARAMS, "month": "2024-07-01", "decided_month": "2024-06-01"}
+    out = _run(data, _decisions("recalibrate", version=_champion(), month="2024-06-01"), params=params)
+    result = out["rcl_result_model_1"]
+    assert result["status"] == "skipped" and result["cohorts"] == ["2023-11", "2023-12"]
+    assert result["reason"].startswith("not confirmed on the fitting rows: 2023-11, 2023-12 pooled")
+    assert 0.85 < result["fitting_rows_before"]["ae_ratio"] < 1.15
+    assert len(MlflowClient().search_model_versions(f"name = '{NAME}'")) == versions
+    # without the confirmation the same decision is carried out on those rows
+    out = _run(data, _decisions("recalibrate", version=_champion(), month="2024-06-01"),
+               params={**params, "confirm": False})  # fmt: skip
+    assert out["rcl_result_model_1"]["status"] == "ran"
+    assert len(MlflowClient().search_model_versions(f"name = '{NAME}'")) == versions + 1
+
+
+def _champion() -> int:
+    return int(MlflowClient().get_model_version_by_alias(NAME, "champion").version)

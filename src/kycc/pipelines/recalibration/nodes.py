@@ -22,11 +22,21 @@ import pandas as pd
 
 from kycc.modeling.calibration import calibration_metrics, recalibrate
 from kycc.modeling.registry import TAG_PREFIX, json_safe, register_recalibrated
+from kycc.monitoring.actions import ActionRules, calibration_check, calibration_evidence
 from kycc.temporal import add_months, to_month, violates_batch_lag
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {"month", "decided_month", "models", "method", "cohorts", "min_defaults", "scorecard"}
+OPTION_KEYS = {
+    "month",
+    "decided_month",
+    "models",
+    "method",
+    "cohorts",
+    "min_defaults",
+    "scorecard",
+    "confirm",
+}
 RECALIBRATED_AT = f"{TAG_PREFIX}recalibrated_at"
 
 
@@ -55,6 +65,7 @@ def options(params: Mapping[str, Any] | None) -> dict[str, Any]:
         "cohorts": opts["cohorts"],
         "min_defaults": opts["min_defaults"],
         "scorecard": bool(opts.get("scorecard", True)),
+        "confirm": bool(opts.get("confirm", True)),
     }
 
 
@@ -160,6 +171,7 @@ def recalibrate_model(  # noqa: PLR0911 - one logged skip per unmet condition
     model_input: pd.DataFrame,
     params: dict[str, Any],
     data_contract: dict[str, Any],
+    actions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Carry out a ``recalibrate`` decision of ``model``: a new version with the PD calibration refitted.
 
@@ -167,8 +179,11 @@ def recalibrate_model(  # noqa: PLR0911 - one logged skip per unmet condition
     judged is still the champion (a retrained or already recalibrated champion is a logged skip). The calibrator
     is fitted on the latest ``recalibration.cohorts`` matured application months (labels matured before
     ``recalibration.month``); the new version keeps the preprocessing, estimator and windows and becomes the
-    champion. A re-run of the same month finds the version made then (tag ``kycc.recalibrated_at``) and
-    registers nothing.
+    champion. With ``recalibration.confirm`` (default), the champion's A/E pooled over those fitting rows must fail
+    the same ``actions.calibration`` rule the decision applied (outside the band and significant): a level error
+    of the judged cohort alone, which the neighbouring cohorts do not share, is a logged skip (refitting on rows
+    whose level is right would only move the PD of later cohorts at random). A re-run of the same month finds the
+    version made then (tag ``kycc.recalibrated_at``) and registers nothing.
 
     Args:
         model: The model's namespace.
@@ -177,6 +192,7 @@ def recalibrate_model(  # noqa: PLR0911 - one logged skip per unmet condition
         model_input: ``mdl_model_input`` (raw feature columns, label, label date).
         params: ``recalibration`` parameters.
         data_contract: ``training.data_contract`` (date, label and label-date columns, id columns).
+        actions: ``actions`` parameters (the calibration rule ``recalibration.confirm`` applies).
 
     Returns:
         What was done: ``status`` (``ran``, ``kept``, ``skipped``), the versions, cohorts, rows, defaults, the
@@ -233,7 +249,23 @@ def recalibrate_model(  # noqa: PLR0911 - one logged skip per unmet condition
             cohorts=cohorts, **base,
         )  # fmt: skip
     bundle = champion.bundle
-    before = calibration_metrics(y, bundle.predict_proba(rows)[:, 1])
+    pd_before = bundle.predict_proba(rows)[:, 1]
+    before = calibration_metrics(y, pd_before)
+    if opts["confirm"] and actions:
+        rules = ActionRules.from_params(actions)
+        pooled = calibration_evidence(defaults, len(y), float(pd_before.mean()), alpha=rules.calibration_alpha,
+                                      level=rules.confidence)  # fmt: skip
+        check = calibration_check(pooled, rules)
+        if not check["fails"]:
+            low, high = check["ae_band"]
+            return _skip(
+                model, month,
+                f"not confirmed on the fitting rows: {', '.join(cohorts)} pooled ({len(y)} loans, {defaults} defaults) "
+                f"A/E {check['ae_ratio']:.3f} [{check['ae_lower']:.3f}, {check['ae_upper']:.3f}] p "
+                f"{check['pvalue']:.3f} ({check['status']}, band [{low:.2f}, {high:.2f}]): the judged cohort's level "
+                "error is not shared by its neighbours (recalibration.confirm)",
+                cohorts=cohorts, fitting_rows_before=_ae(before), **base,
+            )  # fmt: skip
     new = recalibrate(bundle, rows, opts["method"], label_column=label)
     after = calibration_metrics(y, new.predict_proba(rows)[:, 1])
     key = next(iter(contract.get("id_columns") or ["loan_id"]))

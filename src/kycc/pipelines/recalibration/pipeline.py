@@ -35,6 +35,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                         "mdl_model_input",
                         "params:recalibration",
                         "params:training.data_contract",
+                        "params:actions",
                     ],
                     outputs="rcl_result",
                     name="recalibrate_model",
@@ -43,7 +44,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
             namespace=model,
             inputs={"mdl_model_input"},
             outputs={"rcl_result": f"rcl_result_{model}"},
-            parameters={"params:recalibration", "params:training.data_contract"},
+            parameters={"params:recalibration", "params:training.data_contract", "params:actions"},
             tags=["recalibration", model],
         )
         for model in models
