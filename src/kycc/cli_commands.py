@@ -146,10 +146,38 @@ main.add_command(scorecard)
 main.add_command(decisions)
 
 
+def _month_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--start`` / ``--end`` of ``kycc backfill``: a month ``YYYY-MM-01`` (or ``YYYY-MM``), else a usage error
+    naming the option (``June`` or ``2025-06-15`` are refused, never read as another month)."""
+    import datetime as dt
+    import re
+
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}(-01)?", text):
+            raise ValueError
+        month = dt.date.fromisoformat(text if len(text) == 10 else f"{text}-01")
+    except ValueError:
+        raise click.BadParameter(
+            f"expected a month YYYY-MM-01 (or YYYY-MM), got {value!r}", param=param
+        ) from None
+    return month.isoformat()
+
+
 @main.command()
-@click.option("--start", default=None, help="First month (YYYY-MM-01). Default: the first month of the data.")
 @click.option(
-    "--end", default=None, help="Last month (YYYY-MM-01), inclusive. Default: the last month of the data."
+    "--start",
+    default=None,
+    callback=_month_option,
+    help="First month (YYYY-MM-01). Default: the first month of the data.",
+)
+@click.option(
+    "--end",
+    default=None,
+    callback=_month_option,
+    help="Last month (YYYY-MM-01), inclusive. Default: the last month of the data.",
 )
 @click.option("--env", "-e", default=None, help="Kedro environment (conf/<env>).")
 @click.option(

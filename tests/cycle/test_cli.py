@@ -15,3 +15,25 @@ def test_backfill_refuses_an_end_before_the_start():
 def test_backfill_refuses_params_without_a_value():
     result = CliRunner().invoke(main, ["backfill", "--params", "training.training_date"])
     assert result.exit_code == 2 and "--params items must be key=value" in result.output
+
+
+def test_backfill_refuses_a_start_or_end_that_is_not_a_month(tmp_path, monkeypatch):
+    # before: "June" was read as month 0001-06 and 2025-06-15 as 2025-06, after the data pipelines had run
+    monkeypatch.setenv("KYCC_DATA_ROOT", str(tmp_path))  # were anything run, never on the project's data/
+    for option in ("--start", "--end"):
+        for bad in ("June", "2025-06-15", "2025-13-01", "25-06-01", ""):
+            result = CliRunner().invoke(main, ["backfill", option, bad])
+            assert result.exit_code == 2, (option, bad, result.output)
+            assert (
+                f"Invalid value for '{option}'" in result.output
+                and "expected a month YYYY-MM-01" in result.output
+            )
+
+
+def test_backfill_month_options_accept_yyyy_mm_and_yyyy_mm_01():
+    from kycc.cli_commands import _month_option, backfill
+
+    start = next(p for p in backfill.params if p.name == "start")
+    assert _month_option(None, start, "2025-06") == "2025-06-01"
+    assert _month_option(None, start, " 2025-06-01 ") == "2025-06-01"
+    assert _month_option(None, start, None) is None
