@@ -67,6 +67,18 @@ def test_header_with_spaces_is_normalised_and_rows_parse(tmp_path, caplog):
     assert str(path) in warning and "' Age '" in warning and "spaces" in warning
 
 
+def test_quoted_names_after_a_space_are_unquoted_too(tmp_path, caplog):
+    """``"a", "b"``: the CSV reader keeps the quotes of a field that starts with a space."""
+    path = tmp_path / "lms_loan_daily.csv"
+    path.write_bytes(('\ufeff"loan_id", "Customer_ID" , "snapshot_date"\nL1,C1,2023-01-01\n').encode("utf-8"))
+    with caplog.at_level(logging.WARNING, logger="kycc.datasets.raw_csv"):
+        table = RawCsvDataset(str(path), required_columns=["loan_id", "Customer_ID", "snapshot_date"]).load()
+    assert table.column_names[:3] == ["loan_id", "Customer_ID", "snapshot_date"]
+    assert table.to_pylist()[0]["Customer_ID"] == "C1"
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert "BOM" in warning and """' "Customer_ID" '""" in warning
+
+
 def test_utf8_bom_is_stripped_before_the_required_column_check(tmp_path, caplog):
     path = tmp_path / "lms_loan_daily.csv"
     path.write_bytes(("\ufeff" + HEADER + "\nL1,C1,2023-01-01\n").encode("utf-8"))

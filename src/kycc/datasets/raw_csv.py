@@ -217,6 +217,13 @@ def _parse_by_line(path: Path, header: list[str]) -> tuple[pa.Table, list[tuple[
     return pa.table(columns), bad
 
 
+def _unquote(name: str) -> str:
+    """``Customer_ID`` for ``"Customer_ID"``: a quoted name after a space is not unquoted by the CSV reader."""
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        return name[1:-1].replace('""', '"').strip()
+    return name
+
+
 def _read_header(path: Path) -> list[str]:
     """The header's column names, normalised (BOM and surrounding spaces removed, with a warning)."""
     try:
@@ -234,10 +241,10 @@ def _read_header(path: Path) -> list[str]:
         (raw_names,) = list(csv.reader([first.rstrip("\r\n")], strict=True))
     except (csv.Error, ValueError) as exc:
         raise DatasetError(f"{path}: the header line cannot be read as CSV ({exc})") from exc
-    names = [n.strip() for n in raw_names]
+    names = [_unquote(n.strip()) for n in raw_names]
     padded = [repr(raw) for raw, name in zip(raw_names, names, strict=True) if raw != name]
     if padded:
-        changes.append(f"trimmed spaces around {', '.join(padded)}")
+        changes.append(f"trimmed spaces (and quotes after a space) around {', '.join(padded)}")
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise DatasetError(
