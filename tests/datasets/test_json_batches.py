@@ -167,7 +167,7 @@ def test_record_problems_are_quarantined_with_their_reason_and_counts_are_record
             LABELS,
             lambda p: p["loans"].extend(
                 [
-                    _loan("L3", loan_amt={"amount": 1200}),  # a value of the wrong type
+                    _loan("L3", loan_amt={"amount": 1200, "note": "x" * 400}),  # wrong type (kept whole)
                     _loan("L4", snapshot_date="2024-10-01"),  # contradicts its batch
                     _loan("L5", snapshot_date=None),  # missing in the record
                     _loan("L6", tenure=float("nan")),  # NaN is not a JSON number
@@ -200,6 +200,8 @@ def test_record_problems_are_quarantined_with_their_reason_and_counts_are_record
     assert sorted(q.index) == ["L3", "L4", "L5", "L6"]
     assert set(q[QUARANTINE_REASON]) == {"malformed_row"}
     assert "contradicts batch" in q.loc["L4", "_parse_error"]
+    # the quarantined record keeps its raw value whole (as JSON text), not cut at 300 characters
+    assert q.loc["L3", "raw__loan_amt"] == json.dumps({"amount": 1200, "note": "x" * 400})
     assert q.loc["L4", "_source_file"] == "BATCH_2024_11_labels.json"
     assert report["rows_in"] == records and report["balanced"]
     assert report["rows_out"] + report["rows_quarantined"] == records

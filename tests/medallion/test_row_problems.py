@@ -144,3 +144,22 @@ def test_the_sequence_check_gives_the_same_rows_month_by_month(con, tmp_path):
     assert list(q["quarantine_reason"]) == ["invalid_sequence:installment_num"]
     assert list(con.execute(silver_aug)["loan_id"]) == ["L2"]
     assert len(con.execute(quarantine_all)) == 3 and len(con.execute(silver_all)) == 22
+
+
+@pytest.mark.parametrize("text", ["infinity", "-infinity", "inf", "99999-01-01", "1066-10-01"])
+def test_dates_no_python_date_can_hold_become_null_or_quarantine(con, tmp_path, text):
+    """DuckDB reads 'infinity' and years up to 5,881,580 as dates; pandas and Python cannot hold them."""
+    attributes = [rawdata.attributes_row("C1", 0, registration_date=text), rawdata.attributes_row("C2", 0)]
+    bronze, silver, quarantine = _silver(tmp_path, "attributes", attributes)
+    out = con.execute(silver).set_index("customer_id")  # a cast crash before the fix
+    assert pd.isna(out.loc["C1", "registration_date"]) and "registration_date;" in out.loc["C1", "dq_issues"]
+    assert source_quality("attributes", bronze, silver, quarantine, RunWindow())["balanced"]
+
+    loans = rawdata.loan_rows("L1", "C1", 0, 6)
+    loans[1] = {**loans[1], "loan_start_date": text}
+    loans[2] = {**loans[2], "snapshot_date": text}
+    bronze, silver, quarantine = _silver(tmp_path, "lms", loans, rules=_rules("label_store"))
+    q = con.execute(quarantine).sort_values("quarantine_reason")
+    assert list(q["quarantine_reason"]) == ["invalid_value:loan_start_date", "invalid_value:snapshot_date"]
+    assert len(con.execute(silver)) == 5
+    assert source_quality("lms", bronze, silver, quarantine, RunWindow())["balanced"]

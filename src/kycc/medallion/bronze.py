@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from kycc.datasets.json_batches import VALIDATED, json_type, validate_batch
 from kycc.medallion.schemas import get_schema
+from kycc.medallion.silver import parse_date
 from kycc.medallion.window import RunWindow
 
 logger = logging.getLogger(__name__)
@@ -124,9 +125,9 @@ _PLAIN = (str, int, bool, type(None))
 
 
 def _json_text(value: Any) -> tuple[str | None, str | None]:
-    """A record value as raw text, and the problem when it cannot be one (kept as JSON text for quarantine)."""
+    """A record value as raw text, and the problem when it cannot be one (kept whole, as JSON text, for quarantine)."""
     if isinstance(value, dict | list):
-        return json.dumps(value)[:300], f"expected text, a number or null, got {json_type(value)}"
+        return json.dumps(value), f"expected text, a number or null, got {json_type(value)}"
     if isinstance(value, float) and not math.isfinite(value):
         return str(value), f"{value} is not a finite number"
     return _text(value), None
@@ -159,7 +160,7 @@ def build_bronze(source: str, csv_rows: pa.Table, json_rows: pa.Table, window: R
     combined = pa.concat_tables([t for t in tables if t.num_rows] or tables[:1]).combine_chunks()
     table = ibis.memtable(combined)
     table = table.rename(_snapshot_date_raw="snapshot_date")
-    date = table._snapshot_date_raw.re_replace(r"^[ \t]+|[ \t]+$", "").try_cast("date")
+    date = parse_date(table._snapshot_date_raw.re_replace(r"^[ \t]+|[ \t]+$", ""))
     table = table.mutate(snapshot_date=ibis.ifelse(date.day() == 1, date, ibis.null("date")))
     return table.filter(window.contains(table.snapshot_date) | table.snapshot_date.isnull())
 

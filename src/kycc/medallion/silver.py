@@ -40,6 +40,9 @@ _FALSE = ("false", "0", "no", "n", "f")
 # at most 4 digits: a longer number of years or months is not a duration (and would overflow int64 below)
 _DURATION = r"^\s*(\d{1,4})\s+Years?\s+and\s+(\d{1,4})\s+Months?\s*$"
 _MAX_FLOAT = sys.float_info.max
+#: Dates outside this range are not read as dates (DuckDB reads 'infinity' and years up to 5,881,580, which no
+#: Python or pandas date can hold): null with a dq_issue, or quarantine for a required date.
+DATE_RANGE = ("1800-01-01", "2199-12-31")
 _MAX_INT = float(2**53)  # integers beyond this are not exact in float64 (and 1e30 cannot be cast to int64)
 SEQUENCE_REASON = "invalid_sequence:installment_num"
 
@@ -195,7 +198,7 @@ def _convert(raw: ir.StringValue, col: Column) -> ir.Value:
         whole = (number == number.floor()).fill_null(False)
         return ibis.ifelse(whole, number, ibis.null("float64")).cast("int64")
     if col.kind == "date":
-        return raw.try_cast("date")
+        return parse_date(raw)
     if col.kind == "bool":
         lowered = raw.lower()
         return ibis.cases(
@@ -206,6 +209,13 @@ def _convert(raw: ir.StringValue, col: Column) -> ir.Value:
         months = raw.re_extract(_DURATION, 2).nullif("").try_cast("int64")
         return years * 12 + months
     raise ValueError(f"unknown column kind {col.kind!r} for {col.raw}")
+
+
+def parse_date(raw: ir.StringValue) -> ir.DateValue:
+    """An ISO date read from text, null when it does not parse or falls outside :data:`DATE_RANGE`."""
+    date = raw.try_cast("date")
+    lo, hi = (ibis.literal(d).cast("date") for d in DATE_RANGE)
+    return ibis.ifelse(((date >= lo) & (date <= hi)).fill_null(False), date, ibis.null("date"))
 
 
 def _finite(number: ir.FloatingValue) -> ir.FloatingValue:
