@@ -232,6 +232,9 @@ def test_trigger_cannot_redirect_the_llm_or_pocketbase(app_client: TestClient, l
         ("inference", {"run.start_month": "2025-01-01"}, "run.start_month"),
         ("model_input", {"model_input.label_date_column": "x"}, "model_input.label_date_column"),
         ("issue_mining", {"issue_mining.run_date": "yesterday"}, "issue_mining.run_date"),
+        ("recalibration", {"recalibration.confirm": False}, "recalibration.confirm"),
+        ("recalibration", {"recalibration.min_defaults": 0}, "recalibration.min_defaults"),
+        ("recalibration", {"recalibration.models": ["model_9"]}, "recalibration.models"),
     ],
 )
 def test_trigger_refuses_parameters_outside_the_allow_list(app_client, pipeline, params, key):

@@ -44,6 +44,11 @@ TRIGGER_PARAMETERS: dict[str, dict[str, str]] = {
     "stability": {"stability.start_month": MONTH, "stability.end_month": MONTH},
     "early_read": _RUN_WINDOW,
     "fair_lending": {},
+    "recalibration": {
+        "recalibration.month": MONTH,
+        "recalibration.decided_month": MONTH,
+        "recalibration.models": MODELS,
+    },
     "issue_mining": {"issue_mining.run_date": DATE},
 }
 
