@@ -77,6 +77,35 @@ def cycle_line(stdout: str) -> str:
     return next((m.group(0) for line in _lines(stdout) if (m := re.search(r"Monthly cycle:.*", line))), "")
 
 
+def cycle_env(data: Path) -> dict[str, str]:
+    """The environment of every command on the project state under ``data`` (its data root and MLflow)."""
+    return {
+        **os.environ,
+        "KYCC_DATA_ROOT": str(data),
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "KYCC_MLFLOW_URI": f"sqlite:///{data / 'mlflow.db'}",
+        "KYCC_MLFLOW_ARTIFACTS": str(data / "mlruns"),
+    }
+
+
+def build_state(data: Path, customers: int) -> tuple[float, float, float, str]:
+    """A built project state under ``data``: a generated world and ``kycc backfill`` over every month (trained
+    champions in an sqlite MLflow, scorecard versions, decisions). Returns (generate wall s, backfill wall s,
+    backfill peak MiB, the backfill's ``Monthly cycle`` line)."""
+    env = cycle_env(data)
+    generate = [str(BIN / "kycc"), "-q", "generate", "--customers", str(customers), "--end", "2025-06-01",
+                "--json-months", "0", "--output", str(data / "01_raw")]  # fmt: skip
+    gen_wall, _, _ = measure(generate, env)
+    wall, peak, out = measure([str(BIN / "kycc"), "-q", "backfill"], env)
+    return gen_wall, wall, peak, cycle_line(out)
+
+
+def is_built(data: Path) -> bool:
+    """``data`` holds a built state (:func:`build_state`, or any data root a ``kycc backfill`` ran on)."""
+    return (data / "mlflow.db").is_file() and (data / "06_models" / "scorecard" / "scorecard.db").is_file()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -84,22 +113,13 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=100_000, help="applications scored for the throughput")
     args = parser.parse_args()
+    # BENCH_STATE_DIR (set by benchmarks/run.py): build the state there and leave it for bench_online.py
+    shared = os.environ.get("BENCH_STATE_DIR")
     with tempfile.TemporaryDirectory(prefix="kycc-bench-cycle-") as tmp:
-        data = Path(tmp)
-        env = {
-            **os.environ,
-            "KYCC_DATA_ROOT": str(data),
-            "KEDRO_DISABLE_TELEMETRY": "1",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "KYCC_MLFLOW_URI": f"sqlite:///{data / 'mlflow.db'}",
-            "KYCC_MLFLOW_ARTIFACTS": str(data / "mlruns"),
-        }
-        generate = [str(BIN / "kycc"), "-q", "generate", "--customers", str(args.customers), "--end", "2025-06-01",
-                    "--json-months", "0", "--output", str(data / "01_raw")]  # fmt: skip
-        gen_wall, _, _ = measure(generate, env)
-        wall, peak, out = measure([str(BIN / "kycc"), "-q", "backfill"], env)
-        months = cycle_line(out)
-        _, _, result = measure([sys.executable, "-c", THROUGHPUT, str(data), str(args.rows)], env)
+        data = Path(shared) if shared else Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
+        gen_wall, wall, peak, months = build_state(data, args.customers)
+        _, _, result = measure([sys.executable, "-c", THROUGHPUT, str(data), str(args.rows)], cycle_env(data))
         n, t_scorecard, t_models = parse_throughput(result)
     print(f"world: {args.customers:,} customers over 2023-01..2025-06 (generated in {gen_wall:.1f} s)")
     print(f"{'step':<52}{'wall s':>9}{'peak MiB':>10}{'apps/s':>12}")

@@ -3,7 +3,9 @@
 Foundation figures at two sizes (default 10k and 100k customers over 24 months):
 generate, label_store and feature_store on DuckDB, beside the floor — the time pyarrow takes just to read the
 same raw CSVs. Each step runs in its own process so its peak memory (max RSS) is its own. Other benchmark
-scripts in this folder (``bench_*.py``) run afterwards.
+scripts in this folder (``bench_*.py``) run afterwards, in name order: ``bench_cycle.py`` builds a project state
+(``kycc backfill``) in ``$BENCH_STATE_DIR``, which ``bench_online.py`` then serves (online scoring through a real
+``kycc serve``).
 
     BENCH_SIZES=2000,10000 make bench        # other sizes
     BENCH_ENGINES=duckdb,spark make bench    # add the PySpark engine (slow: Spark starts in ~10 s)
@@ -134,9 +136,13 @@ def main() -> None:
     )
     if os.environ.get("BENCH_EXTRA", "1") == "0":
         return
-    for script in sorted(Path(__file__).parent.glob("bench_*.py")):
-        print(f"\n=== {script.name} ===", flush=True)
-        subprocess.run([sys.executable, str(script)], cwd=ROOT, check=False)
+    # one project state for the scripts that need one: bench_cycle.py builds it (its `kycc backfill` is a figure),
+    # bench_online.py serves it (it builds its own when run alone)
+    with tempfile.TemporaryDirectory(prefix="kycc-bench-state-") as state:
+        env = {**os.environ, "BENCH_STATE_DIR": state}
+        for script in sorted(Path(__file__).parent.glob("bench_*.py")):
+            print(f"\n=== {script.name} ===", flush=True)
+            subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, check=False)
 
 
 if __name__ == "__main__":

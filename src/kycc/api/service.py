@@ -375,10 +375,9 @@ class ProjectService:
                     values[name] = number
         if problems:
             raise FeatureError(problems)
+        # one frame, its numbers cast to float64 (NaN for null) in one call, not one assignment per feature
         row = pd.DataFrame([values], columns=list(needed))
-        for name in needed:
-            if name not in categorical:
-                row[name] = pd.to_numeric(row[name], errors="raise").astype("float64")
+        row = row.astype({name: "float64" for name in needed if name not in categorical})
         row.insert(0, "application_date", pd.Timestamp(application_date))
         row.insert(0, "customer_id", customer_id)
         row.insert(0, "loan_id", loan_id)
