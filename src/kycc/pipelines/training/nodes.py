@@ -55,6 +55,7 @@ MODEL_OPTION_KEYS = {
     "grid",
     "selection_metric",
     "max_candidates",
+    "search",
     "threshold",
     "features",
     "calibration",
@@ -327,6 +328,8 @@ def train_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
         max_candidates=options.get("max_candidates"),
         random_state=int(training.get("random_state", 0)),
         n_threads=training.get("n_threads"),
+        search={**(training.get("search") or {}), **(options.get("search") or {})},
+        search_key=f"training.models.{model}.search (or training.fitting.search)",
     )
     best = next(r for r in results if r["best"])
     logger.info(
