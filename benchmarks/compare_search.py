@@ -61,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         windowed, profile = nodes.split_by_windows(data, spec, windows)
         for model in args.models or list(params["models"]):
             options = params["models"][model]
+            cpu = time.process_time()
             prep = nodes.fit_preprocessing(model, windowed, spec, options)
+            prep_cpu = time.process_time() - cpu
             features = nodes.apply_preprocessing(prep, windowed)
+            print(f"{date} {model}: preprocessing fit {prep_cpu:.1f} CPU s on {profile['windows']['train']['rows']:,} "
+                  f"train rows ({len(windowed):,} rows in all windows)", flush=True)  # fmt: skip
             reference = None
             for lever in args.levers:
                 fitting = {**params["fitting"], "search": LEVERS[lever]}
@@ -73,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{date} {model} {lever}: not applicable ({err})", flush=True)
                     continue
                 cpu = time.process_time() - cpu
+                eval_cpu = time.process_time()
                 evaluation, preds = nodes.evaluate_model(model, prep, est, windowed, spec, options)
+                eval_cpu = time.process_time() - eval_cpu
                 best = next(c for c in search["candidates"] if c["best"])
                 mask = (preds["window"] == "oot").to_numpy()
                 y, p = preds["label"].to_numpy()[mask], preds["pd"].to_numpy()[mask]
@@ -88,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                     "oot_rows": int(mask.sum()),
                     "fits": len(search["candidates"]) + (1 if "refit_rows" in best else 0),
                     "search_cpu_s": round(cpu, 2),
+                    "fits_cpu_s": [c["cpu_seconds"] for c in search["candidates"]],
+                    "refit_cpu_s": best.get("refit_cpu_seconds"),
+                    "evaluate_cpu_s": round(eval_cpu, 2),
                     "chosen": best["params"],
                     "same_choice": best["params"] == reference[0],
                     "n_iter": best.get("refit_n_iter", best.get("n_iter")),

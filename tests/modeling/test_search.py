@@ -50,9 +50,7 @@ def _proba(model, X):
     return model.predict_proba(X)[:, 1]
 
 
-@pytest.mark.parametrize(
-    "search", [{"max_candidates": 3}, {"method": "halving"}, {"method": "halving", "min_rows": 200}]
-)
+@pytest.mark.parametrize("search", [{"max_candidates": 3}, {"method": "halving", "min_rows": 200}])
 def test_bounded_search_returns_a_grid_candidate_and_is_deterministic(data, search):
     model, results = _search(data, search=search)
     grid = list(ParameterGrid(GRID))
