@@ -184,7 +184,10 @@ def test_a_recalibrate_decision_is_carried_out_the_next_month(catch_up):
         assert entry["decided_month"] == f"{month}-01" and set(entry["models"]) == set(asked)
         for model, outcome in entry["models"].items():
             if outcome["status"] != "ran":
-                assert "the champion is now" in outcome["reason"], outcome
+                # the judged version was replaced, or the fitting cohorts do not share the judged cohort's error
+                assert "the champion is now" in outcome["reason"] or outcome["reason"].startswith(
+                    "not confirmed on the fitting rows"
+                ), outcome
                 continue
             ran += 1
             tags = client.get_model_version(f"kycc_{model}", str(outcome["version"])).tags
