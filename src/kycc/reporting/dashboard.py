@@ -19,7 +19,12 @@ from kycc.monitoring.psi import DEFAULT_LEVELS
 
 __all__ = ["figure_png", "render_dashboard", "render_drift_sections"]
 
-DECISION_COLORS = {"monitor": "#2e7d32", "active_monitoring": "#ef6c00", "retrain": "#c62828"}
+DECISION_COLORS = {
+    "monitor": "#2e7d32",
+    "active_monitoring": "#ef6c00",
+    "recalibrate": "#6a1b9a",
+    "retrain": "#c62828",
+}
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;background:#f5f6f8;color:#1d2733}
 header{background:#1d2733;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px}

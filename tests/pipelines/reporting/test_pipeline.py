@@ -246,3 +246,15 @@ def test_alerts_and_fair_lending_follow_the_action_decisions():
     assert "1 alert(s) not delivered" in page and "Connection refused" in page
     assert "1 group-month(s) below the 0.8 ratio" in page and "<b>Y</b>: approval 40.0% (n=150)" in page
     assert "upper bound of ROC-AUC is below" in page  # the interval rule is the rule the page states
+
+
+def test_the_rules_text_names_the_recalibrate_tier_with_its_band_only_when_enabled():
+    on = {
+        **ACTIONS,
+        "calibration": {"enabled": True, "ae_band": [0.85, 1.15], "rule": "significant_outside_band"},
+    }
+    catalog = _run({"params:actions": on})
+    page = catalog.load("rpt_monitoring_dashboard")
+    assert "<b>recalibrate</b>" in page and "[0.85, 1.15]" in page and "significant_outside_band" in page
+    off = {**ACTIONS, "calibration": {"enabled": False}}
+    assert "<b>recalibrate</b>" not in _run({"params:actions": off}).load("rpt_monitoring_dashboard")

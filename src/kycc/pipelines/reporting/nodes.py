@@ -185,6 +185,14 @@ def build_dashboard(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive pos
             "shown below the OOT baseline beyond actions.degradation.max_drop; <b>active_monitoring</b>: "
             "otherwise (the evidence does not settle it)."
         )
+    calibration = actions.get("calibration") or {}
+    if calibration.get("enabled"):
+        low, high = (calibration.get("ae_band") or [0.9, 1.1])[:2]
+        rules += (
+            f" <b>recalibrate</b> (below retrain, above active_monitoring): no metric says retrain but A/E "
+            f"(actual / expected defaults) fails its band [{low}, {high}] (rule {calibration.get('rule')}, Jeffreys "
+            "test); the cycle refits the champion's calibration on the latest matured cohorts the next month."
+        )
     rules += " Evidence (value, interval, n, thresholds, A/E): data/08_reporting/actions/&lt;model&gt;/ and docs/actions.md."
     page = render_dashboard(
         title=str(options.get("title", "KYCC model monitoring")),
