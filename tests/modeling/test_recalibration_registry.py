@@ -72,3 +72,14 @@ def test_recalibrated_version_is_the_champion_inference_loads(tracking):
     ae = calibration_metrics(later["label"].to_numpy(), pd_later)
     assert 0.9 <= ae["ae_ratio"] <= 1.1
     assert calibration_metrics(later["label"].to_numpy(), model.predict_proba(later)[:, 1])["ae_ratio"] > 1.5
+    # logged like a trained model: a signature of the model-input columns, an input example, the pyfunc's PD
+    info_v2 = mlflow.models.get_model_info(f"models:/{NAME}/2")
+    assert set(info_v2.signature.inputs.input_names()) == set(new.preprocessor.features)
+    assert info_v2.saved_input_example_info is not None
+    features = new.preprocessor.features
+    rows = later[features].head(20).astype({c: "float64" for c in features if later[c].dtype.kind in "iub"})
+    np.testing.assert_allclose(
+        np.asarray(mlflow.pyfunc.load_model(f"models:/{NAME}/2").predict(rows))[:, 1],
+        new.predict_proba(later.head(20))[:, 1],
+        rtol=1e-9,
+    )

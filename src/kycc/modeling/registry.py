@@ -424,8 +424,19 @@ def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
             predictions.to_parquet(folder / "predictions.parquet", index=False)
             mlflow.log_artifact(str(folder / "metadata.json"), f"{model_name}/artifacts")
             mlflow.log_artifact(str(folder / "predictions.parquet"), f"{model_name}/artifacts")
+        from kycc.modeling.tracking import input_example, scoring_model_log_args
+
+        example = (
+            input_example(reference_frame, model.preprocessor.features)
+            if reference_frame is not None
+            else None
+        )
         info = mlflow.sklearn.log_model(
-            model, name=model_name, serialization_format="cloudpickle", pip_requirements=["scikit-learn"]
+            model,
+            name=model_name,
+            serialization_format="cloudpickle",
+            pip_requirements=["scikit-learn"],
+            **scoring_model_log_args(model, example),  # pyfunc PD, signature and input example as in training
         )
         new_tags = {
             **{k: v for k, v in tags.items() if not k.startswith(f"{TAG_PREFIX}comparison.")},
