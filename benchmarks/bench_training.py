@@ -9,7 +9,8 @@ load average (the machine may be shared: CPU seconds are the comparable figure).
 
 The model input is a real one when given (``--model-input`` or ``$BENCH_MODEL_INPUT``: a model_input.parquet,
 e.g. ``$KYCC_DATA_ROOT/05_model_input/model_input.parquet`` of a generated world; resampled with replacement
-within each application month to each size, so the shape and the windows are the world's), else the synthetic
+within each application month to each size, so the shape and the windows are the world's; under ``make bench``
+the world ``bench_cycle.py`` built in ``$BENCH_STATE_DIR``), else the synthetic
 ``kycc.modeling.sample_data.make_model_input`` table (23 columns: far fewer features than a world's 69).
 
     .venv/bin/python benchmarks/bench_training.py                   # 10k and 100k rows
@@ -232,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="a parameter override, e.g. training.fitting.search.method=halving (YAML value)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="also print each record as JSON")
     args = parser.parse_args(argv)
+    if not args.model_input and os.environ.get(
+        "BENCH_STATE_DIR"
+    ):  # make bench: bench_cycle.py's make run world
+        found = sorted(Path(os.environ["BENCH_STATE_DIR"]).glob("**/05_model_input/model_input.parquet"))
+        args.model_input = str(found[0]) if found else None
     settings = {"model_input": args.model_input, "training_date": args.training_date,
                 "overrides": args.overrides, "json": args.json}  # fmt: skip
     print(
