@@ -227,6 +227,10 @@ def test_a_server_killed_mid_sync_is_a_pocketbase_error_naming_its_url(required)
         assert access.transport.n == -1  # the server really was killed during the sync, at the second batch
 
 
+#: exec argv[1:] with SIGINT ignored (what a background job of a non-interactive shell inherits)
+IGNORE_SIGINT_THEN_EXEC = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+
+
 @pytest.mark.slow
 def test_kycc_pocketbase_serves_the_embedded_server_in_the_foreground_and_stops_it(tmp_path):
     import os
@@ -239,7 +243,9 @@ def test_kycc_pocketbase_serves_the_embedded_server_in_the_foreground_and_stops_
     env = {**os.environ, "KYCC_DATA_ROOT": str(tmp_path), "KEDRO_DISABLE_TELEMETRY": "1"}
     kycc = Path(sys.executable).parent / "kycc"
     process = subprocess.Popen(
-        [str(kycc), "pocketbase", "--port", "0"],
+        # started as a background job of a non-interactive shell starts it (CI, nohup): SIGINT inherited
+        # ignored — Ctrl-C must still stop it
+        [sys.executable, "-c", IGNORE_SIGINT_THEN_EXEC, str(kycc), "pocketbase", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

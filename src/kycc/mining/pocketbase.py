@@ -779,6 +779,23 @@ def _serving(data_dir: Path) -> dict[str, Any] | None:
     return {"url": url, "pid": pid}
 
 
+def _stop_on_interrupt_or_terminate() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM both end :func:`serve_embedded` cleanly (server stopped, serving file
+    removed). SIGINT is set explicitly: a process started in the background by a non-interactive shell inherits
+    it *ignored*, and Python then never raises KeyboardInterrupt."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def serve_embedded(
     data_dir: str | Path,
     port: int | None = None,
@@ -796,6 +813,7 @@ def serve_embedded(
     """
     folder = Path(data_dir)
     email, password = embedded_superuser(folder)
+    _stop_on_interrupt_or_terminate()
     server = LocalPocketBase(folder, port=port or None, email=email, password=password)
     server.start()
     try:
