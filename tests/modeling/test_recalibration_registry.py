@@ -83,3 +83,9 @@ def test_recalibrated_version_is_the_champion_inference_loads(tracking):
         new.predict_proba(later.head(20))[:, 1],
         rtol=1e-9,
     )
+    # its run carries the metrics under training's names (what the API, the notebook and the promotion read):
+    # the OOT window recomputed on the re-scored reference
+    run_metrics = MlflowClient().get_run(MlflowClient().get_model_version(NAME, "2").run_id).data.metrics
+    expected = calibration_metrics(oot["label"].to_numpy(), new.predict_proba(oot)[:, 1])
+    assert run_metrics["model_1.oot.ae_ratio"] == pytest.approx(expected["ae_ratio"])
+    assert run_metrics["model_1.oot.n_samples"] == len(oot) and 0.5 < run_metrics["model_1.oot.roc_auc"] <= 1

@@ -346,6 +346,27 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def _recalibrated_metrics(
+    client: Any, source_run_id: str, model_name: str, model: Any, predictions: pd.DataFrame, reference: Any
+) -> dict[str, float]:
+    """The metrics a recalibrated version's run carries, under the names training logs (``<model>.<window>.*``):
+    the source run's (its windows were not refitted), with the OOT window's recomputed from the re-scored
+    reference when one is given (the PD, hence A/E, Brier and the thresholded metrics, changed)."""
+    from kycc.modeling.calibration import calibration_metrics
+    from kycc.modeling.metrics import classification_metrics
+
+    prefix = f"{model_name}."
+    metrics = {k: v for k, v in client.get_run(source_run_id).data.metrics.items() if k.startswith(prefix)}
+    if reference is not None and "label" in predictions.columns:
+        oot = predictions.loc[predictions["window"] == "oot"]
+        labels, pd_new = oot["label"].to_numpy(), oot["pd"].to_numpy(dtype="float64")
+        recomputed = classification_metrics(labels, pd_new, float(model.threshold)) | calibration_metrics(
+            labels, pd_new
+        )
+        metrics.update({f"{prefix}oot.{k}": v for k, v in recomputed.items()})
+    return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
+
+
 def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
     registered_model_name: str,
     source_version: int,
@@ -424,6 +445,9 @@ def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
             predictions.to_parquet(folder / "predictions.parquet", index=False)
             mlflow.log_artifact(str(folder / "metadata.json"), f"{model_name}/artifacts")
             mlflow.log_artifact(str(folder / "predictions.parquet"), f"{model_name}/artifacts")
+        mlflow.log_metrics(
+            _recalibrated_metrics(client, source.run_id, model_name, model, predictions, reference_frame)
+        )
         from kycc.modeling.tracking import input_example, scoring_model_log_args
 
         example = (
