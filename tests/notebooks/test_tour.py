@@ -64,7 +64,9 @@ def _project_copy(folder: Path, state: Path) -> Path:
     (folder / "notebooks").mkdir()
     shutil.copytree(state, folder / "data", ignore=shutil.ignore_patterns("mlflow.db", "mlruns"))
     (folder / "data" / "06_models").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(state / "mlflow.db", folder / "data" / "06_models" / "mlflow.db")  # artifacts stay in state/mlruns
+    shutil.copy2(
+        state / "mlflow.db", folder / "data" / "06_models" / "mlflow.db"
+    )  # artifacts stay in state/mlruns
     return folder
 
 

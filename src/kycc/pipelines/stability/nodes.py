@@ -295,7 +295,9 @@ def model_stability(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive pos
             current = now_rows.merge(scored[["loan_id"]], on="loan_id", how="inner")
             for name, binning in binnings.items():
                 woe = compare_counts(
-                    binning_counts(binning, reference.rows[name]), binning_counts(binning, current[name]), levels
+                    binning_counts(binning, reference.rows[name]),
+                    binning_counts(binning, current[name]),
+                    levels,
                 )
                 rows.append(_row(month, model, "model", version, "woe_psi", name, woe, reference.label))
     return pd.DataFrame(rows, columns=COLUMNS)
