@@ -94,10 +94,10 @@ airflow-dags: install
 		--pipelines label_store,feature_store,model_input,training,inference,monitoring,actions,reporting \
 		--target-dir $(AIRFLOW_DAGS)
 
-# Dagster UI on the monthly cycle (kycc.definitions), http://127.0.0.1:3000; runs and schedules in .dagster/
+# Dagster UI on the monthly cycle (kycc.orchestration.dagster), http://127.0.0.1:3000; runs and schedules in .dagster/
 dagster-dev: install
 	mkdir -p .dagster
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m kycc.definitions -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m kycc.orchestration.dagster -h 127.0.0.1 -p 3000
 
 # The MLflow UI on DATA_ROOT's tracking store (sqlite; KYCC_MLFLOW_URI overrides), http://127.0.0.1:5000
 mlflow-ui: install

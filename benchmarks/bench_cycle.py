@@ -28,9 +28,9 @@ BIN = Path(sys.executable).parent
 THROUGHPUT = r"""
 import sys, time
 import ibis, mlflow, pandas as pd
-from kycc.inference.registry import mlflow_registered_model
+from kycc.registry.read import mlflow_registered_model
 from kycc.inference.scoring import score_scorecard, score_with_model
-from kycc.scoring import ScorecardStore
+from kycc.scorecard import ScorecardStore
 
 root, rows = sys.argv[1], int(sys.argv[2])
 mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")

@@ -12,7 +12,7 @@ durable state the month's steps left behind, through the project's own catalog:
 
 Used by the Airflow DAG of the training pipeline (the template ``deploy/airflow_dag.j2`` copies this file into
 the generated DAG, so that a DAG file is self-contained) and by the Dagster sensor that chains the month's jobs
-(``kycc.definitions``). Kept free of orchestrator imports, and of template markers, on purpose.
+(``kycc.orchestration.dagster``). Kept free of orchestrator imports, and of template markers, on purpose.
 """
 
 import logging

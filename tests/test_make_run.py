@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from kycc.inference.datasets import MonthPartitionedPandasDataset
+from kycc.datasets.tables import MonthPartitionedPandasDataset
 from tests.kedro_run import PROJECT_ROOT, gold
 
 pytestmark = pytest.mark.slow

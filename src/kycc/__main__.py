@@ -1,6 +1,6 @@
 """``python -m kycc`` runs the kycc command line."""
 
-from kycc.cli_commands import main
+from kycc.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -6,9 +6,11 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from kycc.hooks import MlflowRunHooks, RunSummaryHooks, SparkHooks
+from kycc.params.hooks import ParamsHooks
 from kycc.paths import mlflow_artifact_location, mlflow_tracking_uri, project_root_or_cwd
 
-HOOKS = (MlflowRunHooks(), SparkHooks(), RunSummaryHooks())
+# ParamsHooks first: a misspelt parameter fails at session start, before MLflow or Spark start.
+HOOKS = (ParamsHooks(), MlflowRunHooks(), SparkHooks(), RunSummaryHooks())
 
 
 def _env(name: str, default: str | None = None) -> str | None:

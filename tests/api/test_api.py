@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kycc.scoring.config import load_scorecard_config, open_store
+from kycc.scorecard.config import load_scorecard_config, open_store
 from tests.api.conftest import Served
 from tests.kedro_run import PROJECT_ROOT, gold, read_table
 

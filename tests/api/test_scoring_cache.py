@@ -16,8 +16,8 @@ import pytest
 from mlflow import MlflowClient
 
 from kycc.inference.scoring import score_scorecard
-from kycc.scoring import ScorecardDefinition
-from kycc.scoring.config import load_scorecard_config, open_store
+from kycc.scorecard import ScorecardDefinition
+from kycc.scorecard.config import load_scorecard_config, open_store
 from tests.api.conftest import Served
 from tests.api.test_api import _scored_applicant
 from tests.kedro_run import PROJECT_ROOT

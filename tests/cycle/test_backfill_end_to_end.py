@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from kycc.inference.datasets import MonthPartitionedPandasDataset
-from kycc.inference.registry import mlflow_registered_model
+from kycc.datasets.tables import MonthPartitionedPandasDataset
+from kycc.registry.read import mlflow_registered_model
 from kycc.temporal import month_range
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cycle")]

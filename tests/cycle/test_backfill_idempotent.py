@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kycc.cli_commands import main
-from kycc.inference.datasets import MonthPartitionedPandasDataset
+from kycc.cli.main import main
+from kycc.datasets.tables import MonthPartitionedPandasDataset
 from kycc.synthetic import generate
 from tests.kedro_run import PROJECT_ROOT
 from tests.project_state import isolated, shared

@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from kycc.inference.datasets import MonthPartitionedPandasDataset
+from kycc.datasets.tables import MonthPartitionedPandasDataset
 from tests.kedro_run import gold
 from tests.project_state import NOISY_FEATURES, START, backfill, shared
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from kycc.cli_commands import main
+from kycc.cli.main import main
 
 
 def test_backfill_refuses_an_end_before_the_start():
@@ -31,7 +31,7 @@ def test_backfill_refuses_a_start_or_end_that_is_not_a_month(tmp_path, monkeypat
 
 
 def test_backfill_month_options_accept_yyyy_mm_and_yyyy_mm_01():
-    from kycc.cli_commands import _month_option, backfill
+    from kycc.cli.main import _month_option, backfill
 
     start = next(p for p in backfill.params if p.name == "start")
     assert _month_option(None, start, "2025-06") == "2025-06-01"

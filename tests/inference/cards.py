@@ -16,11 +16,11 @@ import pandas as pd
 from kedro.io import DataCatalog, MemoryDataset
 from sklearn.linear_model import LogisticRegression
 
-from kycc.inference.registry import ModelCard, RegisteredModel
 from kycc.modeling.metrics import classification_metrics
 from kycc.modeling.model import CreditRiskModel
 from kycc.modeling.preprocessing import CreditPreprocessor
 from kycc.modeling.sample_data import make_model_input
+from kycc.registry.read import ModelCard, RegisteredModel
 from kycc.temporal import add_months, windows_from_training_date
 
 FEATURES = [

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
-from kycc.inference.datasets import (
+from kycc.datasets.tables import (
     DecisionSetsDataset,
     MonthPartitionedPandasDataset,
     MonthRecordDataset,
     RegisteredModelDataset,
 )
-from kycc.inference.registry import ModelCard, RegisteredModel
+from kycc.registry.read import ModelCard, RegisteredModel
 
 
 def _frame(month: str, n: int, value: float) -> pd.DataFrame:

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from kedro.runner import SequentialRunner
 
+from kycc.datasets.scorecard import ScorecardDecisionLogDataset, ScorecardVersionsDataset
 from kycc.inference.history import MonthRecord
 from kycc.pipelines.fair_lending import create_pipeline as fair_lending_pipeline
 from kycc.pipelines.inference import create_pipeline as inference_pipeline
-from kycc.scoring.datasets import ScorecardDecisionLogDataset, ScorecardVersionsDataset
-from kycc.scoring.decision_log import reproduce
-from kycc.scoring.store import ScorecardStore
+from kycc.scorecard.decision_log import reproduce
+from kycc.scorecard.store import ScorecardStore
 from tests.inference.cards import SCORECARD, make_world, memory_catalog, registered
 
 POLICY = {

@@ -17,7 +17,7 @@ from kycc.inference.scoring import (
 )
 from kycc.modeling.model import predict_pd
 from kycc.pipelines.inference.nodes import decide_with_scorecard, plan_inference, predict_with_champion
-from kycc.scoring import ScorecardDefinition, score_applications
+from kycc.scorecard import ScorecardDefinition, score_applications
 from kycc.temporal import BatchLagViolation
 from tests.inference.cards import SCORECARD, registered, scorecard_versions
 

@@ -14,8 +14,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from kycc.modeling.compare import PromotionSettings, decide_promotion, paired_auc_delong
-from kycc.modeling.registry import RegistrySettings, register_candidate
 from kycc.monitoring.backtest import auc_delong
+from kycc.registry.write import RegistrySettings, register_candidate
 
 NAME = "kycc_same_cohort_test"
 

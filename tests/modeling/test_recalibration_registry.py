@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from kycc.inference.registry import mlflow_registered_model
 from kycc.modeling.calibration import calibration_metrics, recalibrate
-from kycc.modeling.registry import register_recalibrated
 from kycc.modeling.sample_data import make_model_input
+from kycc.registry.read import mlflow_registered_model
+from kycc.registry.write import register_recalibrated
 from tests.modeling.test_calibration import _train_model
 
 NAME = "kycc_recalibration_test"

@@ -22,8 +22,8 @@ from kycc.monitoring.stability import (
     verdict,
     worst_verdict,
 )
-from kycc.scoring.definition import ScorecardDefinition
-from kycc.scoring.scoring import feature_points, weighted_points
+from kycc.scorecard.definition import ScorecardDefinition
+from kycc.scorecard.points import feature_points, weighted_points
 
 CARD = ScorecardDefinition.from_dict(
     {

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from kycc.inference.registry import ModelCard, RegisteredModel
 from kycc.modeling.model import CreditRiskModel
 from kycc.modeling.preprocessing import CreditPreprocessor
 from kycc.monitoring.psi import psi_from_counts
 from kycc.monitoring.stability import binning_counts, woe_binnings
 from kycc.pipelines.stability.nodes import model_stability
+from kycc.registry.read import ModelCard, RegisteredModel
 from kycc.temporal import windows_from_training_date
 from tests.inference.cards import CATEGORICAL, FEATURES, TRAINING_DATE, make_world
 

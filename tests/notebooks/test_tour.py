@@ -87,7 +87,7 @@ def test_tour_runs_on_a_trained_project_state(catch_up, tmp_path, kernel):
     from mlflow import MlflowClient
     from nbclient import NotebookClient
 
-    from kycc.scoring.store import ScorecardStore
+    from kycc.scorecard.store import ScorecardStore
 
     # not the pytest process's own store: mlflow.set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KYCC_", "MLFLOW_"))}

@@ -1,4 +1,4 @@
-"""The Dagster definitions of the monthly cycle (kycc.definitions), loaded for real with kedro-dagster."""
+"""The Dagster definitions of the monthly cycle (kycc.orchestration.dagster), loaded for real with kedro-dagster."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def definitions(isolated_env):
-    """``kycc.definitions`` imported as ``dagster dev -m kycc.definitions`` does (translated at import)."""
-    module = importlib.import_module("kycc.definitions")
+    """``kycc.orchestration.dagster`` imported as ``dagster dev -m kycc.orchestration.dagster`` does (translated at import)."""
+    module = importlib.import_module("kycc.orchestration.dagster")
     dg.Definitions.validate_loadable(module.defs)
     return module
 

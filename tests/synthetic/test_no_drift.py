@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
-from kycc.cli_commands import main
+from kycc.cli.main import main
 from kycc.synthetic import generate
 
 WORLD = {"n_customers": 300, "start": "2023-01-01", "end": "2023-09-01", "seed": 5, "json_months": 0}

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from kycc.cli_commands import main
+from kycc.cli.main import main
 from kycc.synthetic import DEFAULT_CUSTOMERS, generate
 
 

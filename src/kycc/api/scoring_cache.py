@@ -12,7 +12,7 @@ it in the app's service (``app.state.service.scoring``):
   appended through it;
 * the **active scorecard version** — its record (definition, policy, bands) with the PD calibration in force
   (the version's latest calibration, as ``mdl_scorecard_versions`` gives it to batch inference);
-* each model's **champion** — the :class:`~kycc.inference.registry.ModelCard` of the version its alias points
+* each model's **champion** — the :class:`~kycc.registry.read.ModelCard` of the version its alias points
   to, with the fitted bundle (preprocessing + estimator + calibration + threshold) loaded.
 
 When it is reloaded (the rule, docs/api.md "Online scoring: what is cached"):
@@ -23,7 +23,7 @@ When it is reloaded (the rule, docs/api.md "Online scoring: what is cached"):
   scored: the next answer uses it.
 * **champions** — each alias is looked up in the MLflow registry at most every ``KYCC_API_MODEL_CHECK_SECONDS``
   seconds (default 5; 0 = on every request); a version that differs from the cached one is loaded (a version
-  once loaded is kept by :mod:`kycc.inference.registry`, versions never change once registered).
+  once loaded is kept by :mod:`kycc.registry.read`, versions never change once registered).
 * ``invalidate()`` forces a full reload (catalog, store, parameters) on the next request.
 
 A request is scored with the native thread pools (OpenMP, BLAS) limited to one thread
@@ -234,7 +234,7 @@ class ScoringCache:
         """The active version's name, fingerprint and latest calibration id: one query on the open store."""
         from sqlalchemy import func, select
 
-        from kycc.scoring.store import calibrations_table, versions_table
+        from kycc.scorecard.store import calibrations_table, versions_table
 
         latest = (
             select(func.max(calibrations_table.c.id))
@@ -263,7 +263,7 @@ class ScoringCache:
         )
 
     def _with_champions(self, state: ScoringState) -> ScoringState:
-        from kycc.inference.registry import mlflow_registered_model
+        from kycc.registry.read import mlflow_registered_model
 
         models = dict(state.models)
         for model, (name, alias) in state.registered.items():

@@ -3,8 +3,8 @@
 Everything is read the way the pipelines read it, through the project's Kedro context and data catalog (one
 context per server, created on first use):
 
-* registered models: ``<model>.mdl_registered_model`` (:class:`kycc.inference.registry.RegisteredModel`);
-* scorecard versions: the scorecard store (:func:`kycc.scoring.config.open_store`, as ``kycc scorecard``) for
+* registered models: ``<model>.mdl_registered_model`` (:class:`kycc.registry.read.RegisteredModel`);
+* scorecard versions: the scorecard store (:func:`kycc.scorecard.config.open_store`, as ``kycc scorecard``) for
   listing and activating — same rules, same audit log as the CLI;
 * scoring one applicant runs the batch inference functions (:func:`kycc.inference.scoring.score_scorecard`,
   :func:`~kycc.inference.scoring.score_with_model`) on a one-row frame, so the API and the batch pipeline give
@@ -198,7 +198,7 @@ class ProjectService:
     # scorecard
     # ---------------------------------------------------------------------------------------------------
     def open_store(self) -> Any:
-        from kycc.scoring.config import load_scorecard_config, open_store
+        from kycc.scorecard.config import load_scorecard_config, open_store
 
         config = load_scorecard_config(self.settings.env, self.settings.project_root)
         return open_store(config)
@@ -208,8 +208,8 @@ class ProjectService:
     # ---------------------------------------------------------------------------------------------------
     def decision(self, decision_id: int) -> dict[str, Any]:
         """A logged decision reproduced from its stored inputs (``kycc decisions show``)."""
-        from kycc.scoring.decision_log import reproduce
-        from kycc.scoring.store import ScorecardStoreError
+        from kycc.scorecard.decision_log import reproduce
+        from kycc.scorecard.store import ScorecardStoreError
 
         with self.open_store() as store:
             try:
@@ -296,7 +296,7 @@ class ProjectService:
                     "threshold": card.threshold,
                 }
             )
-        from kycc.scoring.decision_log import log_entries
+        from kycc.scorecard.decision_log import log_entries
 
         entries = log_entries(
             decisions,

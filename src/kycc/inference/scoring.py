@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kycc.inference.registry import ModelCard
-from kycc.scoring.decision import DECISION_OUTPUT_COLUMNS
+from kycc.registry.read import ModelCard
+from kycc.scorecard.decision import DECISION_OUTPUT_COLUMNS
 from kycc.temporal import add_months, check_batch_lag, month_range, to_month
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ __all__ = [
 ID_COLUMNS = ["loan_id", "customer_id", "application_date"]
 #: Every decision row: the score and band, the decision and the rule or cut-off that made it, the reasons
 #: (codes, JSON with texts), points to the next band / to approval, the single-feature changes reaching approval
-#: (``kycc.scoring.decision``).
+#: (``kycc.scorecard.decision``).
 DECISION_COLUMNS = [
     "batch_id",
     "snapshot_date",
@@ -121,8 +121,8 @@ def score_scorecard(applications: pd.DataFrame, scorecard: Mapping[str, Any]) ->
             ``calibrations_by_month`` — set by ``calibrate_active_scorecard`` — each month's rows get the PD of
             the calibration in force then, and ``pd_calibration`` saying which).
     """
-    from kycc.scoring import ScorecardDefinition, score_applications
-    from kycc.scoring.decision import decide_applications
+    from kycc.scorecard import ScorecardDefinition, score_applications
+    from kycc.scorecard.decision import decide_applications
 
     definition = ScorecardDefinition.from_dict(scorecard["definition"], version=scorecard["version"])
     if applications.empty:
@@ -139,7 +139,7 @@ def score_scorecard(applications: pd.DataFrame, scorecard: Mapping[str, Any]) ->
     out["snapshot_date"] = _months_of(out["application_date"]).to_numpy()
     out["batch_id"] = [batch_id(m) for m in out["snapshot_date"]]
     if by_month is not None:
-        from kycc.scoring.calibration import apply_calibrations
+        from kycc.scorecard.calibration import apply_calibrations
 
         out = apply_calibrations(out, by_month)
     extra = [c for c in out.columns if c not in DECISION_COLUMNS]  # e.g. pd of a calibrated scorecard

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from kycc.monitoring.psi import DEFAULT_EPS, DEFAULT_LEVELS, psi_from_counts, psi_level, quantile_edges
-from kycc.scoring.definition import POINTS_MAX, FeatureRule, ScorecardDefinition, category_key
+from kycc.scorecard.definition import POINTS_MAX, FeatureRule, ScorecardDefinition, category_key
 
 __all__ = [
     "VERDICTS",

@@ -1,6 +1,6 @@
 """The dashboard's "Fair lending" section: adverse impact of the decisions per group and override rates per band.
 
-From ``rpt_adverse_impact`` and ``rpt_override_rates`` (the ``fair_lending`` pipeline, :mod:`kycc.scoring.
+From ``rpt_adverse_impact`` and ``rpt_override_rates`` (the ``fair_lending`` pipeline, :mod:`kycc.scorecard.
 fairness`). Pure: frames in, an HTML ``<section>`` out (styles are the dashboard's). Every rate is shown with its
 sample size and interval; a ratio below the threshold is flagged only for groups of at least the minimum size.
 """

@@ -13,7 +13,7 @@ from kedro.runner import SequentialRunner
 
 from kycc.inference.scoring import score_scorecard
 from kycc.pipelines.inference import create_pipeline
-from kycc.scoring.shadow import SHADOW_COLUMNS, draft_versions
+from kycc.scorecard.shadow import SHADOW_COLUMNS, draft_versions
 from tests.inference.cards import SCORECARD, KeptDataset, make_world, registered, scorecard_versions
 from tests.pipelines.inference.test_pipeline import CALIBRATION, _catalog
 
@@ -130,10 +130,10 @@ def test_a_kept_month_gets_no_shadow_rows_from_a_later_draft(world, tmp_path):
 def test_on_a_real_store_only_the_draft_is_shadowed_and_nothing_reaches_the_log_or_the_store(world, tmp_path):
     """The store's own snapshot (statuses, the legacy flag of configuration): the legacy version and the active one
     are not shadowed, the draft is; the decision log holds the decisions only; no calibration is stored for it."""
+    from kycc.datasets.scorecard import ScorecardDecisionLogDataset, ScorecardVersionsDataset
     from kycc.inference.history import MonthRecord
-    from kycc.scoring.datasets import ScorecardDecisionLogDataset, ScorecardVersionsDataset
-    from kycc.scoring.definition import ScorecardDefinition
-    from kycc.scoring.store import ScorecardStore
+    from kycc.scorecard.definition import ScorecardDefinition
+    from kycc.scorecard.store import ScorecardStore
     from tests.inference.cards import memory_catalog
 
     url = f"sqlite:///{tmp_path / 'scorecard.db'}"

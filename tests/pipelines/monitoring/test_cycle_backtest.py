@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kycc.inference.datasets import MonthPartitionedPandasDataset
+from kycc.datasets.tables import MonthPartitionedPandasDataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cycle")]
 

@@ -11,7 +11,7 @@ from kedro.runner import SequentialRunner
 from kycc.inference.history import MonthRecord
 from kycc.pipelines.inference import create_pipeline as inference_pipeline
 from kycc.pipelines.monitoring import create_pipeline as monitoring_pipeline
-from kycc.scoring.shadow import shadow_evidence, shadow_gini_check
+from kycc.scorecard.shadow import shadow_evidence, shadow_gini_check
 from tests.inference.cards import make_world, memory_catalog, registered
 from tests.pipelines.inference.test_shadow import snapshot
 from tests.pipelines.monitoring.test_pipeline import CALIBRATION, LEVELS

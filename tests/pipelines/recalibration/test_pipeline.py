@@ -15,13 +15,13 @@ import yaml
 from kedro.runner import SequentialRunner
 from mlflow import MlflowClient
 
-from kycc.inference.registry import mlflow_registered_model
 from kycc.modeling.calibration import calibration_metrics
 from kycc.modeling.sample_data import make_model_input
 from kycc.pipelines.recalibration import create_pipeline
 from kycc.pipelines.recalibration.nodes import matured_cohorts
-from kycc.scoring.calibration import calibrations_in_force, labelled_history
-from kycc.scoring.definition import ScorecardDefinition
+from kycc.registry.read import mlflow_registered_model
+from kycc.scorecard.calibration import calibrations_in_force, labelled_history
+from kycc.scorecard.definition import ScorecardDefinition
 from tests.conftest import PROJECT_ROOT
 from tests.inference.cards import SCORECARD, memory_catalog, scorecard_versions
 from tests.modeling.test_calibration import _train_model

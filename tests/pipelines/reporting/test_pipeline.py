@@ -220,7 +220,7 @@ def test_the_psi_note_is_rendered_from_the_one_level_set():
 
 
 def test_alerts_and_fair_lending_follow_the_action_decisions():
-    from kycc.scoring.fairness import adverse_impact
+    from kycc.scorecard.fairness import adverse_impact
 
     month = "2024-12-01"
     decisions = pd.DataFrame(

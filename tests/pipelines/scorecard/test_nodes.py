@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from kycc.pipelines.scorecard import nodes
-from kycc.scoring.data import ReferenceDataError
-from kycc.scoring.definition import ScorecardDefinitionError
-from kycc.scoring.fairness import FairLendingError
-from kycc.scoring.refinement import RefinementError
-from tests.scoring.conftest import SMALL, scorecard_params
+from kycc.scorecard.data import ReferenceDataError
+from kycc.scorecard.definition import ScorecardDefinitionError
+from kycc.scorecard.fairness import FairLendingError
+from kycc.scorecard.refinement import RefinementError
+from tests.scorecard.conftest import SMALL, scorecard_params
 
 
 def _applications() -> pd.DataFrame:

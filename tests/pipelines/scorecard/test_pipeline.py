@@ -22,14 +22,14 @@ from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 from sklearn.linear_model import LogisticRegression
 
+from kycc.datasets.scorecard import ScorecardDraftDataset, ScorecardVersionsDataset
 from kycc.modeling.preprocessing import CreditPreprocessor
 from kycc.pipelines.scorecard import create_pipeline
-from kycc.scoring.datasets import ScorecardDraftDataset, ScorecardVersionsDataset
-from kycc.scoring.definition import ScorecardDefinition
-from kycc.scoring.refinement import RefinementError
-from kycc.scoring.scoring import score_applications
-from kycc.scoring.store import ScorecardStore
-from tests.scoring.conftest import scorecard_params, v1_like_rows
+from kycc.scorecard.definition import ScorecardDefinition
+from kycc.scorecard.points import score_applications
+from kycc.scorecard.refinement import RefinementError
+from kycc.scorecard.store import ScorecardStore
+from tests.scorecard.conftest import scorecard_params, v1_like_rows
 
 GATE_PASSED = {"passed": True, "reasons": []}
 
@@ -193,7 +193,7 @@ def test_a_model_that_failed_its_quality_gates_stops_the_refinement(tmp_path, wo
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_scorecard_pipeline_on_a_generated_world(tmp_path, monkeypatch):
-    from kycc.cli_commands import main
+    from kycc.cli.main import main
     from kycc.synthetic import generate
     from tests.kedro_run import gold, run_kedro
 

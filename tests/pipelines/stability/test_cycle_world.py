@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from kycc.inference.datasets import MonthPartitionedPandasDataset
+from kycc.datasets.tables import MonthPartitionedPandasDataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cycle")]
 

@@ -8,20 +8,25 @@ the delivery log) → ``summarise_actions``.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
 from kycc.inference.scoring import InferenceError, resolve_months
+from kycc.jsonsafe import json_safe
 from kycc.monitoring.actions import ActionRules, calibration_evidence, evaluate_action, render_action_report
 from kycc.monitoring.metrics import confusion_intervals, metric_intervals
 from kycc.monitoring.notify import LOG_COLUMNS, NotificationSettings, notify
 from kycc.monitoring.psi import DEFAULT_LEVELS, psi_level
 from kycc.pipelines.monitoring.nodes import select_maturing_labels
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe, timestamps as their date (action records are month-level)."""
+    return json_safe(value, date_only=True)
+
 
 logger = logging.getLogger(__name__)
 
@@ -103,21 +108,6 @@ def _levels(psi_levels: Mapping[str, Any] | None) -> dict[str, float]:
             f"psi_levels: major ({levels['major']}) must not be below moderate ({levels['moderate']})"
         )
     return {k: float(v) for k, v in levels.items()}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe: numpy scalars → Python, NaN → None, timestamps → ISO dates."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
 
 
 def _count(value: Any) -> int | None:

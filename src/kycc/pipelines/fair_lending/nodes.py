@@ -1,4 +1,4 @@
-"""Nodes of the fair_lending pipeline (thin: the statistics live in :mod:`kycc.scoring.fairness`)."""
+"""Nodes of the fair_lending pipeline (thin: the statistics live in :mod:`kycc.scorecard.fairness`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from kycc.scoring.fairness import adverse_impact, override_rates, summarise_flags
+from kycc.scorecard.fairness import adverse_impact, override_rates, summarise_flags
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def report_adverse_impact(
 ) -> pd.DataFrame:
     """Per decided month and group of each characteristic: approval rate (Wilson interval), ratio to the
     most-favoured group (Katz interval, Fisher p-value), flagged below ``threshold`` for groups of at least
-    ``min_group_size`` decisions (:func:`kycc.scoring.fairness.adverse_impact`).
+    ``min_group_size`` decisions (:func:`kycc.scorecard.fairness.adverse_impact`).
 
     Decisions made before decision policies existed (no ``decision`` value) are left out.
     """

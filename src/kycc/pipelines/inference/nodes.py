@@ -5,7 +5,7 @@ batch-lag rule for every model and month to score: a refusal stops the run befor
 ``decide_with_scorecard`` (every new application gets the active scorecard's score and band: the decision) →
 per model ``predict_with_champion`` (the champion's probability of default: the advice) →
 ``summarise_inference``. Beside the decision, ``shadow_score_drafts`` scores every draft scorecard version on
-the same new applications (``out_scorecard_shadow``, never deciding; ``kycc.scoring.shadow``).
+the same new applications (``out_scorecard_shadow``, never deciding; ``kycc.scorecard.shadow``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pandas as pd
 
 from kycc.inference.history import MonthRecord
 from kycc.inference.history import plan_inference as make_plan
-from kycc.inference.registry import RegisteredModel
 from kycc.inference.scoring import (
     DECISION_COLUMNS,
     InferenceError,
@@ -27,6 +26,7 @@ from kycc.inference.scoring import (
     score_scorecard,
     score_with_model,
 )
+from kycc.registry.read import RegisteredModel
 from kycc.temporal import add_months, to_month
 from kycc.temporal.windows import format_months
 
@@ -215,7 +215,7 @@ def decide_with_scorecard(
         used = decisions.iloc[0:0]
     log: list[dict[str, Any]] = []
     if new or rescored:
-        from kycc.scoring.decision_log import log_entries
+        from kycc.scorecard.decision_log import log_entries
 
         models = {
             m: e.get("version") for m, e in (plan.get("models") or {}).items() if e.get("status") == "score"
@@ -377,16 +377,16 @@ def shadow_score_drafts(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive
     Only the months the plan decides now (``new``): a kept month keeps what it has, a rescored month is not
     shadowed, and a draft created later is never scored on a month decided before it existed. The draft's PD is
     its calibration in force in each month, fitted the way the active version's is (on the labels matured before
-    the month; :func:`kycc.scoring.calibration.calibrations_in_force`) but **not stored**: a shadow writes nothing to
+    the month; :func:`kycc.scorecard.calibration.calibrations_in_force`) but **not stored**: a shadow writes nothing to
     the scorecard store. The rows carry the deciding version's score, band and decision for the same loan.
 
     Returns:
-        ``out_scorecard_shadow`` rows (:data:`kycc.scoring.shadow.SHADOW_COLUMNS`; empty when there is no draft).
+        ``out_scorecard_shadow`` rows (:data:`kycc.scorecard.shadow.SHADOW_COLUMNS`; empty when there is no draft).
     """
     from kycc.pipelines.scorecard.nodes import _calibration_options
-    from kycc.scoring import ScorecardDefinition
-    from kycc.scoring.calibration import calibrations_in_force, labelled_history
-    from kycc.scoring.shadow import SHADOW_COLUMNS, draft_versions
+    from kycc.scorecard import ScorecardDefinition
+    from kycc.scorecard.calibration import calibrations_in_force, labelled_history
+    from kycc.scorecard.shadow import SHADOW_COLUMNS, draft_versions
 
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in SHADOW_COLUMNS})
     new = list(plan["decisions"]["new"])

@@ -5,7 +5,7 @@ namespaced champion-scoring node per model.
 The models are the keys of ``training.models`` (``model_1``, ``model_2``, …), like training.
 
 ``calibrate_active_scorecard`` gives the decision the active version's calibration in force in each month (stored
-with the version, see ``kycc.scoring.calibration``). ``shadow_score_drafts`` scores each draft version on the same
+with the version, see ``kycc.scorecard.calibration``). ``shadow_score_drafts`` scores each draft version on the same
 new applications (``out_scorecard_shadow``): read by monitoring's shadow backtest, never by a decision. ``plan_inference`` runs before any node that writes: every refusal (batch-lag, a rescore without a reason) stops
 the run with the persisted tables as they were.
 """
@@ -73,7 +73,7 @@ def create_pipeline(models: list[str] | None = None, **kwargs) -> Pipeline:
                 ],
                 name="decide_with_scorecard",
             ),
-            # drafts scored beside the decision, never deciding (kycc.scoring.shadow)
+            # drafts scored beside the decision, never deciding (kycc.scorecard.shadow)
             Node(
                 nodes.shadow_score_drafts,
                 inputs=[

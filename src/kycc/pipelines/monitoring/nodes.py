@@ -19,13 +19,13 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from kycc.inference.registry import RegisteredModel
 from kycc.inference.scoring import InferenceError, resolve_months
 from kycc.monitoring.backtest import auc_delong, band_test, rank_order
 from kycc.monitoring.estimated import PdCalibrator, expected_default_rate, expected_roc_auc
 from kycc.monitoring.monitor import monitor_cohort
 from kycc.monitoring.reference import model_reference
 from kycc.monitoring.stability import StabilityLevels
+from kycc.registry.read import RegisteredModel
 from kycc.temporal import add_months
 from kycc.temporal.windows import TrainingWindows
 
@@ -237,7 +237,7 @@ def _band_order(scorecard_versions: dict[str, Any] | None, version: str, seen: l
     """The version's bands best first (from its definition in the store), else the bands seen, sorted."""
     record = ((scorecard_versions or {}).get("versions") or {}).get(version)
     if record:
-        from kycc.scoring.definition import ScorecardDefinition
+        from kycc.scorecard.definition import ScorecardDefinition
 
         return [b.name for b in ScorecardDefinition.from_dict(record["definition"], version=version).bands]
     return sorted(seen)
@@ -433,7 +433,7 @@ def _estimate(p: np.ndarray, rank: np.ndarray, raw: np.ndarray) -> dict[str, flo
 
 
 def _is_prior(decisions: pd.DataFrame) -> bool:
-    """Whether decisions carry the configured prior scaling (``kycc.scoring.calibration.calibration_label``
+    """Whether decisions carry the configured prior scaling (``kycc.scorecard.calibration.calibration_label``
     ``prior (...)``) rather than a calibration fitted on matured labels."""
     labels = decisions.get("pd_calibration")
     return labels is not None and labels.astype(str).str.startswith("prior").any()

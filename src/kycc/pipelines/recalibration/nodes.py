@@ -2,9 +2,9 @@
 
 ``recalibrate_model`` (per model) refits the champion's post-hoc PD calibration on the latest matured cohorts
 (:func:`kycc.modeling.calibration.recalibrate`) and registers it as a new version with the same estimator, the
-champion moved (:func:`kycc.modeling.registry.register_recalibrated`); ``refresh_scorecard_calibration`` fits the
+champion moved (:func:`kycc.registry.write.register_recalibrated`); ``refresh_scorecard_calibration`` fits the
 active scorecard version's score -> PD calibration in force from the same month (the refresh inference would
-otherwise wait ``scorecard.calibration.refresh_every_months`` for, :func:`kycc.scoring.calibration.fit_as_of`);
+otherwise wait ``scorecard.calibration.refresh_every_months`` for, :func:`kycc.scorecard.calibration.fit_as_of`);
 ``summarise_recalibration`` writes what was done.
 
 Point in time: recalibrating at month ``M`` (the month after the decision) uses only labels matured *before*
@@ -20,9 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from kycc.jsonsafe import json_safe
 from kycc.modeling.calibration import calibration_metrics, recalibrate
-from kycc.modeling.registry import TAG_PREFIX, json_safe, register_recalibrated
 from kycc.monitoring.actions import ActionRules, calibration_check, calibration_evidence
+from kycc.registry.contract import TAG_PREFIX
+from kycc.registry.write import register_recalibrated
 from kycc.temporal import add_months, to_month, violates_batch_lag
 
 logger = logging.getLogger(__name__)
@@ -327,8 +329,8 @@ def refresh_scorecard_calibration(
         ``{"version", "calibrations", "actor"}`` for ``rcl_scorecard_calibration_log`` and what was done.
     """
     from kycc.pipelines.scorecard.nodes import _calibration_options
-    from kycc.scoring.calibration import CalibrationError, fit_as_of, labelled_history
-    from kycc.scoring.definition import ScorecardDefinition
+    from kycc.scorecard.calibration import CalibrationError, fit_as_of, labelled_history
+    from kycc.scorecard.definition import ScorecardDefinition
 
     opts = options(params)
     active = (scorecard_versions or {}).get("active")

@@ -1,7 +1,7 @@
-"""Nodes of the scorecard pipeline (thin: the logic lives in ``kycc.scoring``).
+"""Nodes of the scorecard pipeline (thin: the logic lives in ``kycc.scorecard``).
 
 Every node is a pure function of its inputs. The version store is read and written only through the catalog
-datasets ``mdl_scorecard_versions`` and ``mdl_scorecard_draft`` (``kycc.scoring.datasets``): the node
+datasets ``mdl_scorecard_versions`` and ``mdl_scorecard_draft`` (``kycc.datasets.scorecard``): the node
 ``declare_config_versions`` returns what configuration defines, the dataset stores it; ``assemble_proposal``
 returns the refinement, the dataset turns it into the draft ``ml_vN`` with its audit entries.
 """
@@ -13,25 +13,25 @@ from typing import Any
 
 import pandas as pd
 
-from kycc.scoring.calibration import (
+from kycc.scorecard.calibration import (
     CalibrationError,
     calibrate_scorecard,
     calibrations_in_force,
     labelled_history,
     prior_calibration,
 )
-from kycc.scoring.comparison import compare_scorecards
-from kycc.scoring.data import labelled_sample, select_reference_batch
-from kycc.scoring.definition import ScorecardDefinition, ScorecardDefinitionError
-from kycc.scoring.refinement import (
+from kycc.scorecard.comparison import compare_scorecards
+from kycc.scorecard.data import labelled_sample, select_reference_batch
+from kycc.scorecard.definition import ScorecardDefinition, ScorecardDefinitionError
+from kycc.scorecard.points import score_applications
+from kycc.scorecard.refinement import (
     RefinementError,
     check_model_metadata,
     extract_model_coefficients,
     ml_weights_table,
     refine_definition,
 )
-from kycc.scoring.report import render_html, render_markdown, render_text, report_filename
-from kycc.scoring.scoring import score_applications
+from kycc.scorecard.report import render_html, render_markdown, render_text, report_filename
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def declare_config_versions(versions: dict[str, Any], initial_version: str) -> d
         ``{"versions", "initial_version"}``, which ``mdl_scorecard_versions`` stores when missing (a new store
         also gets ``initial_version`` activated).
     """
-    from kycc.scoring.fairness import check_fair_lending
+    from kycc.scorecard.fairness import check_fair_lending
 
     if not isinstance(versions, dict) or not versions:
         raise ScorecardDefinitionError("scorecard.versions must define at least one version (v1)")
@@ -126,7 +126,7 @@ def build_labelled_sample(
 def derive_ml_weights(
     model: Any, preprocessing: Any, metadata: dict[str, Any], base: dict[str, Any], refinement: dict[str, Any]
 ) -> dict[str, Any]:
-    """model_1's coefficients → ML weight per feature of the base version (see ``kycc.scoring.refinement``).
+    """model_1's coefficients → ML weight per feature of the base version (see ``kycc.scorecard.refinement``).
 
     Args:
         model: ``model_1.mdl_model`` (the fitted logistic regression).
@@ -162,13 +162,13 @@ def choose_blend_factor(
 ) -> dict[str, Any]:
     """The blend factor: ``scorecard.refinement.blend_factor``, or with ``blend_factor: fair`` the one with the
     least disparity within ``fair_blend.gini_tolerance`` of the best Gini on the labelled sample
-    (:func:`kycc.scoring.refinement.choose_fair_blend`). Disparity is measured over
+    (:func:`kycc.scorecard.refinement.choose_fair_blend`). Disparity is measured over
     ``fair_blend.characteristics`` (default: age under 62 / 62 and over, as in the committee comparison)."""
     options = _refinement_options(refinement)
     if options["blend_factor"] != "fair":
         return {"blend_factor": float(options["blend_factor"]), "method": "configured"}
-    from kycc.scoring.fairness import ELDERLY_AGE
-    from kycc.scoring.refinement import choose_fair_blend
+    from kycc.scorecard.fairness import ELDERLY_AGE
+    from kycc.scorecard.refinement import choose_fair_blend
 
     fair = options["fair_blend"]
     unknown = set(fair) - {"gini_tolerance", "grid", "min_group_size", "characteristics"}
@@ -199,7 +199,7 @@ def refine_scorecard(
     """The base version with weights ``(1 − blend_factor) · base + blend_factor · ML`` (a draft definition).
 
     With ``scorecard.refinement.scaling`` (``{pdo, base_score, base_odds}``) the draft is PDO-scaled: its log-odds
-    line is fitted on the labelled sample (:func:`kycc.scoring.scaling.fit_pdo_scaling`).
+    line is fitted on the labelled sample (:func:`kycc.scorecard.scaling.fit_pdo_scaling`).
     """
     options = _refinement_options(refinement)
     definition = ScorecardDefinition.from_dict(base["definition"], version=base["version"])
@@ -208,7 +208,7 @@ def refine_scorecard(
     draft = refine_definition(definition, ml, float(factor))
     scaling = options["scaling"]
     if scaling:
-        from kycc.scoring.scaling import fit_pdo_scaling
+        from kycc.scorecard.scaling import fit_pdo_scaling
 
         unknown = set(scaling) - {"pdo", "base_score", "base_odds"}
         if unknown or len(scaling) != 3:
@@ -386,7 +386,7 @@ def calibrate_active_scorecard(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The active version's score → PD calibration in force in each month inference decides now.
 
-    Fitted on the labels matured before each month (``kycc.scoring.calibration.calibrations_in_force``), refreshed
+    Fitted on the labels matured before each month (``kycc.scorecard.calibration.calibrations_in_force``), refreshed
     every ``scorecard.calibration.refresh_every_months``; the configured prior until enough labels matured.
 
     Returns:

@@ -16,7 +16,6 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
-from kycc.inference.registry import RegisteredModel
 from kycc.inference.scoring import InferenceError, resolve_months
 from kycc.monitoring.reference import ModelReference, applications_of, model_reference
 from kycc.monitoring.stability import (
@@ -31,8 +30,9 @@ from kycc.monitoring.stability import (
     woe_binnings,
     worst_verdict,
 )
-from kycc.scoring.definition import ScorecardDefinition
-from kycc.scoring.scoring import feature_points, score_applications, weighted_points
+from kycc.registry.read import RegisteredModel
+from kycc.scorecard.definition import ScorecardDefinition
+from kycc.scorecard.points import feature_points, score_applications, weighted_points
 from kycc.temporal import add_months
 
 logger = logging.getLogger(__name__)

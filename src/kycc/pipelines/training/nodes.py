@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kycc.jsonsafe import json_safe
 from kycc.modeling.calibration import PDCalibrator, calibration_metrics
 from kycc.modeling.compare import PromotionSettings
 from kycc.modeling.contract import (
@@ -31,8 +32,8 @@ from kycc.modeling.metrics import best_f1_threshold, classification_metrics
 from kycc.modeling.model import CreditRiskModel, predict_pd
 from kycc.modeling.plots import calibration_figure, roc_figure
 from kycc.modeling.preprocessing import CreditPreprocessor
-from kycc.modeling.registry import RegistrySettings, json_safe, register_candidate
 from kycc.modeling.tracking import Candidate, input_example
+from kycc.registry.write import RegistrySettings, register_candidate
 from kycc.temporal.windows import (
     WINDOW_NAMES,
     InsufficientHistoryError,
@@ -659,7 +660,7 @@ def register_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     the same rows (the candidate's OOT window scored by both, ``training.promotion``).
 
     The registry is a conditional read-modify-write that no kedro-mlflow dataset offers; the calls live in
-    :mod:`kycc.modeling.registry` (see its docstring). Without an active MLflow run nothing is registered.
+    :mod:`kycc.registry.write` (see its docstring). Without an active MLflow run nothing is registered.
     """
     evaluation = (
         evaluation_rows(data, predictions, feature_spec)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kedro.pipeline import Node, Pipeline
 
+from kycc.paths import find_project_root
 from kycc.pipelines.training import nodes
 
 logger = logging.getLogger(__name__)
@@ -178,14 +179,6 @@ def model_template(model: str) -> Pipeline:
     )
 
 
-def _project_root() -> Path:
-    for candidate in (Path.cwd(), *Path.cwd().parents):
-        pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and "[tool.kedro]" in pyproject.read_text(encoding="utf-8"):
-            return candidate
-    return Path(__file__).resolve().parents[4]
-
-
 def configured_models(conf_source: str | Path | None = None, env: str | None = None) -> list[str]:
     """The model names under ``training.models`` in the project's parameters (default: model_1, model_2).
 
@@ -199,7 +192,7 @@ def configured_models(conf_source: str | Path | None = None, env: str | None = N
 
         loader_args = dict(getattr(settings, "CONFIG_LOADER_ARGS", {}) or {})
         loader = OmegaConfigLoader(
-            conf_source=str(conf_source or _project_root() / settings.CONF_SOURCE),
+            conf_source=str(conf_source or (find_project_root() or Path.cwd()) / settings.CONF_SOURCE),
             env=env or os.environ.get("KEDRO_ENV"),
             **loader_args,
         )

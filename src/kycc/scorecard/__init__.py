@@ -1,0 +1,25 @@
+"""Scorecard domain: versioned rule-based scorecards, scoring, PD calibration, refinement from model_1,
+comparison checks, the version store with its audit log, and reports. User guide: docs/scorecard.md.
+
+Scoring a batch (the one implementation shared by the pipeline, the CLI, inference and the API)::
+
+    from kycc.scorecard import ScorecardStore, score_applications
+    record = ScorecardStore(url).active()
+    scores = score_applications(gold_features_frame, record.definition, record.calibration)
+"""
+
+from kycc.scorecard.definition import ScorecardDefinition, ScorecardDefinitionError
+from kycc.scorecard.points import ScoringError, assign_bands, pd_from_score, score_applications
+from kycc.scorecard.store import ScorecardStore, ScorecardStoreError, VersionRecord
+
+__all__ = [
+    "ScorecardDefinition",
+    "ScorecardDefinitionError",
+    "ScorecardStore",
+    "ScorecardStoreError",
+    "ScoringError",
+    "VersionRecord",
+    "assign_bands",
+    "pd_from_score",
+    "score_applications",
+]
