@@ -18,9 +18,10 @@ from kycc.scorecard.decision import cutoff_average_reference
 from kycc.scorecard.decision_log import log_entries, reproduce
 from kycc.scorecard.definition import ScorecardDefinition, ScorecardDefinitionError
 from kycc.scorecard.fairness import FairLendingError, adverse_impact, age_rule_violations, override_rates
+from kycc.scorecard.governance import ScorecardStoreError
 from kycc.scorecard.points import score_applications
 from kycc.scorecard.scaling import fit_pdo_scaling, implied_odds, pdo_factor_offset
-from kycc.scorecard.store import ScorecardStore, ScorecardStoreError
+from kycc.scorecard.store import ScorecardStore
 from tests.scorecard.conftest import SMALL, v1_like_rows
 
 #: The worked example of docs/scorecard.md (P = 61.65, score 639, band C).

@@ -10,9 +10,9 @@ from sklearn.metrics import roc_auc_score
 
 from kycc.modeling.compare import paired_auc_delong
 from kycc.scorecard.comparison import CheckThresholds, ComparisonError, compare_scorecards, failed_checks
+from kycc.scorecard.governance import ActivationBlockedError
 from kycc.scorecard.report import render_html, render_markdown, render_text
 from kycc.scorecard.shadow import shadow_evidence, shadow_gini_check
-from kycc.scorecard.store import ActivationBlockedError
 from tests.scorecard.conftest import with_weights
 from tests.scorecard.test_cli import cli  # noqa: F401 - the CLI fixture
 

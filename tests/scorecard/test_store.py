@@ -13,16 +13,16 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from kycc.scorecard.comparison import compare_scorecards
-from kycc.scorecard.store import (
+from kycc.scorecard.governance import (
     BOOTSTRAP_REVIEWER,
     ActivationBlockedError,
     AlreadyActiveError,
     NothingToRollBackError,
     ReviewerRequiredError,
-    ScorecardStore,
     ScorecardStoreError,
     UnknownVersionError,
 )
+from kycc.scorecard.store import ScorecardStore
 from tests.scorecard.conftest import SMALL, with_weights
 
 

@@ -269,7 +269,7 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
     @app.get("/api/scoring/versions/{version}", tags=["scorecard"])
     def get_version(version: Name) -> dict[str, Any]:
         """One version: definition (features, bins, points, weights, bands), calibration, provenance, audit log."""
-        from kycc.scorecard.store import UnknownVersionError
+        from kycc.scorecard.governance import UnknownVersionError
 
         with service.open_store() as store:
             try:
@@ -283,7 +283,7 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
     @app.post("/api/scoring/versions/{version}/activate", tags=["scorecard"])
     def activate(version: Name, body: ActivationRequest, who: Authorized) -> dict[str, Any]:
         """Make ``version`` the active scorecard: the same rules and audit log as ``kycc scorecard activate``."""
-        from kycc.scorecard.store import (
+        from kycc.scorecard.governance import (
             ActivationBlockedError,
             AlreadyActiveError,
             ScorecardStoreError,
@@ -329,7 +329,7 @@ def create_app(settings: ApiSettings, service: ProjectService | None = None) -> 
     ) -> dict[str, Any]:
         """A person overrides a logged decision (named, with a reason; low-side / high-side recorded). The
         logged decision itself never changes."""
-        from kycc.scorecard.store import ScorecardStoreError
+        from kycc.scorecard.governance import ScorecardStoreError
 
         with service.open_store() as store:
             try:

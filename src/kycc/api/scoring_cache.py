@@ -234,7 +234,7 @@ class ScoringCache:
         """The active version's name, fingerprint and latest calibration id: one query on the open store."""
         from sqlalchemy import func, select
 
-        from kycc.scorecard.store import calibrations_table, versions_table
+        from kycc.scorecard.schema import calibrations_table, versions_table
 
         latest = (
             select(func.max(calibrations_table.c.id))

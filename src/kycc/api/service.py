@@ -209,7 +209,7 @@ class ProjectService:
     def decision(self, decision_id: int) -> dict[str, Any]:
         """A logged decision reproduced from its stored inputs (``kycc decisions show``)."""
         from kycc.scorecard.decision_log import reproduce
-        from kycc.scorecard.store import ScorecardStoreError
+        from kycc.scorecard.governance import ScorecardStoreError
 
         with self.open_store() as store:
             try:

@@ -20,13 +20,8 @@ from typing import Any
 import click
 
 from kycc.scorecard.config import ScorecardConfig, absolute_store_url, load_scorecard_config, open_store
-from kycc.scorecard.store import (
-    ActivationBlockedError,
-    ScorecardStore,
-    ScorecardStoreError,
-    default_actor,
-    redact_url,
-)
+from kycc.scorecard.governance import ActivationBlockedError, ScorecardStoreError
+from kycc.scorecard.store import ScorecardStore, default_actor, redact_url
 
 logger = logging.getLogger(__name__)
 

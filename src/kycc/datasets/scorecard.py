@@ -27,7 +27,8 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 from sqlalchemy.engine import make_url
 
-from kycc.scorecard.store import ScorecardStore, redact_url, versions_table
+from kycc.scorecard.schema import versions_table
+from kycc.scorecard.store import ScorecardStore, redact_url
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ Scoring a batch (the one implementation shared by the pipeline, the CLI, inferen
 """
 
 from kycc.scorecard.definition import ScorecardDefinition, ScorecardDefinitionError
+from kycc.scorecard.governance import ScorecardStoreError
 from kycc.scorecard.points import ScoringError, assign_bands, pd_from_score, score_applications
-from kycc.scorecard.store import ScorecardStore, ScorecardStoreError, VersionRecord
+from kycc.scorecard.store import ScorecardStore, VersionRecord
 
 __all__ = [
     "ScorecardDefinition",

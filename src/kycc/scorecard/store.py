@@ -1,39 +1,17 @@
-"""The scorecard version store and its append-only audit log: a SQL database through SQLAlchemy.
+"""The scorecard version store: versions, calibrations, comparisons, activations, the audit log and the
+decision log in one SQL database through SQLAlchemy.
 
-sqlite by default (``data/06_models/scorecard/scorecard.db``; any SQLAlchemy URL works, e.g. PostgreSQL).
+sqlite by default (``data/06_models/scorecard/scorecard.db``; any SQLAlchemy URL works, e.g. PostgreSQL). The
+tables and the rules the database enforces (one active version, append-only history, no unaudited switch) are
+in :mod:`kycc.scorecard.schema`; the activation, rollback and override rules in :mod:`kycc.scorecard.governance`.
+:class:`ScorecardStore` does the I/O: it reads what a rule needs inside a write transaction, applies the rule and
+writes the outcome in the same transaction.
 
-Tables:
-
-* ``scorecard_versions`` — one row per version: definition (JSON), fingerprint, status (``draft``,
-  ``active``, ``retired``), where it came from (``source``, ``base_version``, ``provenance``), who created and
-  who activated it. The definition of a stored version never changes.
-* ``scorecard_calibrations`` — score → PD calibrations per version (the latest one is used).
-* ``scorecard_comparisons`` — every comparison result (JSON) and whether its checks passed.
-* ``scorecard_activations`` — every activation and rollback (version, previous version, reviewer, reason,
-  override, comparison used): the activation history that rollback walks back.
-* ``scorecard_audit`` — who, when, what and why of every create / calibrate / compare / activate / rollback.
-
-Guarantees:
-
-* **Exactly one active version.** A unique partial index on ``status = 'active'`` makes a second active row
-  impossible; activation and rollback retire the old and activate the new version in one transaction.
 * **Serialised writers.** Every write runs in one transaction that takes the write lock first (sqlite:
   ``BEGIN IMMEDIATE``, waiting up to 30 s for another writer; other databases: ``SELECT … FOR UPDATE`` on a
   lock row). Two processes activating at once run one after the other; the second sees the first's result.
-* **Append-only history.** Audit, activation, comparison and calibration rows are only inserted; on sqlite,
-  triggers reject any UPDATE or DELETE of them, and any change to a stored definition. (On other databases
-  grant the application INSERT/SELECT only on these tables.)
-* **No unaudited switch.** On sqlite a trigger refuses every change of ``status`` (and of ``activated_at`` /
-  ``activated_by``) of ``scorecard_versions`` that the activation history and the audit log do not record:
-  a version becomes ``active`` only when the latest ``scorecard_activations`` row activates it (same reviewer,
-  same time) and the latest audit row is that ``activate``/``rollback``; the previously active version is
-  ``retired`` only by that same activation. A raw ``UPDATE scorecard_versions SET status = …`` is refused; a
-  new version is always inserted as a ``draft``. Stores created before this rule get the triggers when they
-  are opened, after a check that the active version is the one the audit log says; a store whose active
-  version disagrees with its audit log is refused with the statements that restore it.
-
-Rollback restores the version that was active before the current one: activations push onto a stack,
-rollbacks pop it (activate v1 → ml_v2 → rollback → v1; a further rollback has nothing left to restore).
+* **Activation and rollback in one transaction**: the activation row, the audit row, retiring the old and
+  activating the new version commit together or not at all.
 """
 
 from __future__ import annotations
@@ -41,7 +19,6 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -49,299 +26,41 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    DDL,
-    Boolean,
-    Column,
-    Connection,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 
 from kycc.jsonsafe import json_safe
-from kycc.scorecard.comparison import failed_checks
+from kycc.scorecard import governance
 from kycc.scorecard.definition import ScorecardDefinition
 from kycc.scorecard.fairness import check_fair_lending
+from kycc.scorecard.governance import BOOTSTRAP_REVIEWER, ScorecardStoreError, UnknownVersionError
+from kycc.scorecard.schema import (
+    AUDIT_ACTIONS,
+    activations_table,
+    audit_table,
+    calibrations_table,
+    comparisons_table,
+    create_schema,
+    decisions_table,
+    lock_table,
+    overrides_table,
+    versions_table,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "ActivationBlockedError",
+    "LOCK_TIMEOUT_S",
     "ActivationResult",
-    "AlreadyActiveError",
     "AuditEntry",
-    "NothingToRollBackError",
-    "ReviewerRequiredError",
     "ScorecardStore",
-    "ScorecardStoreError",
-    "UnknownVersionError",
     "VersionRecord",
+    "default_actor",
+    "redact_url",
 ]
 
-STATUSES = ("draft", "active", "retired")
-AUDIT_ACTIONS = ("create", "calibrate", "compare", "activate", "rollback")
-#: Reviewer recorded for the activation of the initial version when a store is first set up.
-BOOTSTRAP_REVIEWER = "system (bootstrap from configuration)"
 #: Seconds a writer waits for another writer's transaction (sqlite busy timeout).
 LOCK_TIMEOUT_S = 30
-
-metadata = MetaData()
-
-versions_table = Table(
-    "scorecard_versions",
-    metadata,
-    Column("version", String(64), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("source", String(32), nullable=False),
-    Column("base_version", String(64), nullable=True),
-    Column("definition", Text, nullable=False),
-    Column("fingerprint", String(80), nullable=False),
-    Column("provenance", Text, nullable=False),
-    Column("created_at", String(40), nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("activated_at", String(40), nullable=True),
-    Column("activated_by", String(200), nullable=True),
-)
-# at most one active version, enforced by the database itself
-Index(
-    "uq_scorecard_one_active",
-    versions_table.c.status,
-    unique=True,
-    sqlite_where=text("status = 'active'"),
-    postgresql_where=text("status = 'active'"),
-)
-
-calibrations_table = Table(
-    "scorecard_calibrations",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("version", String(64), ForeignKey("scorecard_versions.version"), nullable=False),
-    Column("created_at", String(40), nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("calibration", Text, nullable=False),
-)
-
-comparisons_table = Table(
-    "scorecard_comparisons",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("old_version", String(64), ForeignKey("scorecard_versions.version"), nullable=False),
-    Column("new_version", String(64), ForeignKey("scorecard_versions.version"), nullable=False),
-    Column("created_at", String(40), nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("passed", Boolean, nullable=False),
-    Column("result", Text, nullable=False),
-)
-
-activations_table = Table(
-    "scorecard_activations",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("action", String(16), nullable=False),  # bootstrap | activate | rollback
-    Column("version", String(64), ForeignKey("scorecard_versions.version"), nullable=False),
-    Column("previous_version", String(64), nullable=True),
-    Column("reviewer", String(200), nullable=False),
-    Column("reason", Text, nullable=True),
-    Column("override", Boolean, nullable=False, default=False),
-    Column("comparison_id", Integer, nullable=True),
-    Column("at", String(40), nullable=False),
-)
-
-audit_table = Table(
-    "scorecard_audit",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", String(40), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("version", String(64), nullable=True),
-    Column("details", Text, nullable=False),
-    Column("reason", Text, nullable=True),
-)
-
-lock_table = Table("scorecard_lock", metadata, Column("id", Integer, primary_key=True))
-
-#: The decision log: every decision (batch and API) with what is needed to reproduce it (kycc.scorecard.decision_log).
-decisions_table = Table(
-    "scorecard_decisions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", String(40), nullable=False),
-    Column("channel", String(16), nullable=False),  # batch | api
-    Column("batch_id", String(32), nullable=True),
-    Column("decision_set", Integer, nullable=False),
-    Column("loan_id", String(200), nullable=True),
-    Column("customer_id", String(200), nullable=True),
-    Column("application_date", String(40), nullable=True),
-    Column("input_fingerprint", String(80), nullable=False),
-    Column("features", Text, nullable=False),
-    Column("scorecard_version", String(64), ForeignKey("scorecard_versions.version"), nullable=False),
-    Column("scorecard_fingerprint", String(80), nullable=False),
-    Column("calibration", Text, nullable=True),
-    Column("model_versions", Text, nullable=False),
-    Column("score", Integer, nullable=False),
-    Column("band", String(16), nullable=False),
-    Column("pd", Text, nullable=True),  # repr of the float: bit for bit
-    Column("decision", String(16), nullable=False),
-    Column("decided_by", String(200), nullable=False),
-    Column("reason_codes", Text, nullable=False),
-    Column("outcome", Text, nullable=False),
-)
-Index("ix_scorecard_decisions_loan", decisions_table.c.loan_id)
-
-#: Overrides of logged decisions by a person (who, why, low-side / high-side); a decision is never changed.
-overrides_table = Table(
-    "scorecard_decision_overrides",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("decision_id", Integer, ForeignKey("scorecard_decisions.id"), nullable=False),
-    Column("at", String(40), nullable=False),
-    Column("overridden_by", String(200), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("original_decision", String(16), nullable=False),
-    Column("decision", String(16), nullable=False),
-    Column(
-        "side", String(16), nullable=False
-    ),  # low_side (system declined/referred, person approves) | high_side
-)
-
-for _table in (
-    audit_table,
-    activations_table,
-    comparisons_table,
-    calibrations_table,
-    decisions_table,
-    overrides_table,
-):
-    for _op in ("UPDATE", "DELETE"):
-        event.listen(
-            _table,
-            "after_create",
-            DDL(
-                f"CREATE TRIGGER {_table.name}_no_{_op.lower()} BEFORE {_op} ON {_table.name} "
-                f"BEGIN SELECT RAISE(ABORT, '{_table.name} is append-only: rows cannot be "
-                f"{'updated' if _op == 'UPDATE' else 'deleted'}'); END"
-            ).execute_if(dialect="sqlite"),
-        )
-event.listen(
-    versions_table,
-    "after_create",
-    DDL(
-        "CREATE TRIGGER scorecard_versions_immutable BEFORE UPDATE OF version, definition, fingerprint, source, "
-        "base_version, created_at, created_by ON scorecard_versions "
-        "BEGIN SELECT RAISE(ABORT, 'a stored scorecard version cannot be changed: create a new version'); END"
-    ).execute_if(dialect="sqlite"),
-)
-event.listen(
-    versions_table,
-    "after_create",
-    DDL(
-        "CREATE TRIGGER scorecard_versions_no_delete BEFORE DELETE ON scorecard_versions "
-        "BEGIN SELECT RAISE(ABORT, 'scorecard versions are never deleted'); END"
-    ).execute_if(dialect="sqlite"),
-)
-
-#: The latest activation / audit row (what the current status must agree with).
-_LATEST_ACTIVATION = "(SELECT MAX(id) FROM scorecard_activations)"
-_LATEST_AUDIT = "(SELECT MAX(id) FROM scorecard_audit)"
-#: sqlite triggers that tie every status change of a version to its activation row and audit row.
-STATUS_TRIGGERS = {
-    "scorecard_versions_status_audited": (
-        "CREATE TRIGGER scorecard_versions_status_audited "
-        "BEFORE UPDATE OF status, activated_at, activated_by ON scorecard_versions "
-        "WHEN NEW.status IS NOT OLD.status OR NEW.activated_at IS NOT OLD.activated_at "
-        "OR NEW.activated_by IS NOT OLD.activated_by "
-        "BEGIN SELECT RAISE(ABORT, 'scorecard_versions.status changes only by an activation or rollback "
-        "recorded in scorecard_activations and scorecard_audit (kycc scorecard activate / rollback): "
-        "a status change without its audit row is refused') "
-        "WHERE NOT ("
-        # becoming active: the latest activation activates this version, by this reviewer, at this time,
-        # and the latest audit row records it
-        "(NEW.status = 'active' AND OLD.status IN ('draft', 'retired') "
-        f"AND EXISTS (SELECT 1 FROM scorecard_activations a WHERE a.id = {_LATEST_ACTIVATION} "
-        "AND a.version = NEW.version AND a.reviewer IS NEW.activated_by AND a.at IS NEW.activated_at) "
-        f"AND EXISTS (SELECT 1 FROM scorecard_audit u WHERE u.id = {_LATEST_AUDIT} "
-        "AND u.action IN ('activate', 'rollback') AND u.version = NEW.version AND u.at IS NEW.activated_at))"
-        # retiring the active version: only the latest activation that replaced it, audited
-        " OR (NEW.status = 'retired' AND OLD.status = 'active' "
-        "AND NEW.activated_at IS OLD.activated_at AND NEW.activated_by IS OLD.activated_by "
-        f"AND EXISTS (SELECT 1 FROM scorecard_activations a WHERE a.id = {_LATEST_ACTIVATION} "
-        "AND a.previous_version = OLD.version AND a.version <> OLD.version "
-        f"AND EXISTS (SELECT 1 FROM scorecard_audit u WHERE u.id = {_LATEST_AUDIT} "
-        "AND u.action IN ('activate', 'rollback') AND u.version = a.version AND u.at = a.at)))"
-        "); END"
-    ),
-    "scorecard_versions_insert_draft": (
-        "CREATE TRIGGER scorecard_versions_insert_draft BEFORE INSERT ON scorecard_versions "
-        "WHEN NEW.status IS NOT 'draft' OR NEW.activated_at IS NOT NULL OR NEW.activated_by IS NOT NULL "
-        "BEGIN SELECT RAISE(ABORT, 'a new scorecard version is stored as a draft; it becomes active only by "
-        "an audited activation'); END"
-    ),
-}
-for _sql in STATUS_TRIGGERS.values():
-    event.listen(versions_table, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# errors and records
-# ---------------------------------------------------------------------------------------------------------
-class ScorecardStoreError(Exception):
-    """A scorecard governance operation was refused (the message says why and what to do)."""
-
-
-class UnknownVersionError(ScorecardStoreError):
-    """No such version (the message lists the versions that exist)."""
-
-
-class ReviewerRequiredError(ScorecardStoreError):
-    """Activation and rollback need a named reviewer."""
-
-
-class AlreadyActiveError(ScorecardStoreError):
-    """The version is already the active one."""
-
-
-class NothingToRollBackError(ScorecardStoreError):
-    """No earlier active version to restore."""
-
-
-class ActivationBlockedError(ScorecardStoreError):
-    """The comparison with the active version failed (or is missing) and no override reason was given.
-
-    Attributes:
-        version: The version that was to be activated.
-        active: The active version.
-        failed: The failing checks (empty when there is no comparison at all).
-        comparison_id: The comparison looked at (None when missing).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        version: str,
-        active: str | None,
-        failed: list[dict[str, Any]],
-        comparison_id: int | None,
-    ) -> None:
-        super().__init__(message)
-        self.version = version
-        self.active = active
-        self.failed = failed
-        self.comparison_id = comparison_id
 
 
 @dataclass(frozen=True)
@@ -419,24 +138,6 @@ def default_actor() -> str:
         return "unknown"
 
 
-def _require_person(value: str | None, what: str) -> str:
-    person = (value or "").strip()
-    if not person:
-        raise ReviewerRequiredError(
-            f"{what} needs a named reviewer (who approves it), e.g. --reviewer 'Jane Doe, Head of Credit Risk'"
-        )
-    return person
-
-
-_VERSION_NUMBER = re.compile(r"(?:^|_)v(\d+)$")
-
-
-def next_ml_version(existing: list[str]) -> str:
-    """``ml_v{N+1}`` where N is the highest version number in use (v1 → ml_v2)."""
-    numbers = [int(m.group(1)) for name in existing if (m := _VERSION_NUMBER.search(name))]
-    return f"ml_v{max(numbers, default=1) + 1}"
-
-
 def redact_url(url: str) -> str:
     """The URL without its password (for logs and reports)."""
     try:
@@ -512,55 +213,7 @@ class ScorecardStore:
         with self._engine.connect() as raw:
             conn = raw.execution_options(kycc_sqlite_begin="IMMEDIATE")
             with conn.begin():
-                metadata.create_all(conn, checkfirst=True)
-                if conn.execute(select(lock_table.c.id)).first() is None:
-                    conn.execute(insert(lock_table).values(id=1))
-                if conn.dialect.name == "sqlite":
-                    self._migrate_status_triggers(conn)
-
-    def _migrate_status_triggers(self, conn: Connection) -> None:
-        """Give a store created before status changes were audited its triggers (after checking its state)."""
-        present = {
-            r[0]
-            for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
-        }
-        missing = [name for name in STATUS_TRIGGERS if name not in present]
-        if not missing:
-            return
-        latest = conn.execute(
-            select(activations_table.c.version, activations_table.c.action)
-            .order_by(activations_table.c.id.desc())
-            .limit(1)
-        ).first()
-        expected = latest[0] if latest else None
-        actives = [
-            r[0]
-            for r in conn.execute(select(versions_table.c.version).where(versions_table.c.status == "active"))
-        ]
-        actual = actives[0] if actives else None
-        if actual != expected:
-            fix = []
-            if actual is not None:
-                ever_active = {r[0] for r in conn.execute(select(activations_table.c.version))}
-                before = "retired" if actual in ever_active else "draft"
-                fix.append(f"UPDATE scorecard_versions SET status = '{before}' WHERE version = '{actual}';")
-            if expected is not None:
-                fix.append(f"UPDATE scorecard_versions SET status = 'active' WHERE version = '{expected}';")
-            raise ScorecardStoreError(
-                f"The scorecard store {redact_url(self.url)} disagrees with its own audit log: the active version "
-                f"is {actual or 'none'}, but the last recorded activation or rollback "
-                f"({latest[1] + ' of ' + expected if latest else 'none'}) makes it {expected or 'none'}. "
-                "scorecard_versions.status was changed outside the store (this store predates the rule that "
-                "refuses that). Restore the database from a backup, or set the audited state back with sqlite3 "
-                f"({' '.join(fix)}) and open the store again; then activate through `kycc scorecard activate`."
-            )
-        for name in missing:
-            conn.exec_driver_sql(STATUS_TRIGGERS[name])
-        logger.info(
-            "Scorecard store %s migrated: status changes now need their audit row (%s)",
-            redact_url(self.url),
-            ", ".join(missing),
-        )
+                create_schema(conn, redact_url(self.url))
 
     def close(self) -> None:
         """Release the database connections."""
@@ -713,15 +366,6 @@ class ScorecardStore:
             "created_by": row.created_by,
         }
 
-    @staticmethod
-    def _check_activatable(record: VersionRecord) -> None:
-        from kycc.scorecard.fairness import FairLendingError
-
-        try:
-            check_fair_lending(record.definition)
-        except FairLendingError as exc:
-            raise ScorecardStoreError(f"{record.version} cannot become the deciding version: {exc}") from exc
-
     # -- writing helpers -----------------------------------------------------------------------------------
     @staticmethod
     def _audit(
@@ -862,15 +506,13 @@ class ScorecardStore:
 
     @staticmethod
     def _activation_stack(conn: Connection) -> list[str]:
-        stack: list[str] = []
-        for action, version in conn.execute(
-            select(activations_table.c.action, activations_table.c.version).order_by(activations_table.c.id)
-        ):
-            if action == "rollback":
-                stack.pop()
-            else:
-                stack.append(version)
-        return stack
+        return governance.activation_stack(
+            conn.execute(
+                select(activations_table.c.action, activations_table.c.version).order_by(
+                    activations_table.c.id
+                )
+            ).all()
+        )
 
     # -- writing -------------------------------------------------------------------------------------------
     def sync_config_versions(
@@ -899,11 +541,7 @@ class ScorecardStore:
         parsed = {name: c[0] for name, c in configured.items()}
         reasons = {name: c[1] for name, c in configured.items()}
         legacy = tuple(name for name, c in configured.items() if c[2])
-        if initial_version in legacy:
-            raise ScorecardStoreError(
-                f"scorecard.initial_version {initial_version!r} is a legacy version (legacy: true): it breaks the "
-                "fair-lending rules and is never activated; choose a current version"
-            )
+        governance.check_initial_version(initial_version, legacy)
         created = []
         with self._write() as conn:
             names = set(self._names(conn))
@@ -939,11 +577,7 @@ class ScorecardStore:
                 )
                 created.append(name)
             if self._active_name(conn) is None:
-                if initial_version not in set(self._names(conn)):
-                    raise UnknownVersionError(
-                        f"scorecard.initial_version {initial_version!r} is not defined in scorecard.versions "
-                        f"({', '.join(parsed) or 'none'})"
-                    )
+                governance.bootstrap_version(initial_version, set(self._names(conn)), parsed)
                 at = _now()
                 reason = "initial version from configuration: no version was active"
                 conn.execute(
@@ -986,12 +620,9 @@ class ScorecardStore:
         """Store a new draft version (named ``ml_vN`` when ``definition.version`` is ``draft``)."""
         actor = created_by or default_actor()
         with self._write() as conn:
-            if definition.version == "draft":
-                definition = definition.renamed(next_ml_version(self._names(conn)))
-            elif definition.version in set(self._names(conn)):
-                raise ScorecardStoreError(
-                    f"Version {definition.version!r} already exists; versions are immutable"
-                )
+            name = governance.new_version_name(definition.version, set(self._names(conn)))
+            if name != definition.version:
+                definition = definition.renamed(name)
             self._insert_version(
                 conn,
                 definition,
@@ -1022,7 +653,7 @@ class ScorecardStore:
         definition = ScorecardDefinition.from_dict(proposal["definition"], version="draft")
         with self._write() as conn:
             base = self._get(conn, base_name)
-            name = next_ml_version(self._names(conn))
+            name = governance.next_ml_version(self._names(conn))
             definition = definition.renamed(name)
             provenance = dict(proposal.get("provenance") or {})
             self._insert_version(
@@ -1088,54 +719,17 @@ class ScorecardStore:
         every check passing; otherwise ``override_reason`` (a written reason) is required and recorded.
         The previous active version is retired (kept for rollback).
         """
-        reviewer = _require_person(reviewer, f"Activating scorecard {version!r}")
-        override_reason = (override_reason or "").strip() or None
+        reviewer = governance.require_person(reviewer, f"Activating scorecard {version!r}")
         with self._write() as conn:
             candidate = self._get(conn, version)
-            self._check_activatable(candidate)
             active = self._active_name(conn)
-            if active == candidate.version:
-                raise AlreadyActiveError(f"Scorecard {version!r} is already the active version")
-            comparison_id, failed = None, []
-            if active is not None:
-                found = self._latest_comparison(conn, active, version)
-                if found is None:
-                    failed = [{"check": "comparison", "detail": f"no comparison of {version} with {active}"}]
-                    problem = (
-                        f"{version} has not been compared with the active version {active}: run "
-                        f"`kycc scorecard compare {active} {version}` and review the report first"
-                    )
-                else:
-                    comparison_id, result = found
-                    failed = failed_checks(result)
-                    problem = (
-                        f"the comparison #{comparison_id} of {version} with the active version {active} failed "
-                        + "; ".join(
-                            f"{c['check']} ({c.get('value')} vs {c.get('rule')}): {c.get('detail', '')}"
-                            for c in failed
-                        )
-                    )
-                if failed and override_reason is None:
-                    raise ActivationBlockedError(
-                        f"Activation of {version} blocked: {problem}. To activate anyway, give a written reason: "
-                        f"--override-reason '…' (recorded in the audit log).",
-                        version,
-                        active,
-                        failed,
-                        comparison_id,
-                    )
-            override = bool(failed)
-            why = "; ".join(
-                p
-                for p in (
-                    reason,
-                    f"OVERRIDE of failed checks ({', '.join(c['check'] for c in failed)}): {override_reason}"
-                    if override
-                    else None,
-                )
-                if p
-            ) or (
-                f"all checks of comparison #{comparison_id} passed" if comparison_id else "no active version"
+            decision = governance.decide_activation(
+                version,
+                candidate.definition,
+                active,
+                self._latest_comparison(conn, active, version) if active is not None else None,
+                reason,
+                override_reason,
             )
             at = _now()
             conn.execute(
@@ -1144,9 +738,9 @@ class ScorecardStore:
                     version=version,
                     previous_version=active,
                     reviewer=reviewer,
-                    reason=why,
-                    override=override,
-                    comparison_id=comparison_id,
+                    reason=decision.reason,
+                    override=decision.override,
+                    comparison_id=decision.comparison_id,
                     at=at,
                 )
             )
@@ -1157,12 +751,12 @@ class ScorecardStore:
                 version,
                 {
                     "previous_version": active,
-                    "comparison_id": comparison_id,
-                    "override": override,
-                    "failed_checks": [c["check"] for c in failed],
+                    "comparison_id": decision.comparison_id,
+                    "override": decision.override,
+                    "failed_checks": [c["check"] for c in decision.failed],
                     "fingerprint": candidate.fingerprint,
                 },
-                why,
+                decision.reason,
                 at,
             )
             self._set_active(conn, version, active, reviewer, at)
@@ -1171,32 +765,27 @@ class ScorecardStore:
             version,
             reviewer,
             active,
-            " OVERRIDE" if override else "",
+            " OVERRIDE" if decision.override else "",
         )
-        return ActivationResult("activate", version, active, reviewer, why, override, comparison_id, at)
+        return ActivationResult(
+            "activate",
+            version,
+            active,
+            reviewer,
+            decision.reason,
+            decision.override,
+            decision.comparison_id,
+            at,
+        )
 
     def rollback(self, reviewer: str | None, reason: str | None) -> ActivationResult:
         """Restore the version that was active before the current one (named reviewer and reason required)."""
-        reviewer = _require_person(reviewer, "Rolling back the scorecard")
-        reason = (reason or "").strip()
-        if not reason:
-            raise ScorecardStoreError("A rollback needs a reason (why), e.g. --reason 'band E share doubled'")
+        reviewer = governance.require_person(reviewer, "Rolling back the scorecard")
+        reason = governance.require_rollback_reason(reason)
         with self._write() as conn:
             active = self._active_name(conn)
-            stack = self._activation_stack(conn)
-            if active is None or len(stack) < 2:
-                raise NothingToRollBackError(
-                    f"Nothing to roll back to: no version was active before {active or 'the current one'} "
-                    "(each rollback restores the version active before the current one's activation; "
-                    "activate another version instead)"
-                )
-            if stack[-1] != active:  # pragma: no cover - guarded by the transactions above
-                raise ScorecardStoreError(
-                    f"Inconsistent store: the active version is {active} but the activation history ends with "
-                    f"{stack[-1]}"
-                )
-            target = stack[-2]
-            self._check_activatable(self._get(conn, target))
+            target = governance.rollback_target(active, self._activation_stack(conn))
+            governance.check_can_decide(target, self._get(conn, target).definition)
             at = _now()
             conn.execute(
                 insert(activations_table).values(
@@ -1290,13 +879,7 @@ class ScorecardStore:
         ``side``: ``low_side`` when the new decision is more favourable (a decline or refer approved, a decline
         referred), ``high_side`` when less favourable.
         """
-        who = _require_person(overridden_by, f"Overriding decision #{decision_id}")
-        why = (reason or "").strip()
-        if not why:
-            raise ScorecardStoreError(f"Overriding decision #{decision_id} needs a reason (why)")
-        order = {"decline": 0, "refer": 1, "approve": 2}
-        if decision not in order:
-            raise ScorecardStoreError(f"An override decision is approve, refer or decline, got {decision!r}")
+        who, why = governance.check_override_request(decision_id, decision, overridden_by, reason)
         with self._write() as conn:
             row = conn.execute(
                 select(decisions_table.c.decision).where(decisions_table.c.id == int(decision_id))
@@ -1304,11 +887,7 @@ class ScorecardStore:
             if row is None:
                 raise ScorecardStoreError(f"No logged decision #{decision_id}")
             original = row[0]
-            if original == decision:
-                raise ScorecardStoreError(
-                    f"Decision #{decision_id} already is {decision}: nothing to override"
-                )
-            side = "low_side" if order[decision] > order[original] else "high_side"
+            side = governance.override_side(decision_id, original, decision)
             values = {
                 "decision_id": int(decision_id),
                 "at": _now(),
