@@ -21,7 +21,6 @@ from typing import Any
 import pandas as pd
 
 from kycc.jsonsafe import json_safe
-from kycc.modeling.calibration import calibration_metrics, recalibrate
 from kycc.monitoring.actions import ActionRules, calibration_check, calibration_evidence
 from kycc.registry.contract import TAG_PREFIX
 from kycc.registry.write import register_recalibrated
@@ -200,6 +199,8 @@ def recalibrate_model(  # noqa: PLR0911 - one logged skip per unmet condition
         What was done: ``status`` (``ran``, ``kept``, ``skipped``), the versions, cohorts, rows, defaults, the
         calibration, and A/E of the fitting rows before and after (in-sample).
     """
+    from kycc.modeling.calibration import calibration_metrics, recalibrate  # imports scikit-learn
+
     opts = options(params)
     month, decided = _months(opts, decisions)
     if month is None:

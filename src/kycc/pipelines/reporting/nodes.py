@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from kycc.monitoring.stability import StabilityLevels
 from kycc.reporting.alerts_section import render_alerts_section
@@ -22,6 +21,11 @@ from kycc.reporting.dashboard import figure_png, render_dashboard, render_drift_
 from kycc.reporting.fairness_section import render_fairness_section
 from kycc.reporting.stability_charts import stability_figure
 from kycc.reporting.vintage_charts import vintage_curves_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+else:  # Kedro reads node type hints at run time (typing.get_type_hints): the name without importing matplotlib
+    Figure = Any
 
 logger = logging.getLogger(__name__)
 
