@@ -810,7 +810,7 @@ class ScorecardStore:
         """Append decisions to the log (one transaction); returns their ids in order.
 
         Args:
-            entries: Rows of :data:`decisions_table` without ``id`` (``kycc.scorecard.decision_log.log_entries``).
+            entries: Rows of :data:`kycc.scorecard.schema.decisions_table` without ``id`` (``kycc.scorecard.decision_log.log_entries``).
         """
         if not entries:
             return []
