@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 import math
 import platform
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from kycc.jsonsafe import json_safe
-from kycc.modeling.calibration import PDCalibrator, calibration_metrics
 from kycc.modeling.compare import PromotionSettings
 from kycc.modeling.contract import (
     WINDOW_COLUMN,
@@ -26,13 +24,9 @@ from kycc.modeling.contract import (
     data_fingerprint,
 )
 from kycc.modeling.contract import validate_model_input as check_contract
-from kycc.modeling.estimators import select_hyperparameters
 from kycc.modeling.gates import GateConfig, evaluate_gates
 from kycc.modeling.metrics import best_f1_threshold, classification_metrics
-from kycc.modeling.model import CreditRiskModel, predict_pd
 from kycc.modeling.plots import calibration_figure, roc_figure
-from kycc.modeling.preprocessing import CreditPreprocessor
-from kycc.modeling.tracking import Candidate, input_example
 from kycc.registry.write import RegistrySettings, register_candidate
 from kycc.temporal.windows import (
     WINDOW_NAMES,
@@ -44,6 +38,17 @@ from kycc.temporal.windows import (
     to_month,
     windows_from_config,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from kycc.modeling.calibration import PDCalibrator
+    from kycc.modeling.model import CreditRiskModel
+    from kycc.modeling.preprocessing import CreditPreprocessor
+    from kycc.modeling.tracking import Candidate
+else:  # Kedro reads node type hints at run time (typing.get_type_hints): the names without importing
+    # scikit-learn, matplotlib or MLflow, which the nodes below import when they run
+    Figure = PDCalibrator = CreditRiskModel = CreditPreprocessor = Candidate = Any
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +277,8 @@ def fit_preprocessing(
     model: str, data: pd.DataFrame, feature_spec: dict[str, Any], options: dict[str, Any]
 ) -> CreditPreprocessor:
     """Fit the model's preprocessing on the train window only (``options.preprocessing``)."""
+    from kycc.modeling.preprocessing import CreditPreprocessor
+
     _check_model_options(model, options)
     spec = _spec(feature_spec)
     features, categorical = _model_features(model, spec, options)
@@ -312,6 +319,8 @@ def train_model(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     Returns:
         The fitted estimator and the search record (every candidate's validation score, the best params).
     """
+    from kycc.modeling.estimators import select_hyperparameters
+
     spec = _spec(feature_spec)
     train, valid = _rows(data, "train").to_numpy(), _rows(data, "validation").to_numpy()
     y = data[spec.label_column].to_numpy()
@@ -377,6 +386,9 @@ def fit_calibration(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     ``training.calibration.method`` (``platt`` | ``isotonic`` | ``none``; a model may override it with
     ``training.models.<model>.calibration``). See :mod:`kycc.modeling.calibration`.
     """
+    from kycc.modeling.calibration import PDCalibrator
+    from kycc.modeling.model import predict_pd
+
     spec = _spec(feature_spec)
     method = _calibration_settings(model, calibration, options)["method"]
     valid = data.loc[_rows(data, "validation")]
@@ -414,6 +426,9 @@ def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive posi
     Returns:
         ``{"threshold", "threshold_rule", "calibration", "metrics": {window: {...}}}`` and the predictions.
     """
+    from kycc.modeling.calibration import calibration_metrics
+    from kycc.modeling.model import predict_pd
+
     spec = _spec(feature_spec)
     raw = predict_pd(preprocessor, estimator, data)
     pd_hat = raw if calibrator is None else calibrator.transform(raw)
@@ -564,6 +579,9 @@ def package_model(
     The bundle carries ``input_example_``: the first rows of the training window's model-input columns, from
     which the MLflow dataset logs the model's signature and input example (and then drops it from the bundle).
     """
+    from kycc.modeling.model import CreditRiskModel
+    from kycc.modeling.tracking import input_example
+
     bundle = CreditRiskModel(
         preprocessor=preprocessor,
         estimator=estimator,
@@ -609,6 +627,8 @@ def publish_candidate(  # noqa: PLR0917 - a Kedro node: inputs arrive positional
     files only for a model that passed its quality gates; a failing model's files go to its MLflow run only,
     so the local folder keeps the last passing model (what the scorecard refinement reads).
     """
+    from kycc.modeling.tracking import Candidate
+
     passed = bool(gate["passed"])
     if not passed:
         logger.warning(
