@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm, rankdata
 
 from kycc.monitoring.backtest import auc_delong
 
@@ -64,6 +63,8 @@ class PromotionSettings:
 
 def _components(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """DeLong's structural components (midranks, ties count ½): V10 per default, V01 per non-default."""
+    from scipy.stats import rankdata
+
     m, n = len(pos), len(neg)
     all_ranks = rankdata(np.concatenate([pos, neg]))
     v10 = (all_ranks[:m] - rankdata(pos)) / n
@@ -80,6 +81,8 @@ def paired_auc_delong(labels: Any, candidate: Any, champion: Any, level: float =
         ``difference_lower``/``difference_upper`` (``level``), ``z``, ``p_value`` (two-sided) and
         ``p_value_greater`` (one-sided, H0: candidate <= champion). NaN when a class is missing.
     """
+    from scipy.stats import norm
+
     y = np.asarray(labels).astype(int)
     a = np.asarray(candidate, dtype="float64")
     b = np.asarray(champion, dtype="float64")

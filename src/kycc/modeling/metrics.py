@@ -12,17 +12,6 @@ import math
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    brier_score_loss,
-    f1_score,
-    log_loss,
-    precision_recall_curve,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
 
 __all__ = ["SELECTION_METRICS", "best_f1_threshold", "classification_metrics", "ks_statistic", "score"]
 
@@ -36,6 +25,8 @@ def _two_classes(y: np.ndarray) -> bool:
 
 def ks_statistic(y_true: Any, proba: Any) -> float:
     """Kolmogorov–Smirnov statistic: max |TPR − FPR| over thresholds (NaN with a single class)."""
+    from sklearn.metrics import roc_curve
+
     y = np.asarray(y_true)
     if not _two_classes(y):
         return math.nan
@@ -45,6 +36,8 @@ def ks_statistic(y_true: Any, proba: Any) -> float:
 
 def score(metric: str, y_true: Any, proba: Any) -> float:
     """One threshold-free metric (``roc_auc``, ``gini``, ``ks``, ``brier``, ``log_loss``)."""
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
     y = np.asarray(y_true)
     p = np.asarray(proba, dtype=float)
     if metric in ("roc_auc", "gini"):
@@ -63,6 +56,8 @@ def score(metric: str, y_true: Any, proba: Any) -> float:
 
 def best_f1_threshold(y_true: Any, proba: Any) -> float:
     """The PD threshold that maximises F1 (0.5 when undefined, e.g. a single class)."""
+    from sklearn.metrics import precision_recall_curve
+
     y = np.asarray(y_true)
     if not _two_classes(y):
         return 0.5
@@ -78,6 +73,8 @@ def best_f1_threshold(y_true: Any, proba: Any) -> float:
 
 def classification_metrics(y_true: Any, proba: Any, threshold: float = 0.5) -> dict[str, float]:
     """Every metric of one window: counts, ranking, calibration and the decisions at ``threshold``."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
     y = np.asarray(y_true).astype(int)
     p = np.asarray(proba, dtype=float)
     n = len(y)

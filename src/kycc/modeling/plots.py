@@ -6,9 +6,12 @@ them (``matplotlib.MatplotlibDataset``) and logs them to MLflow.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-from matplotlib.figure import Figure
-from sklearn.metrics import roc_auc_score, roc_curve
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["calibration_figure", "roc_figure"]
 
@@ -17,6 +20,9 @@ COLORS = {"train": "#9e9e9e", "validation": "#7b1fa2", "test": "#1565c0", "oot":
 
 def roc_figure(predictions: pd.DataFrame, model: str, windows: list[str]) -> Figure:
     """ROC curves of ``windows`` from a frame with ``window``, ``label`` and ``pd`` columns."""
+    from matplotlib.figure import Figure
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     fig = Figure(figsize=(5.5, 5))
     ax = fig.subplots()
     for w in windows:
@@ -41,6 +47,8 @@ def roc_figure(predictions: pd.DataFrame, model: str, windows: list[str]) -> Fig
 
 def calibration_figure(predictions: pd.DataFrame, model: str, windows: list[str], bins: int = 10) -> Figure:
     """Mean predicted PD vs observed default rate per PD decile, for ``windows``."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(5.5, 5))
     ax = fig.subplots()
     top = 0.0

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import beta, binomtest, norm, rankdata
 
 __all__ = [
     "auc_delong",
@@ -47,6 +46,8 @@ def jeffreys_interval(defaults: int, n: int, level: float = 0.95) -> tuple[float
 
     The lower bound is 0 when ``d = 0`` and the upper bound 1 when ``d = n`` (Brown, Cai & DasGupta 2001).
     """
+    from scipy.stats import beta
+
     d, n = _counts(defaults, n)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -63,6 +64,8 @@ def jeffreys_pvalue(defaults: int, n: int, pd_value: float) -> float:
 
     Small (< alpha) means more defaults than the PD predicts: the PD is too low. NaN when ``n = 0`` or no PD.
     """
+    from scipy.stats import beta
+
     d, n = _counts(defaults, n)
     if n == 0 or pd_value is None or not np.isfinite(pd_value):
         return math.nan
@@ -81,6 +84,8 @@ def band_test(
         low), ``jeffreys_pvalue_two_sided``, ``binomial_pvalue`` (exact, two-sided) and ``verdict``: ``pd too
         low`` / ``pd too high`` (two-sided Jeffreys p < alpha, by the side), ``consistent``, or ``no data``.
     """
+    from scipy.stats import binomtest
+
     d, n = _counts(defaults, n)
     lower, upper = jeffreys_interval(d, n, level)
     has_pd = pd_value is not None and np.isfinite(pd_value)
@@ -150,6 +155,8 @@ def auc_delong(labels: Any, risk: Any, level: float = 0.95) -> dict[str, float]:
         ``roc_auc``, ``auc_se``, ``auc_lower``, ``auc_upper``, ``gini``, ``gini_lower``, ``gini_upper``,
         ``n_defaults``, ``n_non_defaults`` (NaN metrics when a class is missing).
     """
+    from scipy.stats import norm, rankdata
+
     pos, neg = _split(labels, risk)
     m, n = len(pos), len(neg)
     out = {"n_defaults": float(m), "n_non_defaults": float(n)}
@@ -182,6 +189,8 @@ def bootstrap_auc_ci(
     labels: Any, risk: Any, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
 ) -> dict[str, float]:
     """Seeded stratified bootstrap of the ROC-AUC: ``{roc_auc, auc_se, auc_lower, auc_upper}`` (percentiles)."""
+    from scipy.stats import rankdata
+
     pos, neg = _split(labels, risk)
     if len(pos) == 0 or len(neg) == 0:
         return {"roc_auc": math.nan, "auc_se": math.nan, "auc_lower": math.nan, "auc_upper": math.nan}

@@ -17,8 +17,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.stats import ks_2samp
-from sklearn.metrics import confusion_matrix
 
 from kycc.modeling.metrics import classification_metrics
 from kycc.monitoring.backtest import auc_delong, jeffreys_interval
@@ -47,6 +45,8 @@ def performance_metrics(y_true: Any, proba: Any, threshold: float) -> dict[str, 
         ``roc_auc, gini, ks, accuracy, precision, recall, f1, brier, n_samples, n_defaults, default_rate,
         mean_pd, predicted_default_rate, threshold, tn, fp, fn, tp``.
     """
+    from sklearn.metrics import confusion_matrix
+
     y = np.asarray(y_true).astype(int)
     p = np.asarray(proba, dtype="float64")
     if y.shape != p.shape:
@@ -75,6 +75,8 @@ def prediction_drift(reference: Any, current: Any, threshold: float | None = Non
         ``pd_std``, ``pd_p10``/``pd_p50``/``pd_p90``, ``pd_ks`` (max gap between the two CDFs, 0..1) and its
         ``pd_ks_pvalue``; with a threshold also the predicted default rates and their shift.
     """
+    from scipy.stats import ks_2samp
+
     ref = np.asarray(reference, dtype="float64")
     cur = np.asarray(current, dtype="float64")
     ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]

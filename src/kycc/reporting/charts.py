@@ -7,12 +7,15 @@ table gives a figure that says there is nothing to show yet, never an error.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from kycc.monitoring.psi import DEFAULT_LEVELS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "confusion_matrix_figure",
@@ -50,6 +53,8 @@ def _month_axis(ax, months: pd.Series) -> None:
 
 def performance_trend_figure(metrics: pd.DataFrame, thresholds: Mapping[str, Mapping[str, float]]) -> Figure:
     """ROC-AUC, accuracy and F1 per monitoring month and model, with the business and data-science lines."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(12, 4.6))
     if metrics.empty:
         return _empty(fig, "No monitored month yet: monitoring needs predictions made 6 months before.")
@@ -88,6 +93,8 @@ def psi_trend_figure(
     major: float = DEFAULT_LEVELS["major"],
 ) -> Figure:
     """Score PSI against the OOT reference and the largest feature PSI, per month and model."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(12, 4))
     if metrics.empty:
         return _empty(fig, "No monitored month yet: no PSI to show.")
@@ -112,6 +119,8 @@ def psi_trend_figure(
 
 def confusion_matrix_figure(metrics: pd.DataFrame) -> Figure:
     """The latest month's confusion matrix of every model (counts and shares)."""
+    from matplotlib.figure import Figure
+
     if metrics.empty:
         return _empty(Figure(figsize=(8, 3.5)), "No monitored month yet: no confusion matrix.")
     models = sorted(metrics["model"].unique())
@@ -137,6 +146,8 @@ def confusion_matrix_figure(metrics: pd.DataFrame) -> Figure:
 
 def model_comparison_figure(metrics: pd.DataFrame) -> Figure:
     """model_1 vs model_2 (and any other): mean and latest metrics side by side, OOT baseline marked."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(11, 4))
     if metrics.empty:
         return _empty(fig, "No monitored month yet: nothing to compare.")
@@ -167,6 +178,8 @@ def model_comparison_figure(metrics: pd.DataFrame) -> Figure:
 
 def feature_psi_figure(feature_psi: pd.DataFrame, top: int = 12) -> Figure:
     """Heatmap of the features with the largest PSI (rows) by monitoring month (columns), per model."""
+    from matplotlib.figure import Figure
+
     if feature_psi.empty:
         return _empty(Figure(figsize=(8, 3)), "No monitored month yet: no feature drift to show.")
     models = sorted(feature_psi["model"].unique())
@@ -189,6 +202,8 @@ def feature_psi_figure(feature_psi: pd.DataFrame, top: int = 12) -> Figure:
 
 def prediction_drift_figure(predictions: pd.DataFrame, decisions: pd.DataFrame) -> Figure:
     """Mean PD per scoring month and model (left) and the scorecard's band mix per month (right)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(12, 4))
     if predictions.empty and decisions.empty:
         return _empty(fig, "Nothing scored yet.")

@@ -10,12 +10,14 @@ import html
 import io
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from kycc.monitoring.psi import DEFAULT_LEVELS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["figure_png", "render_dashboard", "render_drift_sections"]
 

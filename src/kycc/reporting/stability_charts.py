@@ -9,12 +9,14 @@ characteristic analysis of the scorecard's largest movers (points shift per feat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from kycc.monitoring.psi import DEFAULT_LEVELS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["VERDICT_COLOURS", "stability_figure"]
 
@@ -45,6 +47,8 @@ def stability_figure(
         psi_levels: The one level set (``psi_levels``); its ``moderate``/``major`` lines are drawn.
         top_features: Features shown in the characteristic analysis (largest absolute score shift first).
     """
+    from matplotlib.figure import Figure
+
     levels = {**DEFAULT_LEVELS, **(psi_levels or {})}
     fig = Figure(figsize=(11, 4.2))
     ax_psi, ax_ca = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})

@@ -6,8 +6,12 @@ that says there is nothing to show yet, never an error.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["vintage_curves_figure"]
 
@@ -22,6 +26,8 @@ def vintage_curves_figure(vintages: pd.DataFrame, last_cohorts: int = 12) -> Fig
         vintages: The vintage table (``kycc.monitoring.vintages.VINTAGE_SCHEMA``), as pandas.
         last_cohorts: How many of the latest cohorts to draw.
     """
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(9, 4.8), layout="constrained")
     if vintages is None or vintages.empty:
         ax = fig.subplots()

@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from kycc.scorecard.definition import ScorecardDefinition
 from kycc.scorecard.points import pd_from_score, score_applications
@@ -62,6 +60,8 @@ def fit_logistic_calibration(
     Returns:
         ``{"intercept", "slope"}`` on the raw score scale.
     """
+    from sklearn.linear_model import LogisticRegression
+
     s = np.asarray(scores, dtype="float64")
     y = np.asarray(labels, dtype="float64")
     if s.shape != y.shape:
@@ -98,6 +98,8 @@ def calibrate_scorecard(
         A JSON-friendly calibration: method, intercept, slope, rows, defaults, default rate, ROC-AUC of the
         score, PD at the band boundaries and the observed vs calibrated default rate per band.
     """
+    from sklearn.metrics import roc_auc_score
+
     if label_column not in labelled.columns:
         raise CalibrationError(f"the labelled sample has no {label_column!r} column")
     rows = labelled.loc[labelled[label_column].notna()]

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from kycc.scorecard.definition import ScorecardDefinition, ScorecardDefinitionError
 
@@ -138,6 +137,8 @@ def adverse_impact(
         impact_ratio, ratio_low, ratio_high, p_value`` (Fisher's exact test of the group vs the reference),
         ``small_group, flagged``.
     """
+    from scipy import stats
+
     columns = [
         "month", "characteristic", "group", "n", "approved", "approval_rate", "rate_low", "rate_high",
         "reference_group", "impact_ratio", "ratio_low", "ratio_high", "p_value", "small_group", "flagged",
@@ -210,6 +211,8 @@ def override_rates(log: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     Returns:
         ``snapshot_date, band, decisions, overrides, low_side, high_side, rate, rate_low, rate_high`` (Wilson).
     """
+    from scipy import stats
+
     columns = ["snapshot_date", "band", "decisions", "overrides", "low_side", "high_side", "rate", "rate_low",
                "rate_high"]  # fmt: skip
     if log is None or log.empty:
