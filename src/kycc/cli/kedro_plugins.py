@@ -20,7 +20,7 @@ import click
 logger = logging.getLogger(__name__)
 
 #: The ``kedro`` commands each plugin adds, by the value of its ``kedro.project_commands`` entry point
-#: (``tests/cli/test_kedro_plugins.py`` checks this against the installed plugins).
+#: (``tests/test_startup.py`` checks this against the installed plugins).
 PLUGIN_COMMANDS: dict[str, tuple[str, ...]] = {
     "kedro_mlflow.framework.cli.cli:commands": ("mlflow",),
     "kedro_dagster.cli.commands:commands": ("dagster",),
