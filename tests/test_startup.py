@@ -41,6 +41,7 @@ HEAVY = (
     "sentence_transformers",
     "litellm",
     "pyspark",
+    "sqlalchemy",
 )
 
 REGISTRY_LIST = f"""

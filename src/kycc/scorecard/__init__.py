@@ -8,10 +8,14 @@ Scoring a batch (the one implementation shared by the pipeline, the CLI, inferen
     scores = score_applications(gold_features_frame, record.definition, record.calibration)
 """
 
+from typing import TYPE_CHECKING
+
 from kycc.scorecard.definition import ScorecardDefinition, ScorecardDefinitionError
 from kycc.scorecard.governance import ScorecardStoreError
 from kycc.scorecard.points import ScoringError, assign_bands, pd_from_score, score_applications
-from kycc.scorecard.store import ScorecardStore, VersionRecord
+
+if TYPE_CHECKING:
+    from kycc.scorecard.store import ScorecardStore, VersionRecord
 
 __all__ = [
     "ScorecardDefinition",
@@ -24,3 +28,13 @@ __all__ = [
     "pd_from_score",
     "score_applications",
 ]
+
+
+def __getattr__(name: str):
+    """``ScorecardStore`` and ``VersionRecord`` on first use: the store imports SQLAlchemy, which a module that
+    only scores (the pipelines, ``kedro registry list``) does not need."""
+    if name in ("ScorecardStore", "VersionRecord"):
+        from kycc.scorecard import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
