@@ -69,16 +69,30 @@ def run_title(pipeline_names: list[str] | None, runtime_params: Mapping[str, Any
 
 
 class MlflowRunHooks:
-    """One MLflow run per pipeline run, named with its month, never left open.
+    """One MLflow run per pipeline run, named with its month, a child run per model, never left open.
 
     - Before kedro-mlflow looks (``tryfirst``), a run a previous session in this process left open is ended:
       kedro-mlflow 2.0.3 would otherwise log into it (``kycc backfill``, a notebook, tests) or, when it was
       ended later, fail in ``before_pipeline_run`` on ``mlflow.active_run().info``.
     - After kedro-mlflow started the run (``trylast``), it is named ``<pipelines> <month>`` (``training
       2024-12``, ``inference+monitoring+actions 2025-01``) and tagged ``kycc.pipelines`` / ``kycc.months``.
+    - The nodes of a model's namespace (``model_1.train_model``, ``model_2.monitor_model``; the models are the
+      keys of ``training.models``) log into a **child run** named after the model (``model_1``, tagged
+      ``mlflow.parentRunId``, ``kycc.model``, ``kycc.months``): opened before the node (``tryfirst``: the
+      node's parameters that kedro-mlflow logs go there too) and ended once its outputs are saved, so its
+      datasets (the model, its artifacts, metrics, plots) land in it and the shared nodes log into the parent.
+      The same child is re-opened for each node of that model. A registered version's run is its model's
+      child run (``<model>/artifacts/metadata.json`` there, as :mod:`kycc.registry.read` reads it).
     - After the run, failed or not (``trylast``), any run still active is ended (FAILED on error), so a refused
       or failed run never becomes the parent of the next one in a long-lived process.
     """
+
+    def __init__(self) -> None:
+        self._models: set[str] = set()
+        self._parent: str | None = None
+        self._tags: dict[str, str] = {}
+        self._children: dict[str, str] = {}
+        self._pending: dict[str, set[str]] = {}
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
@@ -86,12 +100,20 @@ class MlflowRunHooks:
 
         while mlflow.active_run() is not None:
             mlflow.end_run()
+        self._parent = None
+        try:
+            self._models = {str(m) for m in ((context.params.get("training") or {}).get("models") or {})}
+        except Exception:  # noqa: BLE001 - no parameters readable: no child runs
+            self._models = set()
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
         import mlflow
 
-        if mlflow.active_run() is None:  # tracking disabled for these pipelines
+        self._children, self._pending = {}, {}
+        run = mlflow.active_run()
+        self._parent = None if run is None else run.info.run_id
+        if run is None:  # tracking disabled for these pipelines
             return
         names = run_params.get("pipeline_names") or ["__default__"]
         runtime = run_params.get("runtime_params") or {}
@@ -100,12 +122,59 @@ class MlflowRunHooks:
         if months:
             tags["kycc.months"] = months
         mlflow.set_tags(tags)
+        self._tags = {k: v for k, v in tags.items() if k.startswith("kycc.")}
+
+    def _model_of(self, node) -> str | None:
+        namespace = (getattr(node, "namespace", None) or "").split(".", 1)[0]
+        return namespace if namespace and namespace in self._models else None
+
+    @hook_impl(tryfirst=True)
+    def before_node_run(self, node) -> None:
+        model = self._model_of(node)
+        if model is None or self._parent is None:
+            return
+        import mlflow
+
+        active = mlflow.active_run()
+        if active is None or active.info.run_id != self._parent:
+            mlflow.start_run(run_id=self._parent, nested=True)  # a worker thread: its own (empty) run stack
+        child = self._children.get(model)
+        if child is None:
+            run = mlflow.start_run(run_name=model, nested=True, tags={**self._tags, "kycc.model": model})
+            self._children[model] = run.info.run_id
+        else:
+            mlflow.start_run(run_id=child, nested=True)
+        self._pending[node.name] = set(node.outputs)
+        if not node.outputs:
+            self._end_child(node.name)
+
+    def _end_child(self, node_name: str, status: str = "FINISHED") -> None:
+        import mlflow
+
+        self._pending.pop(node_name, None)
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id in self._children.values():
+            mlflow.end_run(status)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, node) -> None:
+        pending = self._pending.get(node.name)
+        if pending is None:
+            return
+        pending.discard(dataset_name)
+        if not pending:
+            self._end_child(node.name)
+
+    @hook_impl
+    def on_node_error(self, node) -> None:
+        if node.name in self._pending:
+            self._end_child(node.name, "FAILED")
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
         import mlflow
 
-        while mlflow.active_run() is not None:
+        while mlflow.active_run() is not None:  # a child left open (then kedro-mlflow ended it), the parent
             mlflow.end_run()
 
     @hook_impl(trylast=True)

@@ -79,7 +79,7 @@ def test_recalibrated_version_is_the_champion_inference_loads(tracking):
     features = new.preprocessor.features
     rows = later[features].head(20).astype({c: "float64" for c in features if later[c].dtype.kind in "iub"})
     np.testing.assert_allclose(
-        np.asarray(mlflow.pyfunc.load_model(f"models:/{NAME}/2").predict(rows))[:, 1],
+        mlflow.pyfunc.load_model(f"models:/{NAME}/2").predict(rows)["pd"].to_numpy(),
         new.predict_proba(later.head(20))[:, 1],
         rtol=1e-9,
     )

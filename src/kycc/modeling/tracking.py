@@ -215,14 +215,20 @@ def input_example(frame: Any, features: list[str], rows: int = INPUT_EXAMPLE_ROW
 
 
 def scoring_model_log_args(model: Any, example: Any | None) -> dict[str, Any]:
-    """``log_model`` arguments that make a logged scoring model readable: the pyfunc returns probabilities
-    (``predict_proba``: column 0 the probability of good, column 1 the **probability of default**), and, given
-    an example, the signature (inferred from the example and its PDs) and the input example."""
-    args: dict[str, Any] = {"pyfunc_predict_fn": "predict_proba"}
+    """``log_model`` arguments (flavor :mod:`kycc.registry.flavor`) that make a logged scoring model readable:
+    given an example, the signature (the example's columns in, the pyfunc's ``pd`` and ``prediction`` out) and
+    the input example."""
+    args: dict[str, Any] = {}
     if example is not None and len(example):
+        import warnings
+
         from mlflow.models import infer_signature
 
-        args["signature"] = infer_signature(example, model.predict_proba(example))
+        from kycc.registry.flavor import pd_frame
+
+        with warnings.catch_warnings():  # the 0/1 class is an integer output column: no missing value to hold
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+            args["signature"] = infer_signature(example, pd_frame(model, example))
         args["input_example"] = example
     return args
 
@@ -234,15 +240,15 @@ def _mlflow_model_tracking_dataset() -> type:
 
 
 class MlflowScoringModelDataset(_mlflow_model_tracking_dataset()):  # type: ignore[misc]
-    """kedro-mlflow's ``MlflowModelTrackingDataset`` for the scoring bundle, logged with a signature, an input
-    example and a pyfunc that returns the PD (:func:`scoring_model_log_args`).
+    """kedro-mlflow's ``MlflowModelTrackingDataset`` for the scoring bundle, logged with a signature and an input
+    example (:func:`scoring_model_log_args`); with ``flavor: kycc.registry.flavor`` its pyfunc returns the PD.
 
     The example comes from the bundle's ``input_example_`` attribute (set by the ``package_model`` node), which
     is removed before the model is pickled::
 
         "{model}.mdl_mlflow_model":
           type: kycc.modeling.tracking.MlflowScoringModelDataset
-          flavor: mlflow.sklearn
+          flavor: kycc.registry.flavor
           save_args: {name: "{model}", serialization_format: cloudpickle}
     """
 

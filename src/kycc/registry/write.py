@@ -444,18 +444,19 @@ def register_recalibrated(  # noqa: PLR0913 - the registration's inputs
             _recalibrated_metrics(client, source.run_id, model_name, model, predictions, reference_frame)
         )
         from kycc.modeling.tracking import input_example, scoring_model_log_args
+        from kycc.registry import flavor
 
         example = (
             input_example(reference_frame, model.preprocessor.features)
             if reference_frame is not None
             else None
         )
-        info = mlflow.sklearn.log_model(
+        info = flavor.log_model(  # the bundle for mlflow.sklearn, the PD for the pyfunc, as in training
             model,
             name=model_name,
             serialization_format="cloudpickle",
             pip_requirements=["scikit-learn"],
-            **scoring_model_log_args(model, example),  # pyfunc PD, signature and input example as in training
+            **scoring_model_log_args(model, example),  # signature and input example as in training
         )
         new_tags = {
             **{k: v for k, v in tags.items() if not k.startswith(f"{TAG_PREFIX}comparison.")},

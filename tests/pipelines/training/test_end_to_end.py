@@ -77,6 +77,23 @@ def _training_runs(client: MlflowClient, name: str = "training"):
     )
 
 
+def _model_runs(client: MlflowClient, run) -> dict:
+    """The run's child runs, one per model (``model_1``, ``model_2``): each holds its model's metrics,
+    parameters, artifacts and logged model."""
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    return {child.info.run_name: child for child in children}
+
+
+def _metrics(client: MlflowClient, run) -> dict:
+    """The run's metrics and its models' (``model_1.oot.roc_auc`` is in the child run ``model_1``)."""
+    merged = dict(run.data.metrics)
+    for child in _model_runs(client, run).values():
+        merged.update(child.data.metrics)
+    return merged
+
+
 def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the_champion(isolated):
     root, client = isolated
     data = root / "data"
@@ -92,7 +109,9 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     (run,) = _training_runs(client, "training 2024-12")
     assert run.info.status == "FINISHED" and mlflow.active_run() is None
     assert run.data.tags["kycc.months"] == "2024-12" and run.data.tags["kycc.pipelines"] == "training"
-    metrics, params = run.data.metrics, run.data.params
+    children = _model_runs(client, run)
+    assert set(children) == {"model_1", "model_2"}
+    metrics, params = _metrics(client, run), {**run.data.params, **children["model_1"].data.params}
     for model in ("model_1", "model_2"):
         for window in ("test", "oot"):
             for metric in (
@@ -119,7 +138,7 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
         assert metrics[f"{model}.oot.roc_auc"] >= 0.6 and metrics[f"{model}.quality_gate_passed"] == 1.0
     assert params["window.training_date"] == "2024-12-01" and params["window.oot.start"] == "2024-05-01"
     assert params["training.models.model_1.estimator"] == "logistic_regression"
-    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "model_1/plots")}
+    artifacts = {a.path for a in client.list_artifacts(children["model_1"].info.run_id, "model_1/plots")}
     assert artifacts == {"model_1/plots/roc_curve.png", "model_1/plots/calibration_curve.png"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "training")} >= {
         "training/training_windows.json",
@@ -136,7 +155,7 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     assert champion.calibrator is not None and champion.calibrator.method == "platt"
     assert not np.allclose(champion.predict_proba(rows)[:, 1], champion.raw_pd(rows))
     # the logged model has a signature (the model-input columns) and an input example, and its pyfunc returns
-    # the probabilities: column 1 is the PD the bundle gives
+    # the PD the bundle gives (column pd) and the class at the threshold (prediction)
     info = mlflow.models.get_model_info("models:/kycc_model_1@champion")
     assert info.signature is not None
     assert set(info.signature.inputs.input_names()) == set(champion.preprocessor.features)
@@ -146,7 +165,7 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
         {c: "float64" for c in champion.preprocessor.features if rows[c].dtype.kind in "iub"}
     )
     np.testing.assert_allclose(
-        np.asarray(pyfunc.predict(example))[:, 1], champion.predict_proba(rows)[:, 1], rtol=1e-9
+        pyfunc.predict(example)["pd"].to_numpy(), champion.predict_proba(rows)[:, 1], rtol=1e-9
     )
     assert not hasattr(champion, "input_example_")  # dropped before pickling
 
@@ -178,7 +197,8 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     }
     _run(data, ["training"], worse)
     second = _training_runs(client)[-1]
-    assert second.data.metrics["model_1.oot.roc_auc"] < first_auc
+    second_metrics = _metrics(client, second)
+    assert second_metrics["model_1.oot.roc_auc"] < first_auc
     outcome = json.loads((data / "08_reporting" / "training" / "model_1" / "registry.json").read_text())
     assert outcome["status"] == "registered" and outcome["version"] == 2 and not outcome["champion"]
     # compared on the same rows: the champion v1 scored on this run's OOT window (the same month here, so its
@@ -186,10 +206,8 @@ def test_generated_world_trains_logs_and_registers_then_a_worse_model_leaves_the
     comparison = outcome["comparison"]
     assert comparison["champion_version"] == 1 and comparison["months"] == ["2024-05"]
     assert comparison["comparison"]["champion_auc"] == pytest.approx(first_auc, abs=1e-9)
-    assert comparison["comparison"]["candidate_auc"] == pytest.approx(
-        second.data.metrics["model_1.oot.roc_auc"]
-    )
-    assert second.data.metrics["model_1.promotion.champion_auc"] == pytest.approx(first_auc, abs=1e-9)
+    assert comparison["comparison"]["candidate_auc"] == pytest.approx(second_metrics["model_1.oot.roc_auc"])
+    assert second_metrics["model_1.promotion.champion_auc"] == pytest.approx(first_auc, abs=1e-9)
     assert "paired DeLong" in outcome["reason"]
     assert client.get_registered_model("kycc_model_1").aliases == {"champion": 1}
     summary = json.loads((data / "08_reporting" / "training" / "training_summary.json").read_text())
@@ -258,5 +276,5 @@ def test_bring_your_own_data_with_other_column_names(isolated):
     # the last application month 2024-06 matured at 2024-12: it is the OOT cohort of T = 2025-01
     assert windows["training_date"] == "2025-01-01" and windows["oot"]["start"] == "2024-06-01"
     (run,) = _training_runs(client)
-    assert run.data.metrics["model_1.oot.roc_auc"] > 0.7
+    assert _metrics(client, run)["model_1.oot.roc_auc"] > 0.7
     assert client.get_registered_model("kycc_model_1").aliases == {"champion": 1}
