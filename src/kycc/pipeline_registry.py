@@ -45,8 +45,11 @@ def register_pipelines() -> dict[str, Pipeline]:
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
+    from kycc.pipelines.scorecard.pipeline import with_config_versions
+
     _check_requested(getattr(pipelines, "_requested_pipelines", None))
-    found = find_pipelines(raise_errors=True)
+    # the pipelines that read the scorecard store declare the configuration's versions themselves
+    found = with_config_versions(find_pipelines(raise_errors=True))
     found["__default__"] = sum(
         (found[name] for name in DEFAULT_PIPELINES if name in found), start=Pipeline([])
     )

@@ -53,7 +53,6 @@ DATA_PIPELINES = [
     "feature_store",
     "model_input",
 ]  # early_read: vintages, roll rates
-SCORECARD_SETUP = ("scorecard", "declare_config_versions")
 #: A month no model can be monitored in yet: inference, stability and the scorecard's own monitoring (band
 #: backtest of the deciding version, estimated performance) — the nodes of those pipelines with these tags.
 SCORING_PIPELINES = ["inference", "stability", "monitoring"]
@@ -295,7 +294,6 @@ def run_backfill(
         logger.info("cycle: data pipelines (%s) for %s .. %s", ", ".join(DATA_PIPELINES),
                     _iso(start) or "every month", _iso(end) or "")  # fmt: skip
         project.run(DATA_PIPELINES, {"run": {"start_month": _iso(start), "end_month": _iso(end)}})
-    project.run([SCORECARD_SETUP[0]], node_names=[SCORECARD_SETUP[1]])
     models = _configured_models(project)
     state = _State(project.context(), models)
     settings = CycleSettings.from_params(state.params.get("cycle"))

@@ -10,18 +10,48 @@ from kycc.pipelines.scorecard import nodes
 
 #: model_1's artifacts, as the training pipeline writes them (catalog_training.yml factories).
 MODEL_INPUTS = ["model_1.mdl_model", "model_1.mdl_preprocessing", "model_1.mdl_metadata"]
+#: The scorecard store: saved by ``declare_config_versions``, loaded by every node that decides or reads versions.
+STORE = "mdl_scorecard_versions"
+
+
+def declare_versions_node(tags: set[str] | None = None) -> Node:
+    """``declare_config_versions``: the versions of configuration into the store (idempotent: missing ones only;
+    a new store activates ``scorecard.initial_version``)."""
+    return Node(
+        nodes.declare_config_versions,
+        inputs=["params:scorecard.versions", "params:scorecard.initial_version"],
+        outputs=STORE,
+        name="declare_config_versions",
+        tags=sorted(tags or ()),
+    )
+
+
+def with_config_versions(pipelines: dict[str, Pipeline]) -> dict[str, Pipeline]:
+    """Every pipeline that reads the scorecard store (``mdl_scorecard_versions``: inference, monitoring,
+    stability, recalibration, scorecard) declares the configuration's versions first, so no setup step exists and
+    ``kedro run --pipelines inference`` works on a fresh project.
+
+    One node, the same in all of them (Kedro merges it when pipelines are run together), carrying every tag of
+    the nodes that read the store: a run filtered by tags (``kycc backfill``'s scoring runs) keeps it. Unit tests
+    that build a pipeline with ``create_pipeline`` and give the store in memory are unaffected.
+    """
+    readers = {name: p for name, p in pipelines.items() if STORE in p.all_inputs()}
+    if not readers:
+        return pipelines
+    tags = {"scorecard"}
+    for pipeline in readers.values():
+        for node in pipeline.nodes:
+            if STORE in node.inputs:
+                tags |= set(node.tags)
+    declare = Pipeline([declare_versions_node(tags)])
+    return {name: (p - declare) + declare if name in readers else p for name, p in pipelines.items()}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """The refinement pipeline (shown in kedro-viz with its inputs from training and the feature store)."""
     return Pipeline(
         [
-            Node(
-                nodes.declare_config_versions,
-                inputs=["params:scorecard.versions", "params:scorecard.initial_version"],
-                outputs="mdl_scorecard_versions",
-                name="declare_config_versions",
-            ),
+            declare_versions_node(),
             Node(
                 nodes.select_base_version,
                 inputs=["mdl_scorecard_versions", "params:scorecard.refinement"],
