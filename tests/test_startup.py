@@ -21,7 +21,7 @@ import click
 import pytest
 import yaml
 
-from kycc.cli.kedro_plugins import PLUGIN_COMMANDS, PluginCommands
+from kycc.cli.kedro_plugins import PLUGIN_COMMANDS, PluginCommands, PluginGroup
 from kycc.pipeline_registry import available_pipelines
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,12 @@ def test_the_plugin_table_holds_the_installed_plugins_commands():
         "a new plugin: add its commands to the table"
     )
     for ep in installed:
-        assert sorted(ep.load().commands) == sorted(PLUGIN_COMMANDS[ep.value]), ep.value
+        group, known = ep.load(), PLUGIN_COMMANDS[ep.value]
+        assert (group.name, group.help, sorted(group.commands)) == (
+            known.name,
+            known.help,
+            sorted(known.commands),
+        )
 
 
 def test_a_plugin_loads_when_its_command_is_looked_up():
@@ -104,7 +109,7 @@ def test_a_plugin_loads_when_its_command_is_looked_up():
     ]
     lazy = PluginCommands(ep, PLUGIN_COMMANDS[ep.value])
     ctx = click.Context(lazy)
-    assert lazy.list_commands(ctx) == ["mlflow"]
+    assert (lazy.name, lazy.list_commands(ctx)) == ("Mlflow", ["mlflow"])
     assert lazy.get_command(ctx, "registry") is None  # another command: nothing imported for it
     assert lazy.get_command(ctx, "mlflow") is ep.load().commands["mlflow"]
 
@@ -113,7 +118,7 @@ def test_a_plugin_that_fails_to_load_is_logged_and_left_out(caplog):
     broken = importlib.metadata.EntryPoint(
         name="broken", value="kycc.no_such_module:commands", group="kedro.project_commands"
     )
-    lazy = PluginCommands(broken, ("broken",))
+    lazy = PluginCommands(broken, PluginGroup("Broken", None, ("broken",)))
     ctx = click.Context(lazy)
     assert lazy.get_command(ctx, "broken") is None
     assert "Failed to load kycc.no_such_module commands" in caplog.text

@@ -4,37 +4,54 @@ Kedro's CLI imports every ``kedro.project_commands`` entry point before it parse
 plugins import their whole stack at the top of their command module: kedro-mlflow imports MLflow (~1.9 s CPU),
 kedro-dagster imports Dagster (~1.1 s). ``kedro registry list`` paid for both. :func:`lazy_plugin_commands` runs
 first (``kedro.init`` hooks run before the CLI is built) and has Kedro put, for each plugin listed in
-:data:`PLUGIN_COMMANDS`, a stand-in group that knows the plugin's command names and loads the plugin when one of
-them is looked up: ``kedro mlflow ui`` works as before, ``kedro --help`` still lists (and so loads) them all, a
-plugin that fails to load is logged and left out as Kedro does. A plugin not listed is loaded as before.
+:data:`PLUGIN_COMMANDS`, a stand-in group that knows the plugin group's name, help and command names and loads
+the plugin when one of them is looked up: ``kedro mlflow ui`` works as before, ``kedro --help`` is the same text
+(it looks every command up, so it loads them all), a plugin that fails to load is logged and left out as Kedro
+does. A plugin not listed is loaded at start-up as before.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 logger = logging.getLogger(__name__)
 
-#: The ``kedro`` commands each plugin adds, by the value of its ``kedro.project_commands`` entry point
+
+@dataclass(frozen=True)
+class PluginGroup:
+    """What Kedro shows of a plugin's command group before it is loaded: its name (the ``kedro --help``
+    heading), its help text (joined into ``kedro --help``) and the names of its commands."""
+
+    name: str
+    help: str | None
+    commands: tuple[str, ...]
+
+
+#: The group each plugin adds, by the value of its ``kedro.project_commands`` entry point
 #: (``tests/test_startup.py`` checks this against the installed plugins).
-PLUGIN_COMMANDS: dict[str, tuple[str, ...]] = {
-    "kedro_mlflow.framework.cli.cli:commands": ("mlflow",),
-    "kedro_dagster.cli.commands:commands": ("dagster",),
-    "kedro_airflow.plugin:commands": ("airflow",),
+PLUGIN_COMMANDS: dict[str, PluginGroup] = {
+    "kedro_mlflow.framework.cli.cli:commands": PluginGroup(
+        "Mlflow", "Kedro plugin for interactions with mlflow.", ("mlflow",)
+    ),
+    "kedro_dagster.cli.commands:commands": PluginGroup(
+        "Kedro-Dagster", "Top-level Kedro-Dagster CLI group.", ("dagster",)
+    ),
+    "kedro_airflow.plugin:commands": PluginGroup("Kedro-Airflow", None, ("airflow",)),
 }
 
 
 class PluginCommands(click.Group):
     """One plugin's command group, imported the first time one of its commands is looked up."""
 
-    def __init__(self, entry_point: Any, names: Sequence[str]) -> None:
-        super().__init__(name=entry_point.name)
+    def __init__(self, entry_point: Any, group: PluginGroup) -> None:
+        super().__init__(name=group.name, help=group.help)
         self.entry_point = entry_point
-        self.names = tuple(names)
+        self.names = group.commands
         self._group: click.Group | None = None
         self._failed = False
 
@@ -71,8 +88,8 @@ def lazy_loader(eager: Callable[[str], Sequence[click.Group]]) -> Callable[[str]
             return eager(name)
         groups = []
         for entry_point in _get_entry_points(name):
-            names = PLUGIN_COMMANDS.get(entry_point.value)
-            group = PluginCommands(entry_point, names) if names else _safe_load_entry_point(entry_point)
+            known = PLUGIN_COMMANDS.get(entry_point.value)
+            group = PluginCommands(entry_point, known) if known else _safe_load_entry_point(entry_point)
             if group:
                 groups.append(group)
         return groups
