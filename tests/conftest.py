@@ -39,7 +39,13 @@ SHARED_STATE = ("catch_up", "cycle_world")
 E2E_SLOW_PATHS = ("cycle/", "test_make_run.py")
 #: Single e2e tests elsewhere ("path::name"): the data pipelines run month by month over a year (12 Kedro runs,
 #: the longest test of the test tier by far; the cycle's own catch-up == month by month is e2e too).
-E2E_TESTS = ("pipelines/test_generated_world.py::test_catch_up_equals_month_by_month",)
+E2E_TESTS = (
+    "pipelines/test_generated_world.py::test_catch_up_equals_month_by_month",
+    # a whole label+feature store run killed at 4 swap steps and re-run: 10 Kedro runs, 4 of them subprocesses
+    "datasets/test_run_killed_midway.py::test_a_run_killed_in_its_swaps_and_run_again_equals_the_uninterrupted_run",
+    # the early read's catch-up == month by month: one catch-up run and one Kedro run per month
+    "pipelines/early_read/test_pipeline.py::test_catch_up_equals_month_by_month",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -72,7 +72,10 @@ def test_misspelt_keys_name_the_key_and_the_file():
     # a key below a free-form mapping (a metric's threshold) names the valid keys of that entry
     bad = copy.deepcopy(params)
     bad["actions"]["thresholds"]["roc_auc"]["prioirty"] = "P0"
-    with pytest.raises(ParameterError, match=r"'actions\.thresholds\.roc_auc\.prioirty' \(in \?\)"):
+    with pytest.raises(
+        ParameterError,
+        match=r"unknown parameter 'actions\.thresholds\.roc_auc\.prioirty' \(given\); valid keys of actions\.thresholds\.roc_auc: business, data_science, priority",
+    ):
         validate_parameters(bad, config_params=params, files=[], root=PROJECT_ROOT)
 
 
@@ -193,3 +196,21 @@ def test_kedro_run_prints_user_errors_as_one_line(tmp_path):
     done = _kedro(["--pipelines", "trainig"], tmp_path, KYCC_VERBOSE="1")
     assert done.returncode == 1
     assert "Traceback" in done.stderr and "UnknownPipelineError" in done.stderr
+
+
+def test_a_direct_call_completes_a_partial_section_from_conf_base_and_applies_the_same_rules():
+    """load_section: the defaults come from conf/base (no second copy in code) and the model's rules apply."""
+    from kycc.params.monitoring import PsiLevels
+    from kycc.params.sections import load_section
+
+    base = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_monitoring.yml").read_text())
+    levels = load_section("psi_levels", {"major": 0.4})
+    assert isinstance(levels, PsiLevels)
+    assert levels.major == 0.4 and levels.moderate == base["psi_levels"]["moderate"]
+    assert levels.alpha == base["psi_levels"]["alpha"]
+    monitoring = load_section("monitoring", None)
+    assert monitoring.label_lag_months == base["monitoring"]["label_lag_months"]
+    with pytest.raises(ParameterError, match=r"parameter 'psi_levels' \(given\): need 0 < moderate < major"):
+        load_section("psi_levels", {"moderate": 0.5})  # above the YAML's major
+    with pytest.raises(ParameterError, match=r"'recalibration.method' \(given\): Input should be 'platt' or"):
+        load_section("recalibration", {"method": "beta"})

@@ -121,8 +121,8 @@ def test_worst_verdict():
     [
         ({"moderate": 0.3, "major": 0.2}, "0 < moderate < major"),
         ({"alpha": 1.5}, "alpha"),
-        ({"moderat": 0.1}, "unknown key"),
-        ({"major": "high"}, "psi_levels.major must be a number"),
+        ({"moderat": 0.1}, "unknown parameter 'psi_levels.moderat'"),
+        ({"major": "high"}, r"parameter 'psi_levels.major' \(given\): Input should be a valid number"),
     ],
 )
 def test_bad_levels_are_refused_with_the_parameter_named(params, message):

@@ -72,31 +72,14 @@ class StabilityLevels:
     missing_major: float = 0.15
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None, where: str = "psi_levels") -> StabilityLevels:
-        """Validate ``params`` (``{moderate, major, alpha, missing_moderate, missing_major}``, all optional)."""
-        params = dict(params or {})
-        allowed = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - allowed)
-        if unknown:
-            raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-        values = {}
-        for key, value in params.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ValueError(f"{where}.{key} must be a number, got {value!r}")
-            values[key] = float(value)
-        levels = cls(**values)
-        if not 0 < levels.moderate < levels.major:
-            raise ValueError(
-                f"{where}: need 0 < moderate < major, got moderate={levels.moderate:g}, major={levels.major:g}"
-            )
-        if not 0 < levels.alpha < 1:
-            raise ValueError(f"{where}.alpha must lie in (0, 1), got {levels.alpha:g}")
-        if not 0 < levels.missing_moderate < levels.missing_major <= 1:
-            raise ValueError(
-                f"{where}: need 0 < missing_moderate < missing_major <= 1, got "
-                f"{levels.missing_moderate:g}, {levels.missing_major:g}"
-            )
-        return levels
+    def from_params(cls, params: Mapping[str, Any] | None) -> StabilityLevels:
+        """``params`` (``psi_levels``; missing keys from conf/base) validated by
+        :class:`kycc.params.monitoring.PsiLevels`, the one home of its rules (``0 < moderate < major`` …); a bad
+        value raises :class:`kycc.params.validate.ParameterError` (a ``ValueError``) naming the key."""
+        from kycc.params.sections import load_section
+
+        levels = load_section("psi_levels", params)
+        return cls(**{k: float(v) for k, v in levels.model_dump().items()})
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)

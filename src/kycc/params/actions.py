@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictStr
 
 from kycc.params.base import Month, Params
+
+#: A whole number >= 1 (``True`` is not a number of cohorts).
+Positive = Annotated[int, Field(ge=1, strict=True)]
 
 
 class Threshold(Params):
@@ -63,9 +68,9 @@ class ActionsParams(Params):
 class RecalibrationParams(Params):
     month: Month
     decided_month: Month
-    models: list[str] | None
-    method: str
-    cohorts: int
-    min_defaults: int
+    models: list[StrictStr] | None
+    method: Literal["platt", "isotonic"]
+    cohorts: Positive
+    min_defaults: Positive
     scorecard: bool
     confirm: bool

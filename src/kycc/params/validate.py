@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from kycc.params.actions import ActionsParams, RecalibrationParams
 from kycc.params.errors import UserError, user_error
 from kycc.params.inference import InferenceParams
-from kycc.params.monitoring import MonitoringParams, PsiLevels
+from kycc.params.monitoring import MonitoringParams, PsiLevels, StabilityParams
 from kycc.params.run import RunParams
 from kycc.params.training import TrainingParams
 
@@ -29,6 +29,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "inference": InferenceParams,
     "monitoring": MonitoringParams,
     "psi_levels": PsiLevels,
+    "stability": StabilityParams,
     "actions": ActionsParams,
     "recalibration": RecalibrationParams,
     "training": TrainingParams,
@@ -118,9 +119,15 @@ def _message(
     key = _show((section, *loc))
     if _has_path(runtime, (section, *loc)):
         source = "from --params"
-    else:
+    elif files:
         source = f"in {_rel(_file_with(files, (section, *loc)), root)}"
-    home = _rel(_file_with(files[::-1], (section,)) or _file_with(files, (section,)), root)
+    else:  # a direct call (kycc.params.sections.load_section): the value was given, not read from a file
+        source = "given"
+    home = (
+        _rel(_file_with(files[::-1], (section,)) or _file_with(files, (section,)), root)
+        if files
+        else ("conf/base/parameters*.yml")
+    )
     if error["type"] == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
         where = _show((section, *loc[:-1]))
@@ -128,6 +135,8 @@ def _message(
         return f"unknown parameter '{key}' ({source}); valid keys of {where}: {valid} (see {home})"
     if error["type"] == "missing":
         return f"missing parameter '{key}' (its default belongs in {home})"
+    if not loc:  # a rule between keys (a model validator): its message names them
+        return f"parameter '{key}' ({source}): {error['msg'].removeprefix('Value error, ')} (see {home})"
     return f"parameter '{key}' ({source}): {error['msg']}, got {error.get('input')!r} (see {home})"
 
 

@@ -90,10 +90,11 @@ def test_each_decision_lists_its_evidence(monitored):  # noqa: F811 - the shared
 
 def test_the_psi_levels_parameter_sets_the_report_level(monitored):  # noqa: F811 - the shared fixture
     world, predictions, mon = monitored
-    low = {**LEVELS, "moderate": 0.0, "major": 0.0}
+    # the one rule 0 < moderate < major, set so low that every shifted feature is major
+    low = {**LEVELS, "moderate": 1e-12, "major": 2e-12}
     report = _run_actions(world, mon, predictions, psi_levels=low).load("model_1.rpt_action_json")
     record = report["model_1_action_2024_10_01"]
-    assert record["psi_levels"]["major"] == 0.0 and record["drift"]["psi_level"] == "major"
+    assert record["psi_levels"]["major"] == 2e-12 and record["drift"]["psi_level"] == "major"
     psi = mon.load("model_1.out_feature_psi")
     n_features = int((psi["snapshot_date"] == pd.Timestamp("2024-10-01")).sum())
     assert n_features > 0 and record["drift"]["n_features_psi_major"] == n_features
@@ -137,9 +138,12 @@ def test_a_planted_collapse_gives_retrain_with_the_interval_as_reason(monitored)
 
 def test_bad_action_options_are_refused():
     empty = pd.DataFrame()
-    with pytest.raises(ValueError, match="Unknown keys in actions parameters"):
+    with pytest.raises(ValueError, match="unknown parameter 'actions.thresold'"):
         evaluate_actions("model_1", empty, empty, empty, None, {**ACTIONS, "thresold": {}}, LEVELS)
     with pytest.raises(ValueError, match="actions.thresholds must map metrics"):
         evaluate_actions("model_1", empty, empty, empty, None, {"thresholds": {}}, LEVELS)
-    with pytest.raises(ValueError, match=r"psi_levels: major \(0.1\) must not be below moderate \(0.2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"parameter 'psi_levels' \(given\): need 0 < moderate < major, got moderate=0.2, major=0.1",
+    ):
         evaluate_actions("model_1", empty, empty, empty, None, ACTIONS, {"moderate": 0.2, "major": 0.1})

@@ -188,7 +188,9 @@ def test_rescore_needs_a_written_reason_and_writes_nothing_without(world, tmp_pa
     for reason in (None, "  "):
         with pytest.raises(InferenceError, match="inference.rescore_reason is empty"):
             _run(tmp_path, world, {**_month("2024-04-01"), "rescore": True, "rescore_reason": reason})
-    with pytest.raises(InferenceError, match="inference.rescore must be true or false"):
+    with pytest.raises(
+        InferenceError, match=r"parameter 'inference.rescore' \(given\): Input should be a valid boolean"
+    ):
         _run(tmp_path, world, {**_month("2024-04-01"), "rescore": "yes"})
     assert _files(tmp_path) == before
 
@@ -264,7 +266,7 @@ def test_applications_arriving_after_their_month_was_decided_are_not_decided_sil
 @pytest.mark.parametrize(
     ("options", "scorecards", "message"),
     [
-        ({"month": "2024-04-01"}, None, "Unknown keys in inference parameters"),
+        ({"month": "2024-04-01"}, None, "unknown parameter 'inference.month'"),
         (_month("2024-04-01"), {"active": None, "versions": {}}, "No active scorecard version"),
     ],
 )

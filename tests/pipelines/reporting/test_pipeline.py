@@ -215,7 +215,7 @@ def test_the_psi_note_is_rendered_from_the_one_level_set():
         "rpt_monitoring_dashboard"
     )
     assert "&lt; 0.15 stable, 0.15–0.30 moderate shift, ≥ 0.30 major shift" in page
-    with pytest.raises(ValueError, match="reporting.psi_levels: need 0 < moderate < major"):
+    with pytest.raises(ValueError, match=r"parameter 'psi_levels' \(given\): need 0 < moderate < major"):
         _run({}, reporting={**REPORTING, "psi_levels": {"moderate": 0.3, "major": 0.2}})
 
 

@@ -113,9 +113,12 @@ def test_changing_the_psi_levels_changes_the_stored_verdicts(tmp_path, world):
 
 
 def test_bad_parameters_are_refused_before_anything_is_written(tmp_path, world):
-    with pytest.raises(Exception, match="reference_months must be a whole number >= 2") as err:
+    with pytest.raises(
+        Exception,
+        match=r"parameter 'stability.reference_months' \(given\): Input should be greater than or equal to 2",
+    ) as err:
         _run(tmp_path, world, options={"reference_months": 1})
     assert isinstance(err.value, StabilityError) or "StabilityError" in repr(err.value)
-    with pytest.raises(Exception, match=r"psi_levels: need 0 < moderate < major"):
+    with pytest.raises(Exception, match=r"parameter 'psi_levels' \(given\): need 0 < moderate < major"):
         _run(tmp_path, world, levels={**LEVELS, "moderate": 0.5, "major": 0.2})
     assert not (tmp_path / "07_model_output").exists()

@@ -19,7 +19,9 @@ from kycc.jsonsafe import json_safe
 from kycc.monitoring.actions import ActionRules, calibration_evidence, evaluate_action, render_action_report
 from kycc.monitoring.metrics import confusion_intervals, metric_intervals
 from kycc.monitoring.notify import LOG_COLUMNS, NotificationSettings, notify
-from kycc.monitoring.psi import DEFAULT_LEVELS, psi_level
+from kycc.monitoring.psi import psi_level
+from kycc.monitoring.stability import StabilityLevels
+from kycc.params.sections import load_section
 from kycc.pipelines.monitoring.nodes import select_maturing_labels
 
 
@@ -30,18 +32,6 @@ def _plain(value: Any) -> Any:
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {
-    "start_month",
-    "end_month",
-    "thresholds",
-    "decision_priorities",
-    "degradation",
-    "evidence",
-    "notifications",
-    "trigger_training",
-    "calibration",
-    "trigger_recalibration",
-}
 DRIFT_KEYS = (
     "psi_score",
     "psi_feature_max",
@@ -89,25 +79,16 @@ FLOAT_COLUMNS = [
 
 
 def _options(options: dict[str, Any] | None) -> dict[str, Any]:
-    opts = dict(options or {})
-    unknown = set(opts) - OPTION_KEYS
-    if unknown:
-        raise ValueError(
-            f"Unknown keys in actions parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
-        )
-    return opts
+    """``actions`` parameters as given, once :class:`kycc.params.actions.ActionsParams` accepts them (completed
+    from conf/base: an unknown or ill-typed key is refused naming it)."""
+    load_section("actions", options)
+    return dict(options or {})
 
 
 def _levels(psi_levels: Mapping[str, Any] | None) -> dict[str, float]:
-    levels = {**DEFAULT_LEVELS, **{k: v for k, v in dict(psi_levels or {}).items() if k in DEFAULT_LEVELS}}
-    for key, value in levels.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"psi_levels.{key} must be a number >= 0, got {value!r}")
-    if levels["major"] < levels["moderate"]:
-        raise ValueError(
-            f"psi_levels: major ({levels['major']}) must not be below moderate ({levels['moderate']})"
-        )
-    return {k: float(v) for k, v in levels.items()}
+    """The PSI levels a decision cites (``moderate``, ``major``) from the one validated set."""
+    levels = StabilityLevels.from_params(psi_levels)
+    return {"moderate": levels.moderate, "major": levels.major}
 
 
 def _count(value: Any) -> int | None:

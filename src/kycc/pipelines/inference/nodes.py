@@ -26,38 +26,27 @@ from kycc.inference.scoring import (
     score_scorecard,
     score_with_model,
 )
+from kycc.params.sections import load_section
 from kycc.registry.read import RegisteredModel
 from kycc.temporal import add_months, to_month
 from kycc.temporal.windows import format_months
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {"start_month", "end_month", "models", "rescore", "rescore_reason"}
 #: Feature-store lineage columns that are not model inputs (as in the model_input pipeline).
 LINEAGE_SUFFIX = "_as_of"
 
 
 def _options(options: dict[str, Any] | None) -> dict[str, Any]:
-    options = dict(options or {})
-    unknown = set(options) - OPTION_KEYS
-    if unknown:
-        raise InferenceError(
-            f"Unknown keys in inference parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
-        )
-    rescore = options.get("rescore") or False
-    if not isinstance(rescore, bool):
-        raise InferenceError(f"inference.rescore must be true or false, got {rescore!r}")
-    reason = options.get("rescore_reason")
-    if rescore and (not isinstance(reason, str) or not reason.strip()):
-        raise InferenceError(
-            "inference.rescore is true but inference.rescore_reason is empty: a new decision set of a decided "
-            'month needs a written reason, e.g. --params "inference.rescore=true,inference.rescore_reason='
-            'scorecard ml_v2 approved by risk committee" (nothing was written)'
-        )
-    if reason and not rescore:
+    """``inference`` parameters validated by :class:`kycc.params.inference.InferenceParams` (missing keys from
+    conf/base; a rescore needs its written reason)."""
+    try:
+        opts = load_section("inference", options).model_dump()
+    except ValueError as err:
+        raise InferenceError(str(err)) from err
+    if opts["rescore_reason"] and not opts["rescore"]:
         logger.warning("inference: inference.rescore_reason is set but inference.rescore is false: ignored")
-    options["rescore"] = rescore
-    return options
+    return opts
 
 
 def _months_of(frame: pd.DataFrame) -> pd.Series:

@@ -25,14 +25,13 @@ from kycc.monitoring.estimated import PdCalibrator, expected_default_rate, expec
 from kycc.monitoring.monitor import monitor_cohort
 from kycc.monitoring.reference import model_reference
 from kycc.monitoring.stability import StabilityLevels
+from kycc.params.sections import load_section
 from kycc.registry.read import RegisteredModel
 from kycc.temporal import add_months
 from kycc.temporal.windows import TrainingWindows
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {"start_month", "end_month", "label_lag_months", "psi_bins", "backtest"}
-BACKTEST_KEYS = {"alpha", "confidence"}
 #: Metrics logged to MLflow per model and month (``<model>.monitoring.<metric>``, step = YYYYMM).
 MLFLOW_METRICS = (
     "roc_auc",
@@ -53,27 +52,9 @@ MLFLOW_METRICS = (
 
 
 def _options(options: dict[str, Any] | None) -> dict[str, Any]:
-    opts = {"start_month": None, "end_month": None, "label_lag_months": 6, "psi_bins": 10, **(options or {})}
-    backtest = {"alpha": 0.05, "confidence": 0.95, **(opts.get("backtest") or {})}
-    if set(backtest) - BACKTEST_KEYS:
-        raise ValueError(
-            f"Unknown keys in monitoring.backtest: {sorted(set(backtest) - BACKTEST_KEYS)}; allowed: "
-            f"{sorted(BACKTEST_KEYS)}"
-        )
-    for key in BACKTEST_KEYS:
-        value = backtest[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-            raise ValueError(f"monitoring.backtest.{key} must be a number in (0, 1), got {value!r}")
-    opts["backtest"] = backtest
-    unknown = set(opts) - OPTION_KEYS
-    if unknown:
-        raise ValueError(
-            f"Unknown keys in monitoring parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
-        )
-    lag = opts["label_lag_months"]
-    if not isinstance(lag, int) or isinstance(lag, bool) or lag < 1:
-        raise ValueError(f"monitoring.label_lag_months must be a whole number of months >= 1, got {lag!r}")
-    return opts
+    """``monitoring`` parameters validated by :class:`kycc.params.monitoring.MonitoringParams` (missing keys
+    from conf/base, the one home of the defaults)."""
+    return load_section("monitoring", options).model_dump()
 
 
 def select_maturing_labels(labels: ir.Table, options: dict[str, Any]) -> tuple[pd.DataFrame, list[str]]:

@@ -22,51 +22,30 @@ import pandas as pd
 
 from kycc.jsonsafe import json_safe
 from kycc.monitoring.actions import ActionRules, calibration_check, calibration_evidence
+from kycc.params.sections import load_section
 from kycc.registry.contract import TAG_PREFIX
 from kycc.registry.write import register_recalibrated
 from kycc.temporal import add_months, to_month, violates_batch_lag
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {
-    "month",
-    "decided_month",
-    "models",
-    "method",
-    "cohorts",
-    "min_defaults",
-    "scorecard",
-    "confirm",
-}
 RECALIBRATED_AT = f"{TAG_PREFIX}recalibrated_at"
 
 
 def options(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``recalibration`` parameters, validated (month and decided month as dates, or None)."""
-    opts = dict(params or {})
-    unknown = set(opts) - OPTION_KEYS
-    if unknown:
-        raise ValueError(f"Unknown keys in recalibration: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}")
-    method = opts.get("method", "platt")
-    if method not in ("platt", "isotonic"):
-        raise ValueError(f"recalibration.method must be platt or isotonic, got {method!r}")
-    for key, default, least in (("cohorts", 3, 1), ("min_defaults", 20, 1)):
-        value = opts.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ValueError(f"recalibration.{key} must be a whole number >= {least}, got {value!r}")
-        opts[key] = value
-    models = opts.get("models")
-    if models is not None and (isinstance(models, str) or not all(isinstance(m, str) for m in models)):
-        raise ValueError(f"recalibration.models must be a list of model names or null, got {models!r}")
+    """``recalibration`` parameters validated by :class:`kycc.params.actions.RecalibrationParams` (missing keys
+    from conf/base), with the month and the decided month as dates (or None)."""
+    opts = load_section("recalibration", params).model_dump()
+    models = opts["models"]
     return {
         "month": None if opts.get("month") in (None, "") else to_month(opts["month"]),
         "decided_month": None if opts.get("decided_month") in (None, "") else to_month(opts["decided_month"]),
         "models": None if models is None else list(models),
-        "method": method,
+        "method": opts["method"],
         "cohorts": opts["cohorts"],
         "min_defaults": opts["min_defaults"],
-        "scorecard": bool(opts.get("scorecard", True)),
-        "confirm": bool(opts.get("confirm", True)),
+        "scorecard": opts["scorecard"],
+        "confirm": opts["confirm"],
     }
 
 

@@ -96,7 +96,7 @@ def collect_tables(
 
 def _levels(options: dict[str, Any]) -> StabilityLevels:
     """The one PSI-level set, as ``reporting.psi_levels`` interpolates it (``${psi_levels}``), validated."""
-    return StabilityLevels.from_params(options.get("psi_levels"), "reporting.psi_levels")
+    return StabilityLevels.from_params(options.get("psi_levels"))
 
 
 def draw_charts(

@@ -30,6 +30,7 @@ from kycc.monitoring.stability import (
     woe_binnings,
     worst_verdict,
 )
+from kycc.params.sections import load_section
 from kycc.registry.read import RegisteredModel
 from kycc.scorecard.definition import ScorecardDefinition
 from kycc.scorecard.points import feature_points, score_applications, weighted_points
@@ -37,7 +38,6 @@ from kycc.temporal import add_months
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = {"start_month", "end_month", "reference_months", "reference_start", "psi_bins"}
 #: Metric families whose verdicts make a scorer's status (features explain, they do not flag: many tests).
 HEADLINE = {"scorecard": ("score_psi", "band_ssi"), "model": ("pd_psi",)}
 COLUMNS = [
@@ -63,29 +63,12 @@ class StabilityError(ValueError):
 
 
 def _options(options: dict[str, Any] | None) -> dict[str, Any]:
-    opts = {
-        "start_month": None,
-        "end_month": None,
-        "reference_months": 6,
-        "reference_start": None,
-        "psi_bins": 10,
-        **(options or {}),
-    }
-    unknown = set(opts) - OPTION_KEYS
-    if unknown:
-        raise StabilityError(
-            f"Unknown keys in stability parameters: {sorted(unknown)}; allowed: {sorted(OPTION_KEYS)}"
-        )
-    n = opts["reference_months"]
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise StabilityError(
-            f"stability.reference_months must be a whole number >= 2 (a reference of more than one month), "
-            f"got {n!r}"
-        )
-    bins = opts["psi_bins"]
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
-        raise StabilityError(f"stability.psi_bins must be an integer >= 2, got {bins!r}")
-    return opts
+    """``stability`` parameters validated by :class:`kycc.params.monitoring.StabilityParams` (missing keys from
+    conf/base)."""
+    try:
+        return load_section("stability", options).model_dump()
+    except ValueError as err:
+        raise StabilityError(str(err)) from err
 
 
 def _levels(params: dict[str, Any] | None) -> StabilityLevels:
