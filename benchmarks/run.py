@@ -5,7 +5,7 @@ generate, label_store and feature_store on DuckDB, beside the floor — the time
 same raw CSVs. Each step runs in its own process so its peak memory (max RSS) is its own. Other benchmark
 scripts in this folder (``bench_*.py``) run afterwards, in name order: ``bench_cycle.py`` builds a project state
 (``kycc backfill``) in ``$BENCH_STATE_DIR``, which ``bench_online.py`` then serves (online scoring through a real
-``kycc serve``).
+``kycc serve``); ``bench_startup.py`` prints the start-up CPU of ``kedro registry list`` and ``kycc --help``.
 
     BENCH_SIZES=2000,10000 make bench        # other sizes
     BENCH_ENGINES=duckdb,spark make bench    # add the PySpark engine (slow: Spark starts in ~10 s)
