@@ -112,5 +112,5 @@ def test_months_to_score():
 
 
 def test_unknown_inference_option_is_refused(world):
-    with pytest.raises(InferenceError, match="Unknown keys in inference parameters"):
+    with pytest.raises(InferenceError, match="unknown parameter 'inference.month'"):
         _score(world, "2024-04-01", options={"month": "2024-04-01"})

@@ -27,8 +27,8 @@ import pandas as pd
 from kycc.api.config import ApiSettings
 from kycc.api.input_rules import FeatureRange, gold_feature_ranges
 from kycc.api.scoring_cache import ScoringCache, one_native_thread
-from kycc.inference.scoring import batch_id, score_scorecard, score_with_model
-from kycc.temporal import BatchLagViolation, to_month
+from kycc.inference.scoring import score_scorecard, score_with_model
+from kycc.temporal import BatchLagViolation, batch_id, to_month
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from kycc.cycle.schedule import (
 )
 from kycc.cycle.summary import format_figures, format_summary
 from kycc.temporal import add_months, month_range, to_month, violates_batch_lag
-from kycc.temporal.windows import format_months
+from kycc.temporal.months import format_months
 
 logger = logging.getLogger(__name__)
 

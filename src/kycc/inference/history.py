@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from kycc.temporal import BatchLagViolation, check_batch_lag, to_month
+from kycc.temporal import BatchLagViolation, check_batch_lag, month_label
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ __all__ = [
 #: Columns a decision set adds to the decision / prediction columns.
 RESCORE_COLUMNS = ["decision_set", "rescored_at", "rescore_reason"]
 ORIGINAL_SET = 1
-
-
-def _key(month: Any) -> str:
-    return f"{to_month(month):%Y-%m}"
 
 
 class MonthRecord:
@@ -93,11 +89,11 @@ class MonthRecord:
 
     def frame(self, months: Iterable[Any]) -> pd.DataFrame:
         """The recorded rows of ``months`` (ISO dates or ``YYYY-MM``)."""
-        return self._frame(sorted({_key(m) if len(str(m)) > 7 else str(m) for m in months}))
+        return self._frame(sorted({month_label(m) if len(str(m)) > 7 else str(m) for m in months}))
 
     def next_decision_set(self, month: Any) -> int:
         """The number a new decision set of ``month`` gets (2 for the first rescore; 1 is the original)."""
-        return max([ORIGINAL_SET, *self._sets.get(_key(month), [])]) + 1
+        return max([ORIGINAL_SET, *self._sets.get(month_label(month), [])]) + 1
 
 
 def plan_inference(  # noqa: PLR0913, PLR0917 - the plan depends on each of these
@@ -133,14 +129,14 @@ def plan_inference(  # noqa: PLR0913, PLR0917 - the plan depends on each of thes
     """
     months = [pd.Timestamp(m).date().isoformat() for m in months]
     done = set(decided.months())
-    decided_before = [m for m in months if _key(m) in done]
+    decided_before = [m for m in months if month_label(m) in done]
     plan: dict[str, Any] = {
         "months": months,
         "rescore": bool(rescore),
         "rescore_reason": reason if rescore else None,
         "rescored_at": None,
         "decisions": {
-            "new": [m for m in months if _key(m) not in done],
+            "new": [m for m in months if month_label(m) not in done],
             "kept": [] if rescore else decided_before,
             "rescored": decided_before if rescore else [],
         },
@@ -156,7 +152,7 @@ def plan_inference(  # noqa: PLR0913, PLR0917 - the plan depends on each of thes
         logger.warning(
             "inference: %s already decided: the recorded decisions are kept (decisions are history). To write "
             "a new decision set: --params inference.rescore=true,inference.rescore_reason=<why>",
-            ", ".join(_key(m) for m in plan["decisions"]["kept"]),
+            ", ".join(month_label(m) for m in plan["decisions"]["kept"]),
         )
     violations = []
     for model, card in champions.items():
@@ -170,15 +166,15 @@ def plan_inference(  # noqa: PLR0913, PLR0917 - the plan depends on each of thes
         entry = {
             "status": "score",
             "version": int(card.version),
-            "new": [m for m in months if m not in rescored and _key(m) not in have],
-            "kept": [m for m in months if m not in rescored and _key(m) in have],
+            "new": [m for m in months if m not in rescored and month_label(m) not in have],
+            "kept": [m for m in months if m not in rescored and month_label(m) in have],
             "rescored": list(rescored),
         }
         if entry["kept"]:
             logger.warning(
                 "inference: %s already scored %s: the recorded predictions are kept",
                 model,
-                ", ".join(_key(m) for m in entry["kept"]),
+                ", ".join(month_label(m) for m in entry["kept"]),
             )
         for month in entry["new"] + entry["rescored"]:
             try:

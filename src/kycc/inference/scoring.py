@@ -19,7 +19,7 @@ import pandas as pd
 
 from kycc.registry.read import ModelCard
 from kycc.scorecard.decision import DECISION_OUTPUT_COLUMNS
-from kycc.temporal import add_months, check_batch_lag, month_range, to_month
+from kycc.temporal import add_months, batch_id, check_batch_lag, month_range, to_month
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +66,6 @@ PREDICTION_COLUMNS = [
 
 class InferenceError(ValueError):
     """The month cannot be scored (no active scorecard, bad month range, missing feature columns…)."""
-
-
-def batch_id(month: Any) -> str:
-    """``BATCH_2024_06`` for June 2024 (one-to-one with the snapshot date)."""
-    m = to_month(month)
-    return f"BATCH_{m.year:04d}_{m.month:02d}"
 
 
 def resolve_months(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kycc.temporal.windows import add_months, to_month
+from kycc.temporal.months import add_months, to_month
 
 __all__ = ["make_model_input"]
 

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 from pathlib import Path
 
+from kycc.temporal.months import batch_id, month_range
+
 __all__ = [
     "DEFAULT_CUSTOMERS",
     "DEFAULT_END",
@@ -84,22 +86,6 @@ def parse_month(value: str | date, name: str) -> date:
             f"{name}={parsed.isoformat()} is not the first of a month (snapshot dates are YYYY-MM-01)"
         )
     return parsed
-
-
-def month_range(start: date, end: date) -> list[date]:
-    """All first-of-month dates from ``start`` to ``end`` inclusive."""
-    months = []
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        months.append(date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
-
-
-def batch_id(month: date | str) -> str:
-    """``BATCH_YYYY_MM`` of a snapshot date."""
-    d = month if isinstance(month, date) else date.fromisoformat(month)
-    return f"BATCH_{d.year:04d}_{d.month:02d}"
 
 
 @dataclass(frozen=True)

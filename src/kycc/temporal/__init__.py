@@ -1,25 +1,39 @@
 """Time arithmetic of the platform: training windows and the batch-lag rule of scoring."""
 
 from kycc.temporal.batch_lag import BatchLagViolation, check_batch_lag, violates_batch_lag
+from kycc.temporal.months import (
+    add_months,
+    batch_id,
+    format_months,
+    month_keys,
+    month_label,
+    month_range,
+    month_starts,
+    months_between,
+    to_month,
+)
 from kycc.temporal.windows import (
     WINDOW_NAMES,
     InsufficientHistoryError,
     TrainingWindows,
     Window,
     WindowSizes,
-    add_months,
     check_history,
     first_trainable_date,
     first_training_date_learning,
     fixed_windows,
-    month_range,
     recent_windows,
-    to_month,
     windows_from_config,
     windows_from_training_date,
 )
 
 __all__ = [
+    "batch_id",
+    "format_months",
+    "month_keys",
+    "month_label",
+    "month_starts",
+    "months_between",
     "WINDOW_NAMES",
     "BatchLagViolation",
     "InsufficientHistoryError",

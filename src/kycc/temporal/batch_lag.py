@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kycc.temporal.windows import TrainingWindows, format_months, to_month
+from kycc.temporal.months import format_months, to_month
+from kycc.temporal.windows import TrainingWindows
 
 __all__ = ["BatchLagViolation", "check_batch_lag", "violates_batch_lag"]
 

@@ -32,21 +32,19 @@ from typing import Any
 
 import pandas as pd
 
+from kycc.temporal.months import add_months, format_months, month_range, months_between, to_month
+
 __all__ = [
     "WINDOW_NAMES",
     "InsufficientHistoryError",
     "Window",
     "WindowSizes",
     "TrainingWindows",
-    "add_months",
     "check_history",
     "first_trainable_date",
     "first_training_date_learning",
     "fixed_windows",
     "recent_windows",
-    "format_months",
-    "month_range",
-    "to_month",
     "windows_from_config",
     "windows_from_training_date",
 ]
@@ -56,64 +54,6 @@ WINDOW_NAMES = ("train", "validation", "test", "oot")
 
 class InsufficientHistoryError(ValueError):
     """The data do not cover the months the training windows need (or a window is empty)."""
-
-
-def to_month(value: Any) -> dt.date:
-    """The first day of the month of ``value`` (a date, datetime, ``pd.Timestamp`` or ISO string)."""
-    if value is None:
-        raise TypeError("A month is required, got None")
-    if isinstance(value, str):
-        try:
-            value = pd.Timestamp(value)
-        except ValueError as err:
-            raise ValueError(f"Not a date: {value!r} (expected YYYY-MM-DD)") from err
-    if isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            raise ValueError("A month is required, got NaT")
-        value = value.to_pydatetime()
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if not isinstance(value, dt.date):
-        raise TypeError(f"Not a date: {value!r} ({type(value).__name__})")
-    return value.replace(day=1)
-
-
-def add_months(month: Any, n: int) -> dt.date:
-    """``month`` shifted by ``n`` calendar months (negative goes back), as a first-of-month date."""
-    m = to_month(month)
-    index = m.year * 12 + (m.month - 1) + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(start: Any, end: Any) -> int:
-    """Number of months from ``start`` to ``end`` (``end - start``; 0 when equal)."""
-    s, e = to_month(start), to_month(end)
-    return (e.year - s.year) * 12 + (e.month - s.month)
-
-
-def month_range(start: Any, end: Any) -> list[dt.date]:
-    """Every month from ``start`` to ``end``, both included (empty when ``end < start``)."""
-    s = to_month(start)
-    return [add_months(s, i) for i in range(months_between(s, end) + 1)]
-
-
-def format_months(months: Iterable[dt.date]) -> str:
-    """``2023-01..2023-12`` for a contiguous run of months, comma-separated runs otherwise."""
-    ordered = sorted(set(months))
-    if not ordered:
-        return "none"
-    runs: list[tuple[dt.date, dt.date]] = []
-    start = prev = ordered[0]
-    for m in ordered[1:]:
-        if m != add_months(prev, 1):
-            runs.append((start, prev))
-            start = m
-        prev = m
-    runs.append((start, prev))
-    return ", ".join(
-        f"{s:%Y-%m}" if s == e else f"{s:%Y-%m}..{e:%Y-%m} ({months_between(s, e) + 1} months)"
-        for s, e in runs
-    )
 
 
 @dataclass(frozen=True)

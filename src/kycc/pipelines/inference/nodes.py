@@ -28,8 +28,7 @@ from kycc.inference.scoring import (
 )
 from kycc.params.sections import load_section
 from kycc.registry.read import RegisteredModel
-from kycc.temporal import add_months, to_month
-from kycc.temporal.windows import format_months
+from kycc.temporal import add_months, format_months, month_keys, to_month
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +48,10 @@ def _options(options: dict[str, Any] | None) -> dict[str, Any]:
     return opts
 
 
-def _months_of(frame: pd.DataFrame) -> pd.Series:
-    return pd.to_datetime(frame["snapshot_date"]).dt.strftime("%Y-%m-01")
-
-
 def _rows_of(frame: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     if frame.empty or not months:
         return frame.iloc[0:0]
-    return frame.loc[_months_of(frame).isin(months)].reset_index(drop=True)
+    return frame.loc[month_keys(frame).isin(months)].reset_index(drop=True)
 
 
 def _as_set(frame: pd.DataFrame, plan: dict[str, Any]) -> pd.DataFrame:
@@ -64,7 +59,7 @@ def _as_set(frame: pd.DataFrame, plan: dict[str, Any]) -> pd.DataFrame:
     if frame.empty:
         return frame
     out = frame.copy()
-    out["decision_set"] = _months_of(out).map(plan["decision_sets"]).astype("int64")
+    out["decision_set"] = month_keys(out).map(plan["decision_sets"]).astype("int64")
     out["rescored_at"] = pd.Timestamp(plan["rescored_at"])
     out["rescore_reason"] = plan["rescore_reason"]
     return out

@@ -34,7 +34,7 @@ from kycc.params.sections import load_section
 from kycc.registry.read import RegisteredModel
 from kycc.scorecard.definition import ScorecardDefinition
 from kycc.scorecard.points import feature_points, score_applications, weighted_points
-from kycc.temporal import add_months
+from kycc.temporal import add_months, month_keys
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,6 @@ def _levels(params: dict[str, Any] | None) -> StabilityLevels:
         raise StabilityError(str(err)) from err
 
 
-def _month_key(frame: pd.DataFrame, column: str = "snapshot_date") -> pd.Series:
-    return pd.to_datetime(frame[column]).dt.strftime("%Y-%m-01")
-
-
 def _row(month: str, scorer: str, kind: str, version: Any, family: str, feature: str, metric: StabilityMetric,
          reference: str) -> dict[str, Any]:  # fmt: skip
     return {
@@ -122,7 +118,7 @@ def select_stability_months(decisions: pd.DataFrame, options: dict[str, Any]) ->
         options: ``stability`` parameters.
     """
     opts = _options(options)
-    available = [] if decisions.empty else sorted(set(_month_key(decisions)))
+    available = [] if decisions.empty else sorted(set(month_keys(decisions)))
     try:
         months = resolve_months(opts["start_month"], opts["end_month"], available, "stability", "stability")
     except InferenceError as err:
@@ -158,7 +154,7 @@ def scorecard_stability(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive
     ref_label = f"development window {ref_months[0][:7]}..{ref_months[-1][:7]}" if ref_months else "none"
     ref_rows = applications_of(features, ref_months)
     now_rows = applications_of(features, months)
-    keyed = decisions.assign(_month=_month_key(decisions))
+    keyed = decisions.assign(_month=month_keys(decisions))
     stored = (scorecard_versions or {}).get("versions") or {}
     for month in months:
         if month in ref_months:
@@ -252,7 +248,7 @@ def model_stability(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs arrive pos
     if not months or predictions.empty:
         logger.info("stability: %s has no predictions of %s", model, ", ".join(m[:7] for m in months) or "-")
         return pd.DataFrame(columns=COLUMNS)
-    keyed = predictions.assign(_month=_month_key(predictions))
+    keyed = predictions.assign(_month=month_keys(predictions))
     references: dict[int, tuple[ModelReference, dict[str, Any]]] = {}
     for month in months:
         part = keyed.loc[keyed["_month"] == month]

@@ -28,14 +28,12 @@ from kycc.modeling.gates import GateConfig, evaluate_gates
 from kycc.modeling.metrics import best_f1_threshold, classification_metrics
 from kycc.modeling.plots import calibration_figure, roc_figure
 from kycc.registry.write import RegistrySettings, register_candidate
+from kycc.temporal.months import add_months, format_months, month_starts, to_month
 from kycc.temporal.windows import (
     WINDOW_NAMES,
     InsufficientHistoryError,
     TrainingWindows,
-    add_months,
     check_history,
-    format_months,
-    to_month,
     windows_from_config,
 )
 
@@ -104,10 +102,6 @@ def _spec(feature_spec: dict[str, Any]) -> FeatureSpec:
     return FeatureSpec.from_dict({k: v for k, v in feature_spec.items() if k != "accounting"})
 
 
-def _months(dates: pd.Series) -> pd.Series:
-    return dates.dt.to_period("M").dt.to_timestamp()
-
-
 def compute_training_windows(
     data: pd.DataFrame,
     feature_spec: dict[str, Any],
@@ -129,7 +123,7 @@ def compute_training_windows(
     """
     spec = _spec(feature_spec)
     maturity = int((windows or {}).get("label_maturity_months", 6))
-    app_months = _months(data[spec.date_column])
+    app_months = month_starts(data[spec.date_column])
     if training_date is None or (isinstance(training_date, str) and not training_date.strip()):
         if spec.label_date_column:
             t = to_month(data[spec.label_date_column].max())
@@ -172,7 +166,7 @@ def split_by_windows(
     spec = _spec(feature_spec)
     tw = TrainingWindows.from_dict(training_windows)
     window = tw.assign(data[spec.date_column])
-    months = _months(data[spec.date_column])
+    months = month_starts(data[spec.date_column])
     outside = window.isna()
     left_out = {
         "before_train": int((outside & (months < pd.Timestamp(tw.train.start))).sum()),
@@ -189,7 +183,7 @@ def split_by_windows(
         part = used[used[WINDOW_COLUMN] == name]
         if part.empty:
             raise InsufficientHistoryError(f"The {name} window ({getattr(tw, name)}) has no labelled rows.")
-        per_month = part.groupby(_months(part[spec.date_column]).dt.strftime("%Y-%m"))[label].agg(
+        per_month = part.groupby(month_starts(part[spec.date_column]).dt.strftime("%Y-%m"))[label].agg(
             ["size", "sum"]
         )
         profile_windows[name] = {
@@ -392,7 +386,7 @@ def fit_calibration(  # noqa: PLR0917 - a Kedro node: inputs arrive positionally
     spec = _spec(feature_spec)
     method = _calibration_settings(model, calibration, options)["method"]
     valid = data.loc[_rows(data, "validation")]
-    months = sorted(_months(valid[spec.date_column]).dt.strftime("%Y-%m").unique().tolist())
+    months = sorted(month_starts(valid[spec.date_column]).dt.strftime("%Y-%m").unique().tolist())
     calibrator = PDCalibrator(method).fit(
         predict_pd(preprocessor, estimator, valid),
         valid[spec.label_column].to_numpy(),
@@ -663,7 +657,7 @@ def evaluation_rows(
         "frame": frame,
         "labels": frame[spec.label_column].to_numpy(),
         "candidate_pd": predictions.loc[mask, "pd"].to_numpy(dtype="float64"),
-        "months": sorted(_months(frame[spec.date_column]).dt.strftime("%Y-%m").unique().tolist()),
+        "months": sorted(month_starts(frame[spec.date_column]).dt.strftime("%Y-%m").unique().tolist()),
         "rows": "the candidate's OOT window (the latest matured cohorts at its training date)",
     }
 
