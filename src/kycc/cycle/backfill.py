@@ -40,6 +40,7 @@ from kycc.cycle.schedule import (
     trainable,
 )
 from kycc.cycle.summary import format_figures, format_summary
+from kycc.params.sections import deep_merge
 from kycc.temporal import add_months, month_range, to_month, violates_batch_lag
 from kycc.temporal.months import format_months
 
@@ -77,16 +78,6 @@ class CycleReport:
         return f"{table}\n\n{self.figures}" if self.figures else table
 
 
-def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def _iso(month: Any) -> str | None:
     return None if month in (None, "") else to_month(month).isoformat()
 
@@ -115,7 +106,7 @@ class _Project:
         return KedroSession.create(
             project_path=self.project_path,
             env=self.env,
-            runtime_params=_merge(self.params, params or {}),
+            runtime_params=deep_merge(self.params, params or {}),
             conf_source=self.conf_source,
         )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["base_defaults", "load_section"]
+__all__ = ["base_defaults", "deep_merge", "load_section"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,11 +50,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` on top, nested mappings merged key by key (Kedro's ``soft`` merge)."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -70,7 +71,7 @@ def load_section(section: str, value: Mapping[str, Any] | BaseModel | None) -> B
     if isinstance(value, model):
         return value
     raw = value.model_dump(by_alias=True) if isinstance(value, BaseModel) else dict(value or {})
-    merged = _merge(base_defaults(section), raw)
+    merged = deep_merge(base_defaults(section), raw)
     try:
         return model.model_validate(merged)
     except ValidationError as exc:
