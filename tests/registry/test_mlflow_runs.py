@@ -32,8 +32,11 @@ MODELS = ("model_1", "model_2")
 
 
 def _end_runs() -> None:
-    while mlflow.active_run():
-        mlflow.end_run()
+    """No run left active and kedro-mlflow's hook forgets this module's run (as ``kycc backfill`` does): its
+    ``before_node_run`` would re-open it in a later session of the process, against another store."""
+    from kycc.cycle.backfill import _reset_mlflow_plugin
+
+    _reset_mlflow_plugin()
 
 
 def _run(pipelines: list[str], params: dict | None = None) -> None:
@@ -57,6 +60,7 @@ def world(tmp_path_factory):
         _run(["label_store", "feature_store", "model_input"])
         _run(["training"], {"training": {"training_date": "2024-12-01", "models": {"model_2": FAST_MODEL_2}}})
         yield root, MlflowClient(tracking_uri=uri)
+    _end_runs()
     mlflow.set_tracking_uri(previous)
 
 
