@@ -106,7 +106,7 @@ def test_months_to_score():
     assert resolve_months("2024-02-01", None, [], "x", "inference") == [pd.Timestamp("2024-02-01")]
     with pytest.raises(InferenceError, match="inference.end_month .* is before inference.start_month"):
         resolve_months("2024-03-01", "2024-01-01", [], "x", "inference")
-    with pytest.raises(InferenceError, match="inference.start_month/end_month"):
+    with pytest.raises(InferenceError, match="inference.start_month=.2024-13-01. is not an ISO date"):
         resolve_months("2024-13-01", None, [], "x", "inference")
     assert batch_id("2024-06-01") == "BATCH_2024_06"
 

@@ -149,20 +149,16 @@ main.add_command(decisions)
 def _month_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """``--start`` / ``--end`` of ``kycc backfill``: a month ``YYYY-MM-01`` (or ``YYYY-MM``), else a usage error
     naming the option (``June`` or ``2025-06-15`` are refused, never read as another month)."""
-    import datetime as dt
-    import re
+    from kycc.temporal.months import parse_month
 
     if value is None:
         return None
-    text = value.strip()
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}(-01)?", text):
-            raise ValueError
-        month = dt.date.fromisoformat(text if len(text) == 10 else f"{text}-01")
+        month = parse_month(value, param.name or "month")
     except ValueError:
-        raise click.BadParameter(
-            f"expected a month YYYY-MM-01 (or YYYY-MM), got {value!r}", param=param
-        ) from None
+        month = None
+    if month is None:
+        raise click.BadParameter(f"expected a month YYYY-MM-01 (or YYYY-MM), got {value!r}", param=param)
     return month.isoformat()
 
 

@@ -19,7 +19,15 @@ import pandas as pd
 
 from kycc.registry.read import ModelCard
 from kycc.scorecard.decision import DECISION_OUTPUT_COLUMNS
-from kycc.temporal import add_months, batch_id, check_batch_lag, month_range, to_month
+from kycc.temporal import (
+    add_months,
+    batch_id,
+    check_batch_lag,
+    month_range,
+    month_starts,
+    parse_month,
+    to_month,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,17 +96,13 @@ def resolve_months(
         )
         return [pd.Timestamp(months[-1])]
     try:
-        first = to_month(start if start not in (None, "") else end)
-        last = to_month(end if end not in (None, "") else start)
+        first = parse_month(start, f"{option}.start_month") or parse_month(end, f"{option}.end_month")
+        last = parse_month(end, f"{option}.end_month") or first
     except (TypeError, ValueError) as err:
-        raise InferenceError(f"{option}.start_month/end_month: {err}") from err
+        raise InferenceError(str(err)) from err
     if last < first:
         raise InferenceError(f"{option}.end_month ({last}) is before {option}.start_month ({first})")
     return [pd.Timestamp(m) for m in month_range(first, last)]
-
-
-def _months_of(dates: pd.Series) -> pd.Series:
-    return pd.to_datetime(dates).dt.to_period("M").dt.to_timestamp()
 
 
 def empty_predictions() -> pd.DataFrame:
@@ -130,7 +134,7 @@ def score_scorecard(applications: pd.DataFrame, scorecard: Mapping[str, Any]) ->
     decided = decide_applications(applications, scores, definition)
     points = ["weighted_points", *(f"points_{f}" for f in definition.feature_names)]
     out = pd.concat([scores.drop(columns=points), decided], axis=1)
-    out["snapshot_date"] = _months_of(out["application_date"]).to_numpy()
+    out["snapshot_date"] = month_starts(out["application_date"]).to_numpy()
     out["batch_id"] = [batch_id(m) for m in out["snapshot_date"]]
     if by_month is not None:
         from kycc.scorecard.calibration import apply_calibrations
@@ -163,7 +167,7 @@ def score_with_model(
         return empty_predictions()
     proba = np.asarray(card.bundle.predict_proba(applications)[:, 1], dtype="float64")
     out = applications[ID_COLUMNS].copy()
-    out["snapshot_date"] = _months_of(out["application_date"]).to_numpy()
+    out["snapshot_date"] = month_starts(out["application_date"]).to_numpy()
     out["batch_id"] = [batch_id(m) for m in out["snapshot_date"]]
     out["model"] = card.model
     out["registered_model_name"] = card.registered_model_name

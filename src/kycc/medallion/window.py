@@ -9,6 +9,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from kycc.temporal.months import parse_month
+
 __all__ = ["RunWindow", "add_months", "month_start"]
 
 
@@ -23,8 +25,8 @@ class RunWindow:
     def from_params(cls, params: dict[str, Any] | None) -> RunWindow:
         """Build from the ``run`` parameters (``start_month`` / ``end_month``, ISO dates or null)."""
         params = params or {}
-        start = _parse_month(params.get("start_month"), "run.start_month")
-        end = _parse_month(params.get("end_month"), "run.end_month")
+        start = parse_month(params.get("start_month"), "run.start_month")
+        end = parse_month(params.get("end_month"), "run.end_month")
         if start and end and start > end:
             raise ValueError(f"run.start_month {start} is after run.end_month {end}")
         return cls(start, end)
@@ -40,21 +42,6 @@ class RunWindow:
 
     def __str__(self) -> str:
         return f"{self.start or 'first month'} .. {self.end or 'last month'}"
-
-
-def _parse_month(value: Any, name: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if not isinstance(value, dt.date):
-        try:
-            value = dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(f"{name}={value!r} is not an ISO date like 2024-06-01") from None
-    if value.day != 1:
-        raise ValueError(f"{name}={value} must be the first day of a month (snapshots are monthly)")
-    return value
 
 
 def month_start(date: ir.DateValue) -> ir.DateValue:

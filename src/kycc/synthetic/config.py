@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from kycc.temporal.months import batch_id, month_range
+from kycc.temporal.months import parse_month as _parse_month
 
 __all__ = [
     "DEFAULT_CUSTOMERS",
@@ -73,18 +74,10 @@ class DirtyRates:
 
 
 def parse_month(value: str | date, name: str) -> date:
-    """Parse an ISO date that must be the first of a month; raise ``ValueError`` naming the option."""
-    if isinstance(value, date):
-        parsed = value
-    else:
-        try:
-            parsed = date.fromisoformat(str(value))
-        except ValueError as exc:
-            raise ValueError(f"{name}={value!r} is not an ISO date (YYYY-MM-01)") from exc
-    if parsed.day != 1:
-        raise ValueError(
-            f"{name}={parsed.isoformat()} is not the first of a month (snapshot dates are YYYY-MM-01)"
-        )
+    """A required month by the platform's one rule (:func:`kycc.temporal.months.parse_month`)."""
+    parsed = _parse_month(value, name)
+    if parsed is None:
+        raise ValueError(f"{name} is required (a month YYYY-MM-01)")
     return parsed
 
 

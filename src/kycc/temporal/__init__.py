@@ -10,6 +10,7 @@ from kycc.temporal.months import (
     month_range,
     month_starts,
     months_between,
+    parse_month,
     to_month,
 )
 from kycc.temporal.windows import (
@@ -34,6 +35,7 @@ __all__ = [
     "month_label",
     "month_starts",
     "months_between",
+    "parse_month",
     "WINDOW_NAMES",
     "BatchLagViolation",
     "InsufficientHistoryError",

@@ -8,6 +8,7 @@ row of a table (``month_keys``: ``YYYY-MM-01`` strings, ``month_starts``: timest
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "month_range",
     "month_starts",
     "months_between",
+    "parse_month",
     "to_month",
 ]
 
@@ -82,6 +84,38 @@ def format_months(months: Iterable[dt.date]) -> str:
         f"{s:%Y-%m}" if s == e else f"{s:%Y-%m}..{e:%Y-%m} ({months_between(s, e) + 1} months)"
         for s, e in runs
     )
+
+
+def parse_month(value: Any, name: str) -> dt.date | None:
+    """A month given by a user (a parameter, a CLI option), by the one rule of the platform: ``YYYY-MM-01`` or
+    ``YYYY-MM`` (or a date on the first of a month). A mid-month date is **refused** with an error naming
+    ``name`` — never silently read as its month. ``None`` / ``""`` (not set) is ``None``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            raise ValueError(f"{name}={value!r} is not a month: expected YYYY-MM-01 (or YYYY-MM)")
+        value = value.date()
+    if isinstance(value, dt.date):
+        parsed = value
+    else:
+        text = str(value).strip()
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            text = f"{text}-01"
+        try:
+            parsed = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"{name}={value!r} is not an ISO date: expected a month YYYY-MM-01 (or YYYY-MM), e.g. 2024-06-01"
+            ) from None
+    if parsed.day != 1:
+        raise ValueError(
+            f"{name}={parsed.isoformat()} is not the first of a month: months are given as YYYY-MM-01 "
+            f"(e.g. {parsed:%Y-%m}-01)"
+        )
+    return parsed
 
 
 def month_label(month: Any) -> str:

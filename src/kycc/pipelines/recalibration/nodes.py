@@ -25,7 +25,7 @@ from kycc.monitoring.actions import ActionRules, calibration_check, calibration_
 from kycc.params.sections import load_section
 from kycc.registry.contract import TAG_PREFIX
 from kycc.registry.write import register_recalibrated
-from kycc.temporal import add_months, to_month, violates_batch_lag
+from kycc.temporal import add_months, parse_month, to_month, violates_batch_lag
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ def options(params: Mapping[str, Any] | None) -> dict[str, Any]:
     opts = load_section("recalibration", params).model_dump()
     models = opts["models"]
     return {
-        "month": None if opts.get("month") in (None, "") else to_month(opts["month"]),
-        "decided_month": None if opts.get("decided_month") in (None, "") else to_month(opts["decided_month"]),
+        "month": parse_month(opts["month"], "recalibration.month"),
+        "decided_month": parse_month(opts["decided_month"], "recalibration.decided_month"),
         "models": None if models is None else list(models),
         "method": opts["method"],
         "cohorts": opts["cohorts"],

@@ -28,7 +28,7 @@ from kycc.modeling.gates import GateConfig, evaluate_gates
 from kycc.modeling.metrics import best_f1_threshold, classification_metrics
 from kycc.modeling.plots import calibration_figure, roc_figure
 from kycc.registry.write import RegistrySettings, register_candidate
-from kycc.temporal.months import add_months, format_months, month_starts, to_month
+from kycc.temporal.months import add_months, format_months, month_starts, parse_month, to_month
 from kycc.temporal.windows import (
     WINDOW_NAMES,
     InsufficientHistoryError,
@@ -135,9 +135,7 @@ def compute_training_windows(
             source = f"the month after the latest application month + {maturity} months of label maturity"
         logger.info("training_date not set: using %s, %s", t, source)
     else:
-        t = to_month(training_date)
-        if pd.Timestamp(training_date) != pd.Timestamp(t):
-            logger.warning("training_date %s is not the first of a month: using %s", training_date, t)
+        t = parse_month(training_date, "training.training_date")
     tw = windows_from_config(windows, t)
     check_history(tw, app_months.unique())
     if spec.label_date_column:
