@@ -74,15 +74,9 @@ class ApiSettings:
 
 
 def _config_loader(root: Path, env: str | None):
-    from kedro.config import OmegaConfigLoader
+    from kycc.project import config_loader
 
-    from kycc import settings as project_settings
-
-    return OmegaConfigLoader(
-        conf_source=str(root / getattr(project_settings, "CONF_SOURCE", "conf")),
-        env=env,
-        **dict(getattr(project_settings, "CONFIG_LOADER_ARGS", None) or {}),
-    )
+    return config_loader(root, env)
 
 
 def template_values(project_root: Path) -> set[str]:

@@ -95,11 +95,9 @@ class ProjectService:
         """The project's Kedro context (its hooks set the MLflow tracking store, as in ``kedro run``)."""
         with self._lock:
             if self._context is None:
-                from kedro.framework.session import KedroSession
-                from kedro.framework.startup import bootstrap_project
+                from kycc.project import open_session
 
-                bootstrap_project(self.settings.project_root)
-                session = KedroSession.create(project_path=self.settings.project_root, env=self.settings.env)
+                session = open_session(self.settings.project_root, self.settings.env)
                 self._context = session.load_context()
                 logger.info("API: Kedro context loaded (env %s)", self.settings.env or "default")
             return self._context

@@ -32,16 +32,10 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
     # the error of a run that fails before Kedro configures its logging still reaches the run's log (stderr)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
+    from kycc.project import open_session
 
-    bootstrap_project(spec["project_root"])
     try:
-        with KedroSession.create(
-            project_path=spec["project_root"],
-            env=spec.get("env"),
-            runtime_params=nested(spec.get("params") or {}),
-        ) as session:
+        with open_session(spec["project_root"], spec.get("env"), nested(spec.get("params") or {})) as session:
             session.run(pipeline_names=[spec["pipeline"]])
     except Exception as exc:  # noqa: BLE001 - report any failure as the run's error
         logging.getLogger("kycc.api.worker").error(

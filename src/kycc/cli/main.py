@@ -259,23 +259,19 @@ def serve(host: str, port: int, env: str | None) -> None:
 def pocketbase(port: int, env: str | None) -> None:
     """Serve the issue_mining PocketBase in the foreground on 127.0.0.1 for browsing (admin UI at /_/): the
     embedded server the pipeline starts when no PocketBase URL is configured, with the same data folder."""
-    from kedro.config import MissingConfigException, OmegaConfigLoader
+    from kedro.config import MissingConfigException
     from kedro.io import DataCatalog
 
-    from kycc import settings as project_settings
     from kycc.mining.pocketbase import PocketBaseError, serve_embedded
     from kycc.paths import find_project_root
+    from kycc.project import config_loader
 
     root = find_project_root()
     if root is None:
         raise click.ClickException("No KYCC (Kedro) project found: run `kycc pocketbase` inside the project")
     os.chdir(root)  # relative paths of the configuration (the data root) are relative to the project
     # Only the one catalog entry and its credentials: no Kedro session (hooks, MLflow) for a browsing server.
-    loader = OmegaConfigLoader(
-        conf_source=str(root / "conf"),
-        env=env or os.environ.get("KEDRO_ENV") or None,
-        **dict(project_settings.CONFIG_LOADER_ARGS),
-    )
+    loader = config_loader(root, env)
     name = "issue_mining.pocketbase_access"
     try:
         credentials = dict(loader["credentials"])

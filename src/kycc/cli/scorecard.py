@@ -63,16 +63,12 @@ class _State:
 
     def session(self, runtime_params: dict[str, Any] | None = None) -> Any:
         """A KedroSession of the project (``with state.session() as session:``)."""
-        from kedro.framework.session import KedroSession
-        from kedro.framework.startup import bootstrap_project
+        from kycc.project import open_session
 
         root = self.config.project_root
         if root is None:
             raise click.ClickException("No KYCC (Kedro) project found: run the command inside the project")
-        bootstrap_project(root)
-        return KedroSession.create(
-            project_path=root, env=self.config.env, runtime_params=runtime_params or {}
-        )
+        return open_session(root, self.config.env, runtime_params)
 
     def catalog(self) -> Any:
         """The project's data catalog (for the reference batch and the report files)."""

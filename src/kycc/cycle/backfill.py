@@ -88,26 +88,23 @@ class _Project:
     def __init__(
         self, project_path: Path, env: str | None, params: Mapping[str, Any], conf_source: str | None
     ):
-        from kedro.framework.startup import bootstrap_project
+        from kycc.project import bootstrap
 
         self.project_path = Path(project_path)
         self.env = env
         self.params = dict(params or {})
         self.conf_source = conf_source
         self.timings: dict[str, float] = {}
-        bootstrap_project(self.project_path)
+        bootstrap(self.project_path)
         _reset_mlflow_plugin()  # a session run earlier in this process must not leak its MLflow run into ours
         # kedro-viz's run hook warns on every partial run (each step here is one): noise in a cycle
         logging.getLogger("kedro_viz.integrations.kedro.run_hooks").setLevel(logging.ERROR)
 
     def _session(self, params: Mapping[str, Any] | None = None):
-        from kedro.framework.session import KedroSession
+        from kycc.project import open_session
 
-        return KedroSession.create(
-            project_path=self.project_path,
-            env=self.env,
-            runtime_params=deep_merge(self.params, params or {}),
-            conf_source=self.conf_source,
+        return open_session(
+            self.project_path, self.env, deep_merge(self.params, params or {}), self.conf_source
         )
 
     def run(

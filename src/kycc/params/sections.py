@@ -19,20 +19,12 @@ __all__ = ["base_defaults", "deep_merge", "load_section"]
 
 @functools.lru_cache(maxsize=1)
 def _base_parameters() -> dict[str, Any]:
-    from kedro.config import OmegaConfigLoader
+    from kycc.project import config_loader
 
-    from kycc.paths import find_project_root
-
-    root = find_project_root()
-    if root is None or not (root / "conf" / "base").is_dir():
+    try:
+        loader = config_loader(base_only=True)
+    except FileNotFoundError:  # no project: no defaults, every key must be given
         return {}
-    from kycc.settings import CONFIG_LOADER_ARGS
-
-    args = {
-        **CONFIG_LOADER_ARGS,
-        "default_run_env": "base",
-    }  # conf/base only: the defaults, not a local change
-    loader = OmegaConfigLoader(str(root / "conf"), **args)
     return dict(loader["parameters"])
 
 

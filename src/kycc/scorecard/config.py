@@ -75,17 +75,10 @@ def load_scorecard_config(env: str | None = None, project_root: Path | None = No
         url = os.environ.get("KYCC_SCORECARD_DB") or f"sqlite:///{Path(DEFAULT_STORE_PATH).resolve()}"
         logger.debug("No Kedro project found: scorecard store %s", url)
         return ScorecardConfig({}, url, None, env)
-    from kedro.config import OmegaConfigLoader
+    from kycc.project import config_loader
 
-    # the project's own settings module (its resolvers and merge strategy) without configuring a Kedro session:
-    # importing kedro.framework.project would reconfigure logging and print a line for every CLI command
-    from kycc import settings as project_settings
-
-    loader = OmegaConfigLoader(
-        conf_source=str(root / getattr(project_settings, "CONF_SOURCE", "conf")),
-        env=env,
-        **dict(getattr(project_settings, "CONFIG_LOADER_ARGS", None) or {}),
-    )
+    # without configuring a Kedro session: that would reconfigure logging and print a line for every CLI command
+    loader = config_loader(root, env)
     params = dict(loader["parameters"].get("scorecard") or {})
     entry = loader["catalog"].get(STORE_DATASET) or {}
     url = entry.get("url") or os.environ.get("KYCC_SCORECARD_DB") or f"sqlite:///{DEFAULT_STORE_PATH}"
