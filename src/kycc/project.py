@@ -42,9 +42,10 @@ def config_loader(
     runtime_params: Mapping[str, Any] | None = None,
     *,
     base_only: bool = False,
+    conf_source: str | Path | None = None,
 ):
     """The project's ``OmegaConfigLoader`` for ``env`` (default ``KEDRO_ENV``, else the project's default run env;
-    ``base_only``: ``conf/base`` alone, the defaults).
+    ``base_only``: ``conf/base`` alone, the defaults; ``conf_source``: another configuration folder).
 
     Imports :mod:`kycc.settings`, not ``kedro.framework.project``: no session is configured and logging is left
     alone.
@@ -61,7 +62,7 @@ def config_loader(
     else:
         env = env or os.environ.get("KEDRO_ENV") or None
     return OmegaConfigLoader(
-        conf_source=str(root / getattr(settings, "CONF_SOURCE", "conf")),
+        conf_source=str(conf_source or root / getattr(settings, "CONF_SOURCE", "conf")),
         env=env,
         runtime_params=dict(runtime_params or {}),
         **args,

@@ -205,16 +205,16 @@ def configured_models(conf_source: str | Path | None = None, env: str | None = N
         env: Environment layered on ``base`` (default: ``KEDRO_ENV``, else the project's default run env).
     """
     try:
-        from kedro.config import OmegaConfigLoader
-        from kedro.framework.project import settings
+        from kycc import settings
+        from kycc.project import config_loader
 
-        conf = str(conf_source or (find_project_root() or Path.cwd()) / settings.CONF_SOURCE)
+        root = find_project_root() or Path.cwd()
+        conf = str(conf_source or root / getattr(settings, "CONF_SOURCE", "conf"))
         env = env or os.environ.get("KEDRO_ENV")
         key = (conf, env, _conf_files(conf))
         if key in _MODELS_READ:
             return list(_MODELS_READ[key])
-        loader_args = dict(getattr(settings, "CONFIG_LOADER_ARGS", {}) or {})
-        loader = OmegaConfigLoader(conf_source=conf, env=env, **loader_args)
+        loader = config_loader(root, env, conf_source=conf)
         models = loader["parameters"]["training"]["models"]
         names = [str(name) for name in models]
     except Exception as err:  # noqa: BLE001 - a pipeline must be buildable without a project (tests, viz)
