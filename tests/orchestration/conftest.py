@@ -1,132 +1,154 @@
-"""Shared helpers of the orchestration tests: the registered pipelines, a temporary data root, a shared folder."""
+"""The orchestrators' month, compared with ``kycc backfill``'s: a project state, its copies, their outputs.
+
+The smallest world that trains (tests/cycle/test_backfill_idempotent.py's): 2,000 customers over 2023-01..2024-12.
+``kycc backfill`` runs 2023-01..2024-11 once per test session (:func:`before_the_month`, shared by the xdist
+workers), then each test copies that state and runs the month 2024-12 — the first training, its seed backfill
+2024-04..2024-11, the first monitored month — through its orchestrator; :func:`backfill_month` runs the same month
+with ``kycc backfill --start 2024-12 --end 2024-12`` on another copy, once per session. :func:`month_outputs` reads
+what a month leaves (gold tables, predictions, decisions, monitoring, actions, the month record) for comparison.
+"""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shlex
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
+import contextlib
+import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: The pipelines of the monthly cycle, in kycc backfill's order (what the DAGs and the Dagster jobs deploy).
-MONTHLY_PIPELINES = (
-    "label_store",
-    "feature_store",
-    "model_input",
-    "training",
-    "inference",
-    "monitoring",
-    "actions",
-    "reporting",
+from tests.kedro_run import PROJECT_ROOT, read_table
+from tests.project_state import isolated, shared
+
+WORLD = {"n_customers": 2000, "start": "2023-01-01", "end": "2024-12-01", "seed": 5, "json_months": 0}
+#: The month every orchestrator runs: the first training, its seed backfill, the first monitored month.
+MONTH = "2024-12-01"
+#: ``kycc backfill --params`` of every run (one hyperparameter candidate: the month trains once, fast).
+PARAMS = "training.models.model_2.grid.learning_rate=[0.1],training.models.model_2.grid.max_depth=[3]"
+#: The same parameters as a nested dict (Dagster's run config, ``run_backfill(params=...)``).
+PARAMS_DICT = {"training": {"models": {"model_2": {"grid": {"learning_rate": [0.1], "max_depth": [3]}}}}}
+ENV = "test"
+MODELS = ("model_1", "model_2")
+GOLD = ("gold_features", "gold_labels")
+#: Month-partitioned output tables (folders under the data root).
+TABLES = (
+    "07_model_output/scorecard_decisions",
+    *(f"07_model_output/predictions/{m}" for m in MODELS),
+    *(f"07_model_output/monitoring/{m}/{t}" for m in MODELS for t in ("metrics", "feature_psi")),
+    *(f"07_model_output/actions/{m}" for m in MODELS),
+    "07_model_output/monitoring/scorecard/backtest",
+    "07_model_output/monitoring/estimated_performance",
 )
-WINDOW = {"start_month": "2024-11-01", "end_month": "2024-11-01"}
-#: The runtime parameters kycc backfill passes to each pipeline for the month 2024-11 (kycc/cycle/backfill.py).
-EXPECTED_PARAMS = {
-    "label_store": {"run": WINDOW},
-    "feature_store": {"run": WINDOW},
-    "model_input": {"run": WINDOW},
-    "training": {"training": {"training_date": "2024-11-01"}},
-    "inference": {"inference": WINDOW},
-    "monitoring": {"monitoring": WINDOW},
-    "actions": {"actions": WINDOW},
-    "reporting": {},
-}
 
 
-AIRFLOW_COMMAND = [
-    sys.executable, "-m", "kedro", "airflow", "create",
-    "--env", "airflow",
-    "--group-by", "memory",
-    "--jinja-file", "deploy/airflow_dag.j2",
-    "--pipelines", ",".join(MONTHLY_PIPELINES),
-]  # fmt: skip
+def kycc_backfill(root: Path, *args: str):
+    """``kycc backfill --env test --params PARAMS ARGS`` through the real CLI, on the data root ``root``."""
+    from click.testing import CliRunner
 
+    from kycc.cli.main import main
 
-def _session_dir(tmp_path_factory) -> Path:
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # shared by the xdist workers
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _airflow_dags_in_background(tmp_path_factory) -> Iterator[None]:
-    """Start ``kedro airflow create`` once per test session (across xdist workers), in the background.
-
-    The generation takes a while (a Kedro session, the catalog, every pipeline): it runs while the first tests
-    do, and :func:`airflow_dags` waits for it. Its exit status lands in ``airflow_dags.rc``.
-    """
-    base = _session_dir(tmp_path_factory)
-    process = None
-    with open(base / "airflow_dags.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (base / "airflow_dags.started").exists():
-                (base / "airflow_dags.started").touch()
-                target, root = base / "airflow_dags", tmp_path_factory.mktemp("airflow_generation")
-                env = {
-                    **os.environ,
-                    "KEDRO_DISABLE_TELEMETRY": "1",
-                    "KYCC_DATA_ROOT": str(root / "data"),
-                    "KYCC_MLFLOW_URI": f"sqlite:///{root / 'mlflow.db'}",
-                }
-                command = " ".join(shlex.quote(c) for c in [*AIRFLOW_COMMAND, "--target-dir", str(target)])
-                script = f"{command} > {shlex.quote(str(base / 'airflow_dags.log'))} 2>&1; echo $? > {{rc}}"
-                rc = base / "airflow_dags.rc"
-                process = subprocess.Popen(  # noqa: S602 - our own command, quoted
-                    ["/bin/sh", "-c", script.format(rc=shlex.quote(str(rc)))], cwd=PROJECT_ROOT, env=env
-                )
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    yield
-    if process is not None:
-        process.wait(timeout=600)
-
-
-def airflow_dags(tmp_path_factory, timeout: float = 600) -> Path:
-    """The folder of the generated DAGs, once ``kedro airflow create`` has finished (fails with its output)."""
-    base = _session_dir(tmp_path_factory)
-    rc = base / "airflow_dags.rc"
-    waited = 0.0
-    while not (rc.is_file() and rc.read_text().strip()):
-        assert waited < timeout, "kedro airflow create did not finish"
-        time.sleep(0.2)
-        waited += 0.2
-    log = (base / "airflow_dags.log").read_text(encoding="utf-8", errors="replace")
-    assert rc.read_text().strip() == "0", f"kedro airflow create failed:\n{log[-4000:]}"
-    return base / "airflow_dags"
+    with isolated(root), contextlib.chdir(PROJECT_ROOT):
+        return CliRunner().invoke(main, ["backfill", "--env", ENV, "--params", PARAMS, *args])
 
 
 @pytest.fixture(scope="session")
-def registered_nodes() -> dict[str, set[str]]:
-    """Pipeline name → its node names, from the project's registry (``kycc.pipeline_registry``)."""
-    from kedro.framework.project import pipelines
-    from kedro.framework.startup import bootstrap_project
+def before_the_month(tmp_path_factory) -> Path:
+    """The project state before :data:`MONTH`: the world's raw files and the cycle 2023-01..2024-11 (read-only)."""
 
-    bootstrap_project(PROJECT_ROOT)
-    return {name: {node.name for node in pipeline.nodes} for name, pipeline in pipelines.items()}
+    def build(root: Path) -> Path:
+        from kycc.synthetic import generate
+
+        generate(root / "01_raw", **WORLD)
+        result = kycc_backfill(root, "--start", WORLD["start"], "--end", "2024-11-01")
+        assert result.exit_code == 0, result.output
+        return root
+
+    return shared(tmp_path_factory, "orchestration_before_the_month", build)
 
 
-@pytest.fixture(scope="module")
-def isolated_env(tmp_path_factory) -> Iterator[Path]:
-    """A temporary ``KYCC_DATA_ROOT`` and MLflow store for the module (the project's data stays untouched)."""
-    import mlflow
-    from mlflow.tracking import fluent
+def copy_state(state: Path, target: Path) -> Path:
+    """A copy of a project state (the data root with its MLflow store): the runs on it leave ``state`` as it is.
 
-    root = tmp_path_factory.mktemp("orchestration")
-    uri, experiment = mlflow.get_tracking_uri(), fluent._active_experiment_id
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-        mp.setenv("KYCC_DATA_ROOT", str(root / "data"))
-        mp.setenv("KYCC_MLFLOW_URI", f"sqlite:///{root / 'mlflow.db'}")
-        mp.setenv("KYCC_MLFLOW_ARTIFACTS", str(root / "mlruns"))
-        yield root
-    # kedro-mlflow sets the process's tracking URI and experiment: give them back to the other tests
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(uri)
-    fluent._active_experiment_id = experiment
+    The MLflow store keeps the experiment's artifact folder as an absolute path, so the copy's runs would write
+    their artifacts into ``state``'s folder: it is pointed at the copy's own.
+    """
+    import sqlite3
+
+    shutil.copytree(state, target)
+    db = sqlite3.connect(target / "mlflow.db")
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for column in db.execute(f"PRAGMA table_info({table})").fetchall():
+                if column[2].upper().startswith(("VARCHAR", "TEXT")):
+                    db.execute(
+                        f"UPDATE {table} SET {column[1]} = replace({column[1]}, ?, ?)",  # noqa: S608
+                        (str(state), str(target)),
+                    )
+        db.commit()
+    finally:
+        db.close()
+    return target
+
+
+@pytest.fixture(scope="session")
+def backfill_month(tmp_path_factory, before_the_month) -> Path:
+    """The state after ``kycc backfill --start 2024-12 --end 2024-12`` on a copy of :func:`before_the_month`."""
+
+    def build(folder: Path) -> Path:
+        root = copy_state(before_the_month, folder / "data")
+        result = kycc_backfill(root, "--start", MONTH, "--end", MONTH)
+        assert result.exit_code == 0, result.output
+        return root
+
+    return shared(tmp_path_factory, "orchestration_backfill_month", build)
+
+
+def _without_timings(entry: Any) -> Any:
+    if isinstance(entry, dict):
+        return {k: _without_timings(v) for k, v in entry.items() if k != "seconds"}
+    if isinstance(entry, list):
+        return [_without_timings(v) for v in entry]
+    return entry
+
+
+def month_outputs(root: Path, month: str = MONTH) -> dict[str, Any]:
+    """What a run of ``month`` leaves under the data root ``root``, comparable between two runs.
+
+    The gold tables, the month-partitioned outputs (predictions, decisions, monitoring, actions), the action
+    reports and the month record (its timings left out).
+    """
+    from kycc.datasets.tables import MonthPartitionedPandasDataset
+
+    out: dict[str, Any] = {name: read_table(root / "04_feature" / "duckdb" / name) for name in GOLD}
+    for table in TABLES:
+        out[table] = MonthPartitionedPandasDataset(str(root / table)).load()
+    reports = root / "08_reporting" / "actions"
+    for path in sorted(reports.rglob("*_action_*")):
+        out[str(path.relative_to(root))] = path.read_text(encoding="utf-8")
+    record = root / "08_reporting" / "cycle" / "months" / f"{month[:7]}.json"
+    out["record"] = _without_timings(json.loads(record.read_text(encoding="utf-8")))
+    return out
+
+
+def assert_same_month(got: Path, expected: Path, month: str = MONTH) -> None:
+    """The month's outputs under ``got`` equal those under ``expected`` (tables exactly, texts byte for byte)."""
+    import pandas as pd
+
+    a, b = month_outputs(got, month), month_outputs(expected, month)
+    assert sorted(a) == sorted(b)
+    for name, value in b.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(a[name], value, obj=name)
+        else:
+            assert a[name] == value, name
+    month_rows = b["07_model_output/scorecard_decisions"]
+    assert (pd.to_datetime(month_rows["snapshot_date"]) == pd.Timestamp(month)).any()  # the month was decided
+    for model in MODELS:  # the first training's seed backfill and the month itself were scored
+        predictions = b[f"07_model_output/predictions/{model}"]
+        assert (pd.to_datetime(predictions["snapshot_date"]) == pd.Timestamp(month)).any(), model
+    record = b["record"]
+    assert record["training"]["status"] == "ran"
+    assert record["seed_backfill"]["status"] == "ran"
+    assert record["monitoring"]["status"] == "ran"
