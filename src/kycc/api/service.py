@@ -22,6 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kycc.api.config import ApiSettings
@@ -373,9 +374,19 @@ class ProjectService:
                     values[name] = number
         if problems:
             raise FeatureError(problems)
-        # one frame, its numbers cast to float64 (NaN for null) in one call, not one assignment per feature
-        row = pd.DataFrame([values], columns=list(needed))
-        row = row.astype({name: "float64" for name in needed if name not in categorical})
+        # the numbers as one float64 block (NaN for null) built from an array, the categorical columns as a
+        # one-row frame of their own (pandas infers their dtype), joined once: no per-feature cast (issue #19)
+        numeric = [name for name in needed if name not in categorical]
+        parts = [
+            pd.DataFrame(
+                np.array([[np.nan if values[n] is None else values[n] for n in numeric]], dtype=np.float64),
+                columns=numeric,
+            )
+        ]
+        labels = [name for name in needed if name in categorical]
+        if labels:
+            parts.append(pd.DataFrame([{name: values[name] for name in labels}], columns=labels))
+        row = pd.concat(parts, axis=1)[list(needed)] if labels else parts[0]
         row.insert(0, "application_date", pd.Timestamp(application_date))
         row.insert(0, "customer_id", customer_id)
         row.insert(0, "loan_id", loan_id)

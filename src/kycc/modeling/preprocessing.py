@@ -82,11 +82,13 @@ class CreditPreprocessor(TransformerMixin, BaseEstimator):
             )
         out = X[list(self.features)].copy()
         categorical = set(self.categorical or [])
-        for col in out.columns:
+        # a column already float64 is left as it is (to_numeric + astype would give the same values): a small
+        # frame (the API's one row) then costs a few column conversions, not one per feature (issue #19)
+        for col, dtype in out.dtypes.items():
             if col in categorical:
                 values = out[col]
                 out[col] = values.astype("object").where(values.notna(), np.nan)
-            else:
+            elif dtype != np.float64:
                 out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
         return out
 
