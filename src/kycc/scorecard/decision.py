@@ -310,13 +310,16 @@ def decide_applications(
     points = scored[[f"points_{n}" for n in names]].to_numpy(dtype="float64")
     weighted = scored["weighted_points"].to_numpy(dtype="float64")
     scores = scored["score"].to_numpy()
-    targets = [_targets(f) for f in definition.features]
+    # each feature's bins by points (a stable sort: equal points keep their order), sorted once, not per row
+    targets = [sorted(_targets(f), key=lambda t: t[1]) for f in definition.features]
     approve_at = policy["cutoffs"]["approve"] if policy else None
-    values_frame = features[names].reset_index(drop=True)
+    records = features[names].to_dict(
+        "records"
+    )  # plain rows: a Series per row costs more than the row's work
     rows: list[dict[str, Any]] = []
     for i in range(len(scored)):
         score = int(scores[i])
-        values = values_frame.iloc[i]
+        values = records[i]
         # next band
         better = [b for b in bands if b.min_score > score]
         next_band = better[-1] if better else None
@@ -353,7 +356,7 @@ def decide_applications(
             if score < approve_at:
                 cand, meta = [], []
                 for j in range(len(names)):
-                    for label, p in sorted(targets[j], key=lambda t: t[1]):
+                    for label, p in targets[j]:
                         if p > points[i, j]:
                             cand.append(weighted[i] + weights[j] * (p - points[i, j]))
                             meta.append((j, label, p))

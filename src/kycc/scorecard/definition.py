@@ -56,6 +56,22 @@ CONFIG_METADATA = frozenset({"reason", "legacy"})
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+def _as_float(value: Any) -> float:
+    """``value`` as a number, as ``pd.to_numeric(errors="coerce")`` reads one value (NaN when it is none), without
+    building a Series: the reasons of every declined row call this once per feature."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool | np.bool_ | int | float | np.integer | np.floating):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    x = pd.to_numeric(pd.Series([value], dtype="object"), errors="coerce").iloc[0]
+    return math.nan if pd.isna(x) else float(x)
+
+
 class ScorecardDefinitionError(ValueError):
     """A scorecard definition is malformed (the message names the version, feature and field)."""
 
@@ -140,7 +156,7 @@ class FeatureRule:
     def bin_label(self, value: Any) -> str:
         """The label of the bin ``value`` falls in (as in :meth:`bins`; ``(missing)`` for a missing value)."""
         if self.kind == "numeric":
-            x = pd.to_numeric(pd.Series([value], dtype="object"), errors="coerce").iloc[0]
+            x = _as_float(value)
             if pd.isna(x):
                 return "(missing)"
             idx = min(int(np.searchsorted(np.asarray(self.edges, dtype="float64"), float(x), side="left")),
