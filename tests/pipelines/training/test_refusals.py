@@ -196,7 +196,14 @@ def test_kedro_run_refusals_leave_models_registry_aliases_and_model_input_as_the
         assert _files(root / "05_model_input") == input_before
         # the failing run is on record in MLflow with its own artefacts
         experiment = client.get_experiment_by_name("kycc")
-        last = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])[0]
+        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
+        parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)  # the last training run
+        # its model's metrics and artifacts are in the model's child run
+        last = next(
+            r
+            for r in runs
+            if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id and r.info.run_name == "model_1"
+        )
         assert last.data.metrics["model_1.quality_gate_passed"] == 0.0
         logged = {a.path for a in client.list_artifacts(last.info.run_id, "model_1/artifacts")}
         assert "model_1/artifacts/metadata.json" in logged and "model_1/artifacts/model.pkl" in logged
