@@ -26,7 +26,7 @@ def _loader(env: str, conf: Path = CONF) -> OmegaConfigLoader:
     return OmegaConfigLoader(conf_source=str(conf), env=env, **settings.CONFIG_LOADER_ARGS)
 
 
-@pytest.mark.parametrize("env", ["local", "test", "spark", "airflow"])
+@pytest.mark.parametrize("env", ["local", "test", "spark"])
 def test_every_environment_passes_the_models(env):
     params = _loader(env)["parameters"]
     models = validate_parameters(params, config_params=params)

@@ -1,8 +1,8 @@
 """``kedro`` loads a plugin's commands only when one of them runs (the project's ``kedro.init`` entry point).
 
 Kedro's CLI imports every ``kedro.project_commands`` entry point before it parses the command line, and the
-plugins import their whole stack at the top of their command module: kedro-mlflow imports MLflow (~1.9 s CPU),
-kedro-dagster imports Dagster (~1.1 s). ``kedro registry list`` paid for both. :func:`lazy_plugin_commands` runs
+plugins import their whole stack at the top of their command module: kedro-mlflow imports MLflow (~1.9 s CPU;
+kedro-dagster, no longer a dependency, imported Dagster). ``kedro registry list`` paid for it. :func:`lazy_plugin_commands` runs
 first (``kedro.init`` hooks run before the CLI is built) and has Kedro put, for each plugin listed in
 :data:`PLUGIN_COMMANDS`, a stand-in group that knows the plugin group's name, help and command names and loads
 the plugin when one of them is looked up: ``kedro mlflow ui`` works as before, ``kedro --help`` is the same text
@@ -38,10 +38,6 @@ PLUGIN_COMMANDS: dict[str, PluginGroup] = {
     "kedro_mlflow.framework.cli.cli:commands": PluginGroup(
         "Mlflow", "Kedro plugin for interactions with mlflow.", ("mlflow",)
     ),
-    "kedro_dagster.cli.commands:commands": PluginGroup(
-        "Kedro-Dagster", "Top-level Kedro-Dagster CLI group.", ("dagster",)
-    ),
-    "kedro_airflow.plugin:commands": PluginGroup("Kedro-Airflow", None, ("airflow",)),
 }
 
 
