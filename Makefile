@@ -45,6 +45,8 @@ run: data
 # the notebook); test-slow both in one run (the shared cycle state built once; what CI runs after make test);
 # test-all every tier in one run; test-fast the test tier without its slow tests. PYTEST_ARGS are passed on.
 PYTEST_ARGS ?=
+# the deploy tier runs one month under a real Apache Airflow 3, from its own virtualenv (see airflow-test below)
+AIRFLOW_VENV := .venv-airflow
 PYTEST := $(BIN)/pytest -q -n 2 --dist load --maxschedchunk 2 $(PYTEST_ARGS)
 
 test: install
@@ -53,10 +55,10 @@ test: install
 test-e2e: install
 	$(PYTEST) --tier=e2e
 
-test-deploy: install
+test-deploy: install $(AIRFLOW_VENV)/.installed
 	$(PYTEST) --tier=deploy
 
-test-slow: install
+test-slow: install $(AIRFLOW_VENV)/.installed
 	$(PYTEST) --tier=e2e --tier=deploy
 
 test-all: install
@@ -95,7 +97,6 @@ airflow-dags: install
 
 # Apache Airflow 3 in a virtualenv of its own (airflow-core pins fastapi<0.137, the project 0.165; kycc is never
 # installed there), then one month through `airflow dags test kycc_cycle` compared with `kycc backfill`.
-AIRFLOW_VENV := .venv-airflow
 AIRFLOW_PINS := apache-airflow-core==3.3.2 apache-airflow-task-sdk==1.3.2 apache-airflow-providers-standard==1.21.0
 $(AIRFLOW_VENV)/.installed:
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
