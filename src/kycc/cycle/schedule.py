@@ -146,7 +146,7 @@ def decision_in(decisions: Any, month: Any) -> str | None:
 def retrain_decided(decisions: Any, month: Any) -> bool:
     """Whether a model's action decisions (``<model>.out_action_decisions``) say ``retrain`` in ``month``.
 
-    Shared by ``kycc backfill`` and the orchestrators' training gate (``deploy/cycle_gate.py``).
+    Read by ``kycc backfill`` (the orchestrators run it for a month, so the gate exists once).
     """
     return decision_in(decisions, month) == "retrain"
 
