@@ -114,3 +114,13 @@ def test_months_to_score():
 def test_unknown_inference_option_is_refused(world):
     with pytest.raises(InferenceError, match="unknown parameter 'inference.month'"):
         _score(world, "2024-04-01", options={"month": "2024-04-01"})
+
+
+def test_a_month_with_no_applications_decides_nothing_and_does_not_fail(world):
+    """A month the feature store holds no application of (a quiet month, a late batch): empty decisions, no
+    crash; the decision log has no entry."""
+    apps = world.applications("2024-04-01").iloc[0:0]
+    plan = plan_inference(["model_1"], ["2024-04-01"], MonthRecord(), {}, registered(None), MonthRecord())
+    new, rescores, used, summary, log = decide_with_scorecard(apps, scorecard_versions(), plan, MonthRecord())
+    assert new.empty and rescores.empty and used.empty and log == []
+    assert set(new.columns) >= {"loan_id", "score", "band", "decision"}

@@ -192,11 +192,9 @@ def decide_with_scorecard(
                 len(late),
                 ", ".join(m[:7] for m in kept),
             )
-    used = pd.concat(
-        [f for f in (fresh, _rows_of(decisions, rescored), recorded) if len(f)], ignore_index=True
-    )
-    if used.empty:
-        used = decisions.iloc[0:0]
+    parts = [f for f in (fresh, _rows_of(decisions, rescored), recorded) if len(f)]
+    # a month with no applications decides nothing: an empty table, not a failed run
+    used = pd.concat(parts, ignore_index=True) if parts else decisions.iloc[0:0]
     log: list[dict[str, Any]] = []
     if new or rescored:
         from kycc.scorecard.decision_log import log_entries
