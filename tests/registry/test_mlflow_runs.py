@@ -23,6 +23,7 @@ from kedro.framework.startup import bootstrap_project
 from mlflow import MlflowClient
 
 from kycc.synthetic import generate
+from tests import project_state
 from tests.kedro_run import PROJECT_ROOT, env_vars
 
 pytestmark = pytest.mark.slow
@@ -47,21 +48,37 @@ def _run(pipelines: list[str], params: dict | None = None) -> None:
     _end_runs()
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A trained world: data built, ``training`` for 2024-12 (both models champions), in a fresh folder."""
-    root = tmp_path_factory.mktemp("mlflow_runs")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    previous = mlflow.get_tracking_uri()
-    with env_vars(
-        KYCC_DATA_ROOT=str(root / "data"), KYCC_MLFLOW_URI=uri, KYCC_MLFLOW_ARTIFACTS=str(root / "mlruns")
-    ):
+def _env(root: Path) -> dict[str, str]:
+    return {
+        "KYCC_DATA_ROOT": str(root / "data"),
+        "KYCC_MLFLOW_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "KYCC_MLFLOW_ARTIFACTS": str(root / "mlruns"),
+    }
+
+
+def _build(root: Path) -> Path:
+    """Data built and ``training`` for 2024-12 (both models champions) in ``root``."""
+    with env_vars(**_env(root)):
         generate(root / "data" / "01_raw", n_customers=3000, seed=7)
         _run(["label_store", "feature_store", "model_input"])
         _run(["training"], {"training": {"training_date": "2024-12-01", "models": {"model_2": FAST_MODEL_2}}})
+    return root
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A trained world, built once per test session across xdist workers (the module's tests may run on both)."""
+    previous, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    root = project_state.shared(tmp_path_factory, "mlflow_runs_world", _build)
+    uri = _env(root)["KYCC_MLFLOW_URI"]
+    # the worker that did not build has never opened a session (which points MLflow at the store): point it here
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    with env_vars(**_env(root)):
         yield root, MlflowClient(tracking_uri=uri)
     _end_runs()
     mlflow.set_tracking_uri(previous)
+    mlflow.set_registry_uri(previous_registry)
 
 
 def _runs(client: MlflowClient, filter_string: str):
