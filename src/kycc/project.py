@@ -19,9 +19,6 @@ from typing import Any
 
 __all__ = ["bootstrap", "config_loader", "open_session", "project_root"]
 
-#: The project folder this process is bootstrapped for (bootstrapping again would drop Kedro's built pipelines).
-_BOOTSTRAPPED: list[Path] = []
-
 
 def project_root(project_path: str | Path | None = None) -> Path:
     """``project_path``, else the Kedro project found from the working directory (:func:`kycc.paths.find_project_root`);
@@ -70,13 +67,12 @@ def config_loader(
 
 
 def bootstrap(project_path: str | Path | None = None) -> Path:
-    """Bootstrap the project once per process and folder (``kedro.framework.startup.bootstrap_project``)."""
+    """Bootstrap the project (``kedro.framework.startup.bootstrap_project``): Kedro's pipeline registry is
+    configured afresh, so a session sees every pipeline even after a run that loaded only some of them."""
     from kedro.framework.startup import bootstrap_project
 
     root = project_root(project_path)
-    if [root] != _BOOTSTRAPPED:
-        bootstrap_project(root)
-        _BOOTSTRAPPED[:] = [root]
+    bootstrap_project(root)
     return root
 
 
@@ -85,11 +81,14 @@ def open_session(
     env: str | None = None,
     runtime_params: Mapping[str, Any] | None = None,
     conf_source: str | None = None,
+    *,
+    bootstrapped: bool = False,
 ):
-    """A new ``KedroSession`` of the project (bootstrapped first; a session runs once)."""
+    """A new ``KedroSession`` of the project (a session runs once), bootstrapped first unless ``bootstrapped``
+    (the caller did it: ``kycc backfill`` bootstraps once for all its sessions)."""
     from kedro.framework.session import KedroSession
 
-    root = bootstrap(project_path)
+    root = project_root(project_path) if bootstrapped else bootstrap(project_path)
     return KedroSession.create(
         project_path=root, env=env, runtime_params=dict(runtime_params or {}), conf_source=conf_source
     )

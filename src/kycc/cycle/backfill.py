@@ -104,7 +104,11 @@ class _Project:
         from kycc.project import open_session
 
         return open_session(
-            self.project_path, self.env, deep_merge(self.params, params or {}), self.conf_source
+            self.project_path,
+            self.env,
+            deep_merge(self.params, params or {}),
+            self.conf_source,
+            bootstrapped=True,
         )
 
     def run(
