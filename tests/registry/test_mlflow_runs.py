@@ -68,17 +68,16 @@ def _build(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A trained world, built once per test session across xdist workers (the module's tests may run on both)."""
-    previous, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    previous = mlflow.get_tracking_uri()
     root = project_state.shared(tmp_path_factory, "mlflow_runs_world", _build)
     uri = _env(root)["KYCC_MLFLOW_URI"]
     # the worker that did not build has never opened a session (which points MLflow at the store): point it here
+    # (the registry follows the tracking URI; pinning it would outlive this module)
     mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     with env_vars(**_env(root)):
         yield root, MlflowClient(tracking_uri=uri)
     _end_runs()
     mlflow.set_tracking_uri(previous)
-    mlflow.set_registry_uri(previous_registry)
 
 
 def _runs(client: MlflowClient, filter_string: str):
